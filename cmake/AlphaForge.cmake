@@ -1,0 +1,54 @@
+# Helpers that give every target of the project the same shape.
+
+set(AF_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wno-missing-field-initializers)
+if(AF_WERROR)
+  list(APPEND AF_WARNINGS -Werror)
+endif()
+
+if(AF_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# af_library(NAME SOURCES ... DEPS ...): one static library per module, af::NAME.
+function(af_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(af_${name} STATIC ${ARG_SOURCES})
+  add_library(af::${name} ALIAS af_${name})
+  target_include_directories(af_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
+  target_compile_options(af_${name} PRIVATE ${AF_WARNINGS})
+  target_link_libraries(af_${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# af_test(NAME SOURCES ... DEPS ... [LABELS ...]): one GoogleTest binary, registered with ctest.
+function(af_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${AF_WARNINGS})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main Threads::Threads)
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}"
+    ENVIRONMENT "AF_SOURCE_DIR=${PROJECT_SOURCE_DIR};AF_BINARY_DIR=${PROJECT_BINARY_DIR};AF_SHARED_DIR=${PROJECT_SOURCE_DIR}/../shared")
+endfunction()
+
+# af_bench(NAME SOURCES ... DEPS ...): a Google Benchmark binary (never run by ctest).
+function(af_bench name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${AF_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} benchmark::benchmark Threads::Threads)
+endfunction()
+
+# af_plugin(NAME SOURCES ...): a MODULE library with hidden visibility and no undefined symbols.
+function(af_plugin name)
+  cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
+  add_library(${name} MODULE ${ARG_SOURCES})
+  set_target_properties(${name} PROPERTIES PREFIX "" C_VISIBILITY_PRESET hidden CXX_VISIBILITY_PRESET hidden)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/include)
+  target_compile_options(${name} PRIVATE ${AF_WARNINGS})
+  target_link_options(${name} PRIVATE -Wl,--no-undefined)
+endfunction()

@@ -1,0 +1,2 @@
+// Placeholder so the module library has a translation unit until its sources land.
+namespace af {}

@@ -1,0 +1,7 @@
+#include "models/register_builtins.hpp"
+
+namespace af::models {
+
+void register_builtins(ModelRegistry& /*registry*/) {}
+
+}  // namespace af::models
