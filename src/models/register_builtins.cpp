@@ -1,7 +1,10 @@
 #include "models/register_builtins.hpp"
 
+#include "models/linear_model.hpp"
+
 namespace af::models {
 
-void register_builtins(ModelRegistry& /*registry*/) {}
+// Every built-in model, listed explicitly (no self-registering statics).
+void register_builtins(ModelRegistry& registry) { register_linear(registry); }
 
 }  // namespace af::models
