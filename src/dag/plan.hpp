@@ -30,6 +30,8 @@ struct FramePlan {
   std::string event;       // "data.binance_futures_1h" or "frame.ohlcv_2h"
   // Rows of this frame needed before every column of it is valid.
   int64_t warmup_rows = 1;
+  // The step whose valid_after_rows sets warmup_rows (-1: bar columns only).
+  int warmup_step = -1;
   // Ring-buffer rows kept per symbol (warmup_rows times a margin).
   int64_t capacity = 1;
 };
@@ -98,9 +100,9 @@ struct Plan {
   std::vector<std::string> plugin_paths;
   std::vector<Diagnostic> warnings;
 
-  int frame_index(const std::string& name) const {
+  int frame_index(const std::string& frame_name) const {
     for (size_t i = 0; i < frames.size(); ++i)
-      if (frames[i].name == name) return static_cast<int>(i);
+      if (frames[i].name == frame_name) return static_cast<int>(i);
     return -1;
   }
 };

@@ -1,0 +1,646 @@
+#include "dsl/loader.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "common/did_you_mean.hpp"
+#include "common/interval.hpp"
+#include "dsl/expand.hpp"
+#include "dsl/param_check.hpp"
+#include "dsl/yaml_util.hpp"
+
+namespace af::dsl {
+
+const std::vector<std::string>& known_capabilities() {
+  static const std::vector<std::string> kPacks{"shared", "middlefreq"};
+  return kPacks;
+}
+
+namespace {
+
+using registry::Descriptor;
+using registry::InputKind;
+using registry::OutputKind;
+using registry::PluginKind;
+
+const std::vector<std::string> kTopKeys{"name", "description", "using", "expand", "signal_generation", "pipeline"};
+const std::vector<std::string> kUsingKeys{"capabilities", "plugins"};
+const std::vector<std::string> kSignalKeys{"mode", "warmup", "scheduling", "on_prediction", "output_col"};
+const std::vector<std::string> kWarmupKeys{"lookback_days"};
+const std::vector<std::string> kSchedulingKeys{"interval", "buffer_minutes"};
+const std::vector<std::string> kSinkKeys{"using", "params"};
+const std::vector<std::string> kSections{"data", "transform", "features", "model"};
+const std::vector<std::string> kStepKeys{"using", "inputs", "outputs", "params"};
+const std::vector<std::string> kInputKeys{"column", "frame", "model_ref"};
+const std::vector<std::string> kOutputKeys{"columns", "frame"};
+
+PluginKind section_kind(const std::string& section) {
+  if (section == "data") return PluginKind::kData;
+  if (section == "transform") return PluginKind::kTransform;
+  if (section == "features") return PluginKind::kFeature;
+  return PluginKind::kModel;
+}
+
+std::string section_of(PluginKind kind) {
+  switch (kind) {
+    case PluginKind::kData: return "data";
+    case PluginKind::kTransform: return "transform";
+    case PluginKind::kFeature: return "features";
+    case PluginKind::kModel: return "model";
+    case PluginKind::kSink: return "signal_generation.on_prediction";
+  }
+  return "?";
+}
+
+// One `${expand.NAME}` list with where it was declared.
+struct ExpandList {
+  std::vector<YAML::Node> values;
+  SourceMark mark;
+};
+
+// Loads one document; owns nothing beyond the call. The order of the checks
+// follows the document's structure so that diagnostics read top to bottom.
+class Loader {
+ public:
+  Loader(const std::string& file, const registry::Catalog& catalog, Diagnostics& diags)
+      : file_(file), catalog_(catalog), diags_(diags) {}
+
+  void run(const YAML::Node& root) {
+    pipeline_.file = file_;
+    if (!root.IsMap()) {
+      error(mark_of(root, {1, 1}), "", "a pipeline must be a mapping of keys (name, signal_generation, pipeline, ...), got " +
+                                          describe(root));
+      return;
+    }
+    const SourceMark root_mark = mark_of(root, {1, 1});
+    auto entries = map_entries(root, kTopKeys, file_, "", diags_);
+
+    if (auto* e = find_entry(entries, "name")) {
+      if (auto s = string_value(*e, "name")) pipeline_.name = s->value;
+    } else {
+      error(root_mark, "", "missing required key 'name'");
+    }
+    if (auto* e = find_entry(entries, "description")) string_value(*e, "description");
+    if (auto* e = find_entry(entries, "using")) load_using(*e);
+    if (auto* e = find_entry(entries, "expand")) load_expand(*e);
+    if (auto* e = find_entry(entries, "signal_generation")) {
+      load_signal(*e);
+    } else {
+      error(root_mark, "", "missing required key 'signal_generation'");
+    }
+    if (auto* e = find_entry(entries, "pipeline")) {
+      load_pipeline(*e);
+    } else {
+      error(root_mark, "", "missing required key 'pipeline'");
+    }
+  }
+
+  Pipeline take() { return std::move(pipeline_); }
+
+ private:
+  void error(SourceMark mark, const std::string& path, const std::string& message) {
+    diags_.error(file_, mark, path, message);
+  }
+
+  std::optional<Located<std::string>> string_value(const KeyedNode& e, const std::string& path) {
+    if (!e.value.IsScalar()) {
+      error(e.value_mark, path, "expects a string, got " + describe(e.value));
+      return std::nullopt;
+    }
+    return Located<std::string>{e.value.Scalar(), e.value_mark};
+  }
+
+  std::optional<std::vector<KeyedNode>> sub_map(const KeyedNode& e, const std::vector<std::string>& allowed,
+                                                const std::string& path) {
+    if (!e.value.IsMap()) {
+      error(e.value_mark, path, "expects a mapping, got " + describe(e.value));
+      return std::nullopt;
+    }
+    return map_entries(e.value, allowed, file_, path, diags_);
+  }
+
+  // A list of strings; each element with its position.
+  std::optional<std::vector<Located<std::string>>> string_list(const KeyedNode& e, const std::string& path) {
+    if (!e.value.IsSequence()) {
+      error(e.value_mark, path, "expects a list of strings, got " + describe(e.value));
+      return std::nullopt;
+    }
+    std::vector<Located<std::string>> out;
+    bool ok = true;
+    for (size_t i = 0; i < e.value.size(); ++i) {
+      const YAML::Node item = e.value[i];
+      const SourceMark m = mark_of(item, e.value_mark);
+      if (!item.IsScalar()) {
+        error(m, path + "[" + std::to_string(i) + "]", "expects a string, got " + describe(item));
+        ok = false;
+        continue;
+      }
+      out.push_back({item.Scalar(), m});
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+  std::optional<int64_t> int_value(const KeyedNode& e, const std::string& path, int64_t min) {
+    auto v = as_int(e.value);
+    if (!v) {
+      error(e.value_mark, path, "expects an int, got " + describe(e.value));
+      return std::nullopt;
+    }
+    if (*v < min) {
+      error(e.value_mark, path, "must be >= " + std::to_string(min) + ", got " + e.value.Scalar());
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  void load_using(const KeyedNode& e) {
+    auto entries = sub_map(e, kUsingKeys, "using");
+    if (!entries) return;
+    if (auto* c = find_entry(*entries, "capabilities")) {
+      if (auto list = string_list(*c, "using.capabilities")) {
+        for (size_t i = 0; i < list->size(); ++i) {
+          const auto& cap = (*list)[i];
+          const auto& known = known_capabilities();
+          if (std::find(known.begin(), known.end(), cap.value) == known.end()) {
+            error(cap.mark, "using.capabilities[" + std::to_string(i) + "]",
+                  "unknown capability '" + cap.value + "' (known: shared, middlefreq)" + did_you_mean(cap.value, known));
+            continue;
+          }
+          pipeline_.capabilities.push_back(cap.value);
+        }
+      }
+    }
+    if (auto* p = find_entry(*entries, "plugins")) {
+      if (auto list = string_list(*p, "using.plugins")) pipeline_.plugin_paths = std::move(*list);
+    }
+  }
+
+  void load_expand(const KeyedNode& e) {
+    auto entries = sub_map(e, {}, "expand");
+    if (!entries) return;
+    for (const auto& item : *entries) {
+      const std::string path = "expand." + item.key;
+      if (!item.value.IsSequence()) {
+        error(item.value_mark, path, "expects a list of values, got " + describe(item.value));
+        continue;
+      }
+      if (item.value.size() == 0) {
+        error(item.value_mark, path, "is empty: a step expanded over it would vanish");
+        continue;
+      }
+      ExpandList list{{}, item.key_mark};
+      bool ok = true;
+      for (size_t i = 0; i < item.value.size(); ++i) {
+        if (!item.value[i].IsScalar()) {
+          error(mark_of(item.value[i], item.value_mark), path + "[" + std::to_string(i) + "]",
+                "expects a single value, got " + describe(item.value[i]));
+          ok = false;
+        }
+        list.values.push_back(item.value[i]);
+      }
+      if (ok) expand_[item.key] = std::move(list);
+      expand_names_.push_back(item.key);
+    }
+  }
+
+  void load_signal(const KeyedNode& e) {
+    auto entries = sub_map(e, kSignalKeys, "signal_generation");
+    if (!entries) return;
+    SignalGeneration& sg = pipeline_.signal;
+    if (auto* m = find_entry(*entries, "mode")) {
+      if (auto s = string_value(*m, "signal_generation.mode")) {
+        if (s->value != "stream")
+          error(s->mark, "signal_generation.mode",
+                "unsupported mode '" + s->value + "' (only 'stream')" + did_you_mean(s->value, {"stream"}));
+        sg.mode = s->value;
+      }
+    }
+    if (auto* w = find_entry(*entries, "warmup")) {
+      if (auto we = sub_map(*w, kWarmupKeys, "signal_generation.warmup")) {
+        if (auto* l = find_entry(*we, "lookback_days")) {
+          sg.lookback_mark = l->value_mark;
+          if (auto v = int_value(*l, "signal_generation.warmup.lookback_days", 1)) sg.lookback_days = *v;
+        } else {
+          error(w->key_mark, "signal_generation.warmup", "missing required key 'lookback_days'");
+        }
+      }
+    } else {
+      error(e.key_mark, "signal_generation", "missing required key 'warmup' (with lookback_days)");
+    }
+    if (auto* s = find_entry(*entries, "scheduling")) {
+      if (auto se = sub_map(*s, kSchedulingKeys, "signal_generation.scheduling")) {
+        if (auto* i = find_entry(*se, "interval")) {
+          sg.interval_mark = i->value_mark;
+          if (auto v = string_value(*i, "signal_generation.scheduling.interval")) {
+            if (auto ms = parse_interval(v->value)) {
+              sg.interval = v->value;
+              sg.interval_ms = *ms;
+            } else {
+              std::vector<std::string> names;
+              std::string list;
+              for (auto n : binance_interval_names()) {
+                names.emplace_back(n);
+                if (!list.empty()) list += ' ';
+                list += n;
+              }
+              error(v->mark, "signal_generation.scheduling.interval",
+                    "'" + v->value + "' is not a Binance interval (one of " + list + ")" + did_you_mean(v->value, names));
+            }
+          }
+        } else {
+          error(s->key_mark, "signal_generation.scheduling", "missing required key 'interval'");
+        }
+        if (auto* b = find_entry(*se, "buffer_minutes")) {
+          if (auto v = int_value(*b, "signal_generation.scheduling.buffer_minutes", 0)) sg.buffer_minutes = *v;
+        }
+      }
+    } else {
+      error(e.key_mark, "signal_generation", "missing required key 'scheduling' (with interval)");
+    }
+    if (auto* o = find_entry(*entries, "on_prediction")) load_sinks(*o);
+    if (auto* o = find_entry(*entries, "output_col")) sg.output_col = string_value(*o, "signal_generation.output_col");
+  }
+
+  void load_sinks(const KeyedNode& e) {
+    if (!e.value.IsSequence()) {
+      error(e.value_mark, "signal_generation.on_prediction", "expects a list of sinks, got " + describe(e.value));
+      return;
+    }
+    for (size_t i = 0; i < e.value.size(); ++i) {
+      const std::string path = "signal_generation.on_prediction[" + std::to_string(i) + "]";
+      const YAML::Node item = e.value[i];
+      const SourceMark mark = mark_of(item, e.value_mark);
+      if (!item.IsMap()) {
+        error(mark, path, "expects a mapping {using, params}, got " + describe(item));
+        continue;
+      }
+      auto entries = map_entries(item, kSinkKeys, file_, path, diags_);
+      SinkSpec sink;
+      sink.path = path;
+      const KeyedNode* u = find_entry(entries, "using");
+      if (!u) {
+        error(mark, path, "missing required key 'using'");
+        continue;
+      }
+      auto name = string_value(*u, path + ".using");
+      if (!name) continue;
+      sink.plugin = *name;
+      const Descriptor* d = find_plugin(*name, PluginKind::kSink, "sink", path + ".using");
+      if (!d) continue;
+      std::vector<ParamInput> given;
+      SourceMark params_mark = mark;
+      if (const KeyedNode* p = find_entry(entries, "params")) {
+        params_mark = p->key_mark;
+        if (auto pe = sub_map(*p, {}, path + ".params"))
+          for (const auto& x : *pe) given.push_back({x.key, x.key_mark, x.value, x.value_mark});
+      }
+      std::vector<std::pair<std::string, SourceMark>> marks;
+      if (check_params(*d, given, params_mark, file_, path + ".params", sink.params, marks, diags_))
+        pipeline_.signal.sinks.push_back(std::move(sink));
+    }
+  }
+
+  // The descriptor of `name` if it exists and is of `kind`; reports otherwise.
+  const Descriptor* find_plugin(const Located<std::string>& name, PluginKind kind, const std::string& section,
+                                const std::string& path) {
+    const Descriptor* d = catalog_.find(name.value);
+    if (!d) {
+      std::string hint = did_you_mean(name.value, catalog_.names(kind));
+      if (hint.empty()) hint = did_you_mean(name.value, catalog_.all_names());
+      error(name.mark, path, "unknown " + section + " plugin '" + name.value + "'" + hint);
+      return nullptr;
+    }
+    if (d->kind != kind) {
+      error(name.mark, path,
+            "'" + name.value + "' is a " + registry::plugin_kind_name(d->kind) + " plugin; it belongs in a '" +
+                section_of(d->kind) + "' step, not in '" + section + "'");
+      return nullptr;
+    }
+    return d;
+  }
+
+  void load_pipeline(const KeyedNode& e) {
+    if (!e.value.IsSequence()) {
+      error(e.value_mark, "pipeline", "expects a list of steps, got " + describe(e.value));
+      return;
+    }
+    for (size_t i = 0; i < e.value.size(); ++i) {
+      const std::string index_path = "pipeline[" + std::to_string(i) + "]";
+      const YAML::Node item = e.value[i];
+      const SourceMark mark = mark_of(item, e.value_mark);
+      if (!item.IsMap() || item.size() != 1) {
+        error(mark, index_path,
+              "a step is a mapping with exactly one key (data, transform, features or model), got " + describe(item) +
+                  (item.IsMap() ? " of " + std::to_string(item.size()) + " keys" : ""));
+        continue;
+      }
+      auto entries = map_entries(item, kSections, file_, index_path, diags_);
+      if (entries.empty()) continue;
+      load_step(entries.front(), index_path + "." + entries.front().key);
+    }
+  }
+
+  // The unexpanded parts of one step, read once and shared by every expansion.
+  struct RawStep {
+    std::string section;
+    std::string path;
+    SourceMark mark;
+    Located<std::string> plugin;
+    const Descriptor* descriptor = nullptr;
+    std::vector<KeyedNode> inputs;
+    SourceMark inputs_mark;
+    bool has_inputs = false;
+    std::vector<KeyedNode> outputs;
+    SourceMark outputs_mark;
+    bool has_outputs = false;
+    std::vector<KeyedNode> params;
+    SourceMark params_mark;
+  };
+
+  void load_step(const KeyedNode& e, const std::string& path) {
+    RawStep raw;
+    raw.section = e.key;
+    raw.path = path;
+    raw.mark = e.key_mark;
+    if (!e.value.IsMap()) {
+      error(e.value_mark, path, "expects a mapping {using, inputs, outputs, params}, got " + describe(e.value));
+      return;
+    }
+    auto entries = map_entries(e.value, kStepKeys, file_, path, diags_);
+    const KeyedNode* u = find_entry(entries, "using");
+    if (!u) {
+      error(raw.mark, path, "missing required key 'using'");
+      return;
+    }
+    auto name = string_value(*u, path + ".using");
+    if (!name) return;
+    raw.plugin = *name;
+    raw.descriptor = find_plugin(*name, section_kind(raw.section), raw.section, path + ".using");
+
+    raw.params_mark = raw.mark;
+    if (const KeyedNode* p = find_entry(entries, "params")) {
+      raw.params_mark = p->key_mark;
+      if (auto pe = sub_map(*p, {}, path + ".params")) raw.params = std::move(*pe);
+    }
+    if (const KeyedNode* in = find_entry(entries, "inputs")) {
+      raw.inputs_mark = in->key_mark;
+      if (auto ie = sub_map(*in, kInputKeys, path + ".inputs")) {
+        raw.inputs = std::move(*ie);
+        raw.has_inputs = true;
+      }
+    }
+    if (const KeyedNode* out = find_entry(entries, "outputs")) {
+      raw.outputs_mark = out->key_mark;
+      if (auto oe = sub_map(*out, kOutputKeys, path + ".outputs")) {
+        raw.outputs = std::move(*oe);
+        raw.has_outputs = true;
+      }
+    }
+
+    // Expansion axes, in the order the params appear in the step.
+    std::vector<ExpandAxis> axes;
+    bool axes_ok = true;
+    for (const auto& p : raw.params) {
+      auto ref = expand_reference(p.value);
+      if (!ref) continue;
+      auto it = expand_.find(*ref);
+      if (it == expand_.end()) {
+        // A list that exists but was malformed has been reported already.
+        if (std::find(expand_names_.begin(), expand_names_.end(), *ref) == expand_names_.end())
+          error(p.value_mark, path + ".params." + p.key,
+                "unknown expand list '" + *ref + "'" + did_you_mean(*ref, expand_names_));
+        axes_ok = false;
+        continue;
+      }
+      axes.push_back({p.key, it->second.values});
+    }
+    if (!axes_ok || !raw.descriptor) return;
+
+    for (const auto& combo : cartesian_product(axes)) {
+      std::vector<std::pair<std::string, std::string>> expansion;
+      for (size_t a = 0; a < axes.size(); ++a) expansion.emplace_back(axes[a].param, axes[a].values[combo[a]].Scalar());
+      build_step(raw, axes, combo, expansion);
+    }
+  }
+
+  void build_step(const RawStep& raw, const std::vector<ExpandAxis>& axes, const std::vector<size_t>& combo,
+                  const std::vector<std::pair<std::string, std::string>>& expansion) {
+    const Descriptor& d = *raw.descriptor;
+    StepSpec step;
+    step.section = raw.section;
+    step.path = raw.path;
+    step.label = raw.path;
+    if (!expansion.empty()) {
+      step.label += "{";
+      for (size_t i = 0; i < expansion.size(); ++i)
+        {
+        if (i) step.label += ',';
+        step.label += expansion[i].first;
+        step.label += '=';
+        step.label += expansion[i].second;
+      }
+      step.label += "}";
+    }
+    step.mark = raw.mark;
+    step.plugin = raw.plugin;
+    step.expansion = expansion;
+    bool ok = true;
+
+    // Params, with expanded values substituted.
+    std::vector<ParamInput> given;
+    for (const auto& p : raw.params) {
+      YAML::Node value = p.value;
+      for (size_t a = 0; a < axes.size(); ++a)
+        if (axes[a].param == p.key) value = axes[a].values[combo[a]];
+      given.push_back({p.key, p.key_mark, value, p.value_mark});
+    }
+    ok &= check_params(d, given, raw.params_mark, file_, step.label + ".params", step.params, step.param_marks, diags_);
+
+    // `{param}` in output names: the expanded value's source text, else the
+    // param as written, else its default.
+    auto lookup = [&](const std::string& name) -> std::optional<std::string> {
+      for (const auto& [k, v] : expansion)
+        if (k == name) return v;
+      for (const auto& p : given)
+        if (p.name == name && p.value.IsScalar()) return p.value.Scalar();
+      auto it = step.params.values().find(name);
+      if (it != step.params.values().end()) return registry::format_param_value(it->second);
+      return std::nullopt;
+    };
+    auto substitute = [&](const Located<std::string>& text, const std::string& path) {
+      std::vector<std::string> unresolved;
+      std::string out = substitute_braces(text.value, lookup, unresolved);
+      for (const auto& u : unresolved) {
+        error(text.mark, path, "'{" + u + "}' in '" + text.value + "' names no param of this step");
+        ok = false;
+      }
+      return Located<std::string>{out, text.mark};
+    };
+
+    ok &= load_inputs(raw, d, step);
+
+    // Outputs.
+    const std::string out_path = step.label + ".outputs";
+    const KeyedNode* cols = find_entry(raw.outputs, "columns");
+    const KeyedNode* frame = find_entry(raw.outputs, "frame");
+    const SourceMark out_mark = raw.has_outputs ? raw.outputs_mark : raw.mark;
+    if (d.output == OutputKind::kColumns) {
+      if (frame) {
+        error(frame->key_mark, out_path + ".frame", d.name + " writes columns on its input frame, not a new frame");
+        ok = false;
+      }
+      if (!cols) {
+        error(out_mark, out_path, "missing required key 'columns' (" + d.name + " writes " + output_count(d) + ")");
+        ok = false;
+      } else if (auto list = string_list(*cols, out_path + ".columns")) {
+        const int n = static_cast<int>(list->size());
+        if (n < d.min_outputs || n > d.max_outputs) {
+          error(cols->value_mark, out_path + ".columns",
+                d.name + " writes " + output_count(d) + ", got " + std::to_string(n));
+          ok = false;
+        }
+        for (size_t i = 0; i < list->size(); ++i)
+          step.output_columns.push_back(substitute((*list)[i], out_path + ".columns[" + std::to_string(i) + "]"));
+      } else {
+        ok = false;
+      }
+    } else if (d.output == OutputKind::kFrame) {
+      if (cols) {
+        error(cols->key_mark, out_path + ".columns", d.name + " produces a frame (outputs.frame), not columns");
+        ok = false;
+      }
+      if (!frame) {
+        error(out_mark, out_path, "missing required key 'frame' (" + d.name + " produces a frame)");
+        ok = false;
+      } else if (auto f = string_value(*frame, out_path + ".frame")) {
+        step.output_frame = substitute(*f, out_path + ".frame");
+      } else {
+        ok = false;
+      }
+    } else if (raw.has_outputs && !raw.outputs.empty()) {
+      error(raw.outputs_mark, out_path, d.name + " has no outputs");
+      ok = false;
+    }
+
+    if (ok) pipeline_.steps.push_back(std::move(step));
+  }
+
+  static std::string output_count(const Descriptor& d) {
+    if (d.min_outputs == d.max_outputs)
+      return std::to_string(d.min_outputs) + (d.min_outputs == 1 ? " column" : " columns");
+    return std::to_string(d.min_outputs) + " to " + std::to_string(d.max_outputs) + " columns";
+  }
+
+  bool load_inputs(const RawStep& raw, const Descriptor& d, StepSpec& step) {
+    bool ok = true;
+    const std::string path = step.label + ".inputs";
+    const SourceMark in_mark = raw.has_inputs ? raw.inputs_mark : raw.mark;
+    const KeyedNode* column = find_entry(raw.inputs, "column");
+    const KeyedNode* frame = find_entry(raw.inputs, "frame");
+    const KeyedNode* model_ref = find_entry(raw.inputs, "model_ref");
+    auto unexpected = [&](const KeyedNode* e, const std::string& why) {
+      if (!e) return;
+      error(e->key_mark, path + "." + e->key, d.name + " " + why);
+      ok = false;
+    };
+    switch (d.input) {
+      case InputKind::kNone:
+        unexpected(column, "takes no inputs");
+        unexpected(frame, "takes no inputs");
+        break;
+      case InputKind::kColumn:
+        unexpected(frame, "reads one column (inputs.column: frame.column), not a frame");
+        if (!column) {
+          error(in_mark, path, "missing required key 'column' (frame.column)");
+          ok = false;
+        } else if (auto c = string_value(*column, path + ".column")) {
+          const size_t dot = c->value.find('.');
+          if (dot == std::string::npos || dot == 0 || dot + 1 == c->value.size()) {
+            error(c->mark, path + ".column", "expects 'frame.column', got '" + c->value + "'");
+            ok = false;
+          } else {
+            step.input_column = *c;
+          }
+        } else {
+          ok = false;
+        }
+        break;
+      case InputKind::kBar:
+      case InputKind::kFrame:
+        unexpected(column, "reads a whole frame (inputs.frame), not one column");
+        if (!frame) {
+          error(in_mark, path, "missing required key 'frame'");
+          ok = false;
+        } else if (auto f = string_value(*frame, path + ".frame")) {
+          step.input_frame = *f;
+        } else {
+          ok = false;
+        }
+        break;
+    }
+    if (model_ref) {
+      if (d.kind != PluginKind::kModel) {
+        unexpected(model_ref, "is not a model; model_ref does not apply");
+      } else if (auto r = string_value(*model_ref, path + ".model_ref")) {
+        step.model_ref = *r;
+      } else {
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  const std::string& file_;
+  const registry::Catalog& catalog_;
+  Diagnostics& diags_;
+  Pipeline pipeline_;
+  std::map<std::string, ExpandList> expand_;
+  std::vector<std::string> expand_names_;
+};
+
+}  // namespace
+
+std::optional<Pipeline> load_pipeline_text(std::string_view yaml, const std::string& file_name,
+                                           const registry::Catalog& catalog, Diagnostics& diags) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    diags.error(file_name, to_mark(e.mark), "", e.msg);
+    return std::nullopt;
+  }
+  Diagnostics local;
+  Loader loader(file_name, catalog, local);
+  try {
+    loader.run(root);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp throws on some malformed documents only when nodes are visited.
+    local.error(file_name, to_mark(e.mark), "", e.msg);
+  }
+  const bool failed = local.has_errors();
+  for (const auto& d : local.items()) diags.add(d);
+  if (failed) return std::nullopt;
+  return loader.take();
+}
+
+std::optional<Pipeline> load_pipeline_file(const std::string& path, const registry::Catalog& catalog,
+                                           Diagnostics& diags) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags.error(path, {}, "", std::string("cannot read file: ") + std::strerror(errno));
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    diags.error(path, {}, "", std::string("cannot read file: ") + std::strerror(errno));
+    return std::nullopt;
+  }
+  return load_pipeline_text(text.str(), path, catalog, diags);
+}
+
+}  // namespace af::dsl
