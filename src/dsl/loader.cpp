@@ -240,15 +240,15 @@ class Loader {
               sg.interval = v->value;
               sg.interval_ms = *ms;
             } else {
-              std::vector<std::string> names;
+              // The whole set is short enough to list; an edit-distance guess
+              // among two-letter names ("1w" -> "1s") would mislead.
               std::string list;
               for (auto n : binance_interval_names()) {
-                names.emplace_back(n);
                 if (!list.empty()) list += ' ';
                 list += n;
               }
               error(v->mark, "signal_generation.scheduling.interval",
-                    "'" + v->value + "' is not a Binance interval (one of " + list + ")" + did_you_mean(v->value, names));
+                    "'" + v->value + "' is not a Binance interval (one of " + list + ")");
             }
           }
         } else {

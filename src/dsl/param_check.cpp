@@ -32,12 +32,6 @@ std::string interval_list() {
   return out;
 }
 
-std::vector<std::string> interval_candidates() {
-  std::vector<std::string> out;
-  for (auto n : binance_interval_names()) out.emplace_back(n);
-  return out;
-}
-
 // "" when v is within the spec's inclusive bounds, else the reason.
 std::string range_problem(const ParamSpec& spec, double v) {
   const bool low = spec.min && v < *spec.min;
@@ -115,7 +109,7 @@ struct Checker {
         if (!n.IsScalar()) return wrong_type(n), std::nullopt;
         if (!parse_interval(n.Scalar())) {
           fail("param '" + spec.name + "': '" + n.Scalar() + "' is not a Binance interval (one of " + interval_list() +
-               ")" + did_you_mean(n.Scalar(), interval_candidates()));
+               ")");
           return std::nullopt;
         }
         return ParamValue{n.Scalar()};
