@@ -1,7 +1,56 @@
 #include "app/cli.hpp"
 
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "app/commands.hpp"
+#include "common/log.hpp"
+
 namespace af::app {
 
-int run_cli(int, char**) { return 0; }
+int run_cli(int argc, char** argv) {
+  CLI::App app{"alpha_forge: a real-time signal engine for Binance klines, driven by a YAML pipeline"};
+  app.require_subcommand(1);
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  ValidateArgs validate;
+  auto* v = app.add_subcommand("validate", "Parse, expand and compile a pipeline; print the plan or every error");
+  v->add_option("FILE", validate.file, "pipeline YAML")->required();
+  v->add_flag("--json", validate.json, "print the plan as JSON");
+
+  ReplayArgs replay;
+  auto* r = app.add_subcommand("replay", "Run a pipeline over history from a Binance Vision mirror");
+  r->add_option("FILE", replay.file, "pipeline YAML")->required();
+  r->add_option("--data", replay.data_dir, "root of a Binance Vision mirror (holds data/futures/um/...)")->required();
+  r->add_option("--from", replay.from, "first streamed bar (inclusive), ISO-8601 UTC; default: earliest + lookback");
+  r->add_option("--to", replay.to, "end (exclusive), ISO-8601 UTC; default: end of the data");
+  r->add_option("--dump", replay.dumps, "FRAME=PATH: write every row of FRAME to a CSV file (repeatable)");
+
+  PluginsArgs plugins;
+  auto* p = app.add_subcommand("plugins", "List every plugin with its parameters");
+  p->add_flag("--json", plugins.json, "as JSON");
+  p->add_flag("--markdown", plugins.markdown, "as Markdown (docs/plugins.md)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitInvalid;
+  }
+  set_log_level(log_level);
+
+  try {
+    if (v->parsed()) return run_validate(validate);
+    if (r->parsed()) return run_replay_command(replay);
+    if (p->parsed()) return run_plugins(plugins);
+  } catch (const std::exception& e) {
+    // Every expected failure is a Result; reaching here is a bug, reported in one line.
+    std::cerr << "internal error: " << e.what() << '\n';
+    return kExitFailure;
+  }
+  return kExitInvalid;
+}
 
 }  // namespace af::app

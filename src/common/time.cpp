@@ -35,8 +35,8 @@ std::string format_iso8601(int64_t ms) {
     rem += 86'400'000;
     --days;
   }
-  int64_t y;
-  unsigned mo, d;
+  int64_t y = 0;
+  unsigned mo = 0, d = 0;
   civil_from_days(days, y, mo, d);
   const int64_t secs = rem / 1000;
   const int64_t millis = rem % 1000;
@@ -80,7 +80,7 @@ bool expect(std::string_view s, size_t& pos, char c) {
 
 std::optional<int64_t> parse_iso8601(std::string_view s) {
   size_t pos = 0;
-  int64_t y, mo, d, h = 0, mi = 0, sec = 0, frac_ms = 0;
+  int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, frac_ms = 0;
   if (!read_digits(s, pos, 4, y) || !expect(s, pos, '-') || !read_digits(s, pos, 2, mo) || !expect(s, pos, '-') ||
       !read_digits(s, pos, 2, d)) {
     return std::nullopt;
@@ -111,8 +111,8 @@ std::optional<int64_t> parse_iso8601(std::string_view s) {
   }
   const int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   // Reject dates such as 2023-02-30 by converting back.
-  int64_t yy;
-  unsigned mm, dd;
+  int64_t yy = 0;
+  unsigned mm = 0, dd = 0;
   civil_from_days(days, yy, mm, dd);
   if (yy != y || mm != mo || dd != d) return std::nullopt;
   return days * 86'400'000 + h * 3'600'000 + mi * 60'000 + sec * 1000 + frac_ms;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up, builds with warnings as errors, and runs the whole test suite.
+# Exits non-zero on any failure. Environment:
+#   AF_SKIP_ASAN=1   skip the AddressSanitizer+UBSan build of the unit tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+./scripts/deps.sh
+
+# TA-Lib's C library, built from the sources in npm's talib package, is the
+# oracle of the feature tests. Without the npm registry the oracle tests skip.
+talib_dir="$root/build/talib"
+if [ -x tools/talib/build_talib.sh ]; then
+  tools/talib/build_talib.sh "$talib_dir" || echo "test: TA-Lib oracle unavailable; its tests will be skipped"
+fi
+
+cmake --preset ci -DAF_TALIB_DIR="$talib_dir" >/dev/null
+cmake --build --preset ci -j "$(nproc)"
+ctest --test-dir build/ci --output-on-failure -j "$(nproc)" --timeout 600
+
+if [ "${AF_SKIP_ASAN:-0}" != "1" ]; then
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan -j "$(nproc)"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build/asan --output-on-failure -j "$(nproc)" -L unit --timeout 900
+fi
+echo "test: all suites passed"

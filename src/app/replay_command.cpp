@@ -1,0 +1,117 @@
+#include <iostream>
+#include <map>
+
+#include "app/builtin_plugins.hpp"
+#include "app/commands.hpp"
+#include "app/frame_dump.hpp"
+#include "app/sink_setup.hpp"
+#include "common/log.hpp"
+#include "common/time.hpp"
+#include "runtime/engine.hpp"
+#include "runtime/replay_driver.hpp"
+
+namespace af::app {
+namespace {
+
+std::optional<int64_t> parse_time_arg(const std::string& flag, const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  auto t = parse_iso8601(value);
+  if (!t) {
+    std::cerr << "error: " << flag << " '" << value
+              << "' is not an ISO-8601 UTC date or time (e.g. 2023-09-01 or 2023-09-01T12:00:00Z)\n";
+  }
+  return t;
+}
+
+}  // namespace
+
+int run_replay_command(const ReplayArgs& args) {
+  PluginSet plugins;
+  register_all_builtins(plugins);
+  auto plan = load_plan(args.file, plugins);
+  if (!plan) return kExitInvalid;
+
+  ReplayOptions options;
+  options.data_dir = args.data_dir;
+  if (!args.from.empty()) {
+    options.from = parse_time_arg("--from", args.from);
+    if (!options.from) return kExitInvalid;
+  }
+  if (!args.to.empty()) {
+    options.to = parse_time_arg("--to", args.to);
+    if (!options.to) return kExitInvalid;
+  }
+
+  auto emitter = build_signal_emitter(*plan, plugins);
+  if (!emitter) {
+    std::cerr << "error: " << emitter.error().message << '\n';
+    return kExitFailure;
+  }
+  SignalEmitter& sinks = **emitter;
+
+  auto engine = Engine::create(*plan, plugins, [&sinks](const PredictionRecord& r) { sinks.emit(r); });
+  if (!engine) {
+    std::cerr << "error: " << engine.error().message << '\n';
+    return kExitFailure;
+  }
+
+  std::map<int, std::unique_ptr<FrameDump>> dumps;
+  for (const auto& spec : args.dumps) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      std::cerr << "error: --dump '" << spec << "': expected FRAME=PATH\n";
+      return kExitInvalid;
+    }
+    const std::string name = spec.substr(0, eq);
+    const int frame = plan->frame_index(name);
+    if (frame < 0) {
+      std::string known;
+      for (const auto& f : plan->frames) known += (known.empty() ? "" : ", ") + f.name;
+      std::cerr << "error: --dump '" << spec << "': no frame '" << name << "' (frames: " << known << ")\n";
+      return kExitInvalid;
+    }
+    auto d = FrameDump::open(spec.substr(eq + 1), (*engine)->frame(static_cast<size_t>(frame)));
+    if (!d) {
+      std::cerr << "error: " << d.error().message << '\n';
+      return kExitFailure;
+    }
+    dumps[frame] = std::move(d).value();
+  }
+  if (!dumps.empty()) {
+    const Engine* e = engine->get();
+    (*engine)->set_row_observer([&dumps, e](int frame, SymbolId symbol, const SymbolSeries& series) {
+      auto it = dumps.find(frame);
+      if (it != dumps.end()) it->second->write_row(e->symbols().name(symbol), series);
+    });
+  }
+
+  auto report = run_replay(**engine, plugins, options);
+  int exit_code = kExitOk;
+  if (!report) {
+    std::cerr << "error: " << report.error().message << '\n';
+    exit_code = kExitFailure;
+  }
+  for (auto& [frame, d] : dumps) {
+    if (auto st = d->close(); !st) {
+      std::cerr << "error: " << st.error().message << '\n';
+      exit_code = kExitFailure;
+    }
+  }
+  if (auto st = sinks.close(); !st) {
+    std::cerr << "error: " << st.error().message << '\n';
+    exit_code = kExitFailure;
+  }
+  if (report) {
+    const auto& s = (*engine)->stats();
+    const auto& em = (*engine)->emitter();
+    std::cout << "replay " << plan->name << ": anchor=" << format_iso8601(report->anchor)
+              << " history_start=" << format_iso8601(report->history_start)
+              << " history_bars=" << report->history_bars << " streamed_bars=" << report->streamed_bars
+              << " predictions=" << em.emitted() << " nan_skipped=" << em.nan_skipped()
+              << " duplicates=" << s.duplicates << " revisions=" << s.revisions << " derived_bars=" << s.derived_bars
+              << " seconds=" << report->seconds << '\n';
+  }
+  return exit_code;
+}
+
+}  // namespace af::app

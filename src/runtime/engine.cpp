@@ -1,0 +1,280 @@
+#include "runtime/engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/log.hpp"
+#include "common/time.hpp"
+
+namespace af {
+
+struct Engine::StepRuntime {
+  const dag::StepPlan* plan = nullptr;
+  registry::PluginKind kind = registry::PluginKind::kFeature;
+  std::vector<std::unique_ptr<Feature>> features;  // per symbol
+  std::vector<uint8_t> started;                    // per symbol: first valid input seen
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Transform> transform;
+  std::vector<int> input_columns;  // on plan->frame
+  int first_output = -1;           // first output column on plan->frame
+  int output_count = 0;
+};
+
+// Receives a transform's completed rows and runs them, depth first, through the
+// flow of the transform's output frame (event chaining).
+class Engine::ChainOutput final : public TransformOutput {
+ public:
+  ChainOutput(Engine& engine, int frame, int depth) : engine_(engine), frame_(frame), depth_(depth) {}
+  void emit(SymbolId symbol, const Bar& bar, std::span<const double> extra) override {
+    ++engine_.stats_.derived_bars;
+    engine_.append_and_run(frame_, symbol, bar, extra, depth_);
+  }
+
+ private:
+  Engine& engine_;
+  int frame_;
+  int depth_;
+};
+
+namespace {
+
+std::vector<std::string> universe_of(const dag::Plan& plan) {
+  std::vector<std::string> out;
+  for (const auto& s : plan.sources)
+    for (const auto& sym : s.universe)
+      if (std::find(out.begin(), out.end(), sym) == out.end()) out.push_back(sym);
+  return out;
+}
+
+}  // namespace
+
+Engine::Engine(const dag::Plan& plan, SymbolTable symbols)
+    : plan_(plan),
+      symbols_(std::move(symbols)),
+      router_(plan_),
+      tracker_(plan_.sources.size(), symbols_.size()) {}
+
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::create(const dag::Plan& plan, const PluginSet& plugins,
+                                               PredictionEmitter::Deliver deliver) {
+  std::unique_ptr<Engine> e(new Engine(plan, SymbolTable(universe_of(plan))));
+  const dag::Plan& p = e->plan_;  // the engine's own copy: descriptors and params live there
+  const size_t n_symbols = e->symbols_.size();
+
+  for (const auto& f : p.frames) {
+    e->frames_.push_back(std::make_unique<Frame>(f.name, f.interval_ms, f.columns,
+                                                 static_cast<size_t>(std::max<int64_t>(f.capacity, 1)), n_symbols));
+    e->frame_names_.push_back(f.name);
+  }
+  e->source_of_frame_.assign(p.frames.size(), -1);
+  for (size_t i = 0; i < p.sources.size(); ++i) e->source_of_frame_[p.sources[i].frame] = static_cast<int>(i);
+
+  e->dag_name_ = p.name;
+  e->prediction_frame_name_ = p.prediction.frame >= 0 ? p.frames[p.prediction.frame].name : std::string();
+  e->prediction_column_name_ = p.prediction_column;
+  e->emitter_ = std::make_unique<PredictionEmitter>(&e->dag_name_, &e->prediction_frame_name_,
+                                                    &e->prediction_column_name_, n_symbols, std::move(deliver));
+
+  e->steps_.resize(p.steps.size());
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    const dag::StepPlan& sp = p.steps[i];
+    StepRuntime& rt = e->steps_[i];
+    rt.plan = &sp;
+    rt.kind = sp.kind;
+    for (const auto& in : sp.inputs) rt.input_columns.push_back(in.column);
+    rt.output_count = static_cast<int>(sp.output_columns.size());
+    rt.first_output = sp.output_columns.empty() ? -1 : sp.output_columns.front();
+    switch (sp.kind) {
+      case registry::PluginKind::kFeature: {
+        const auto* entry = plugins.features.find(sp.plugin);
+        if (!entry) return make_error(sp.label + ": no feature plugin '" + sp.plugin + "'");
+        FeatureContext ctx{sp.params, rt.output_count};
+        for (size_t s = 0; s < n_symbols; ++s) {
+          auto op = entry->factory(ctx);
+          if (!op) return make_error(sp.label + ": " + op.error().message);
+          rt.features.push_back(std::move(op).value());
+        }
+        rt.started.assign(n_symbols, 0);
+        break;
+      }
+      case registry::PluginKind::kModel: {
+        const auto* entry = plugins.models.find(sp.plugin);
+        if (!entry) return make_error(sp.label + ": no model plugin '" + sp.plugin + "'");
+        const auto& fp = p.frames[sp.frame];
+        ModelContext ctx{sp.params, sp.model_ref, fp.columns, rt.first_output, e->symbols_.names(), fp.capacity};
+        auto m = entry->factory(ctx);
+        if (!m) return make_error(sp.label + ": " + m.error().message);
+        rt.model = std::move(m).value();
+        if (rt.model->window() > fp.capacity)
+          return make_error(sp.label + ": window " + std::to_string(rt.model->window()) +
+                            " is larger than the frame's capacity of " + std::to_string(fp.capacity) + " rows");
+        break;
+      }
+      case registry::PluginKind::kTransform: {
+        const auto* entry = plugins.transforms.find(sp.plugin);
+        if (!entry) return make_error(sp.label + ": no transform plugin '" + sp.plugin + "'");
+        TransformContext ctx{sp.params, p.frames[sp.frame].interval_ms, p.frames[sp.output_frame].interval_ms,
+                             e->symbols_.names()};
+        auto t = entry->factory(ctx);
+        if (!t) return make_error(sp.label + ": " + t.error().message);
+        rt.transform = std::move(t).value();
+        break;
+      }
+      case registry::PluginKind::kData:
+      case registry::PluginKind::kSink:
+        break;
+    }
+  }
+  return e;
+}
+
+int64_t Engine::last_processed(size_t source, SymbolId symbol) const {
+  return tracker_.high_water_mark(source, symbol);
+}
+
+bool Engine::on_source_bar(size_t source, SymbolId symbol, const Bar& bar) {
+  ++stats_.source_bars;
+  if (symbol >= symbols_.size()) {
+    ++stats_.unknown_symbols;
+    return false;
+  }
+  const int frame = plan_.sources[source].frame;
+  if (tracker_.is_processed(source, symbol, bar.ts)) {
+    // A final bar is never reopened: the first final version wins.
+    const SymbolSeries& series = frames_[frame]->series(symbol);
+    bool identical = false;
+    for (size_t back = 0; back < series.size(); ++back) {
+      if (series.ts(back) == bar.ts) {
+        const auto v = bar.values();
+        identical = std::equal(v.begin(), v.end(), series.row(back));
+        break;
+      }
+      if (series.ts(back) < bar.ts) break;
+    }
+    if (identical) {
+      ++stats_.duplicates;
+    } else {
+      ++stats_.revisions;
+      static RateLimiter limiter(10, 60'000);
+      uint64_t suppressed = 0;
+      if (limiter.allow(suppressed))
+        logger("runtime")->warn("revised bar ignored symbol={} ts={} close={} suppressed={}", symbols_.name(symbol),
+                                format_iso8601(bar.ts), bar.close, suppressed);
+    }
+    return false;
+  }
+  tracker_.mark_processed(source, symbol, bar.ts);
+  streamed_ = bar.ts >= anchor_ts_;
+  origin_ = bar.origin;
+  append_and_run(frame, symbol, bar, {}, 0);
+  return true;
+}
+
+void Engine::append_and_run(int frame, SymbolId symbol, const Bar& bar, std::span<const double> extra, int depth) {
+  if (depth > static_cast<int>(stats_.max_chain_depth)) stats_.max_chain_depth = static_cast<uint64_t>(depth);
+  // A chain deeper than the guard is a pipeline bug (the compiler rejects cycles).
+  if (depth >= kMaxChainDepth) {
+    logger("runtime")->error("event chain deeper than {} at frame {}; dropped", kMaxChainDepth,
+                             frames_[frame]->name());
+    return;
+  }
+  SymbolSeries& series = frames_[frame]->series(symbol);
+  std::span<double> row = series.append(bar);
+  for (size_t i = 0; i < extra.size(); ++i) row[kBarColumns.size() + i] = extra[i];
+
+  const int flow = router_.route(frame);
+  if (flow >= 0) run_flow(flow, frame, symbol, depth);
+  (void)bar;
+
+  if (row_observer_) row_observer_(frame, symbol, series);
+  if (frame == plan_.prediction.frame && streamed_) {
+    emitter_->offer(&symbols_.name(symbol), symbol, bar.ts, series.value(plan_.prediction.column, 0), origin_);
+  }
+}
+
+void Engine::run_flow(int flow, int frame, SymbolId symbol, int depth) {
+  ++stats_.flow_runs;
+  SymbolSeries& series = frames_[frame]->series(symbol);
+  double* row = series.mutable_row(0);
+  for (int step : plan_.flows[flow].steps) {
+    StepRuntime& rt = steps_[step];
+    switch (rt.kind) {
+      case registry::PluginKind::kFeature: {
+        std::array<double, 16> inputs;
+        const size_t n_in = rt.input_columns.size();
+        bool any_nan = false;
+        for (size_t i = 0; i < n_in; ++i) {
+          inputs[i] = row[rt.input_columns[i]];
+          any_nan |= std::isnan(inputs[i]);
+        }
+        // Leading NaNs of an input (another feature warming up) are skipped, as
+        // TA-Lib does: the feature starts at its input's first valid value.
+        if (!rt.started[symbol]) {
+          if (any_nan) break;
+          rt.started[symbol] = 1;
+        }
+        rt.features[symbol]->update(std::span<const double>(inputs.data(), n_in),
+                                    std::span<double>(row + rt.first_output, static_cast<size_t>(rt.output_count)));
+        break;
+      }
+      case registry::PluginKind::kModel:
+        row[rt.first_output] = rt.model->predict(symbol, series);
+        break;
+      case registry::PluginKind::kTransform: {
+        Bar bar;
+        bar.ts = series.ts(0);
+        bar.open = row[0];
+        bar.high = row[1];
+        bar.low = row[2];
+        bar.close = row[3];
+        bar.volume = row[4];
+        bar.quote_volume = row[5];
+        bar.trades = row[6];
+        bar.taker_buy_volume = row[7];
+        bar.taker_buy_quote_volume = row[8];
+        bar.origin = series.origin(0);
+        ChainOutput out(*this, rt.plan->output_frame, depth + 1);
+        rt.transform->on_bar(symbol, bar, out);
+        break;
+      }
+      case registry::PluginKind::kData:
+      case registry::PluginKind::kSink:
+        break;
+    }
+  }
+}
+
+void Engine::save(StateWriter& w) const {
+  w.put_string(plan_.name);
+  w.put<uint64_t>(frames_.size());
+  w.put<uint64_t>(symbols_.size());
+  for (const auto& f : frames_)
+    for (size_t s = 0; s < symbols_.size(); ++s) f->series(static_cast<SymbolId>(s)).save(w);
+  for (const auto& rt : steps_) {
+    for (const auto& op : rt.features) op->save(w);
+    w.put_vector(rt.started);
+    if (rt.transform) rt.transform->save(w);
+  }
+  tracker_.save(w);
+  emitter_->save(w);
+}
+
+Status Engine::load(StateReader& r) {
+  if (r.get_string() != plan_.name) return make_error("snapshot belongs to another pipeline");
+  if (r.get<uint64_t>() != frames_.size() || r.get<uint64_t>() != symbols_.size())
+    return make_error("snapshot shape differs from the pipeline (frames or symbols changed)");
+  for (auto& f : frames_)
+    for (size_t s = 0; s < symbols_.size(); ++s)
+      if (!f->series(static_cast<SymbolId>(s)).load(r)) return make_error("snapshot frame " + f->name() + " is corrupt");
+  for (auto& rt : steps_) {
+    for (auto& op : rt.features)
+      if (!op->load(r)) return make_error("snapshot state of " + rt.plan->label + " is corrupt");
+    r.get_vector(rt.started);
+    if (rt.transform && !rt.transform->load(r)) return make_error("snapshot state of " + rt.plan->label + " is corrupt");
+  }
+  if (!tracker_.load(r) || !emitter_->load(r) || r.failed()) return make_error("snapshot is truncated");
+  return {};
+}
+
+}  // namespace af

@@ -1,0 +1,107 @@
+#pragma once
+// Engine: the compute core. Holds the frames, every operator instance, the event
+// router, the processed-event tracker and the prediction emitter, and runs a
+// closed source bar through its flows (and the flows of every frame it chains
+// into). The same code runs warmup history, replay and live bars; whether a bar
+// produces a record depends only on its ts relative to the anchor.
+// Owned by the driver (replay or signal); every call comes from one thread, the
+// compute thread. No allocation per bar in steady state.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/bar.hpp"
+#include "common/result.hpp"
+#include "common/state_archive.hpp"
+#include "dag/plan.hpp"
+#include "frame/frame.hpp"
+#include "runtime/event_router.hpp"
+#include "runtime/plugin_set.hpp"
+#include "runtime/prediction_emitter.hpp"
+#include "runtime/processed_event_tracker.hpp"
+#include "runtime/symbol_table.hpp"
+
+namespace af {
+
+struct EngineStats {
+  uint64_t source_bars = 0;      // closed bars offered to on_source_bar
+  uint64_t duplicates = 0;       // re-delivered identical bars, dropped
+  uint64_t revisions = 0;        // re-delivered different bars for a processed ts, logged, dropped
+  uint64_t unknown_symbols = 0;  // bars of symbols outside the universe, dropped
+  uint64_t flow_runs = 0;
+  uint64_t derived_bars = 0;     // rows produced by transforms
+  uint64_t max_chain_depth = 0;
+};
+
+class Engine {
+ public:
+  // Called after a frame's flow has filled a new row (warmup rows included).
+  using RowObserver = std::function<void(int frame, SymbolId symbol, const SymbolSeries& series)>;
+
+  static constexpr int kMaxChainDepth = 100;
+
+  // Builds every operator from the plan. Model and transform factories may fail
+  // (a bad checkpoint): the first failure is returned, naming the step.
+  static Result<std::unique_ptr<Engine>> create(const dag::Plan& plan, const PluginSet& plugins,
+                                                PredictionEmitter::Deliver deliver);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Source bars with ts >= anchor are "streamed": their predictions are emitted.
+  // Bars before it are warmup history. Default: everything is streamed.
+  void set_anchor(int64_t anchor_ts) { anchor_ts_ = anchor_ts; }
+  int64_t anchor() const { return anchor_ts_; }
+  void set_row_observer(RowObserver observer) { row_observer_ = std::move(observer); }
+
+  // A closed bar of data step `source` (index into Plan::sources). Returns false
+  // when it was dropped (duplicate, revision, unknown symbol).
+  bool on_source_bar(size_t source, SymbolId symbol, const Bar& bar);
+
+  const SymbolTable& symbols() const { return symbols_; }
+  const Frame& frame(size_t i) const { return *frames_[i]; }
+  size_t frame_count() const { return frames_.size(); }
+  const EngineStats& stats() const { return stats_; }
+  const PredictionEmitter& emitter() const { return *emitter_; }
+  const dag::Plan& plan() const { return plan_; }
+  // Highest processed ts of a source for a symbol (INT64_MIN if none).
+  int64_t last_processed(size_t source, SymbolId symbol) const;
+
+  // Snapshot of every piece of state (frames, operators, tracker, emitter marks).
+  void save(StateWriter& w) const;
+  Status load(StateReader& r);
+
+ private:
+  struct StepRuntime;
+  class ChainOutput;
+
+  Engine(const dag::Plan& plan, SymbolTable symbols);
+  void append_and_run(int frame, SymbolId symbol, const Bar& bar, std::span<const double> extra, int depth);
+  void run_flow(int flow, int frame, SymbolId symbol, int depth);
+
+  dag::Plan plan_;
+  SymbolTable symbols_;
+  std::vector<std::unique_ptr<Frame>> frames_;
+  std::vector<std::string> frame_names_;  // stable storage for record pointers
+  std::string dag_name_;
+  std::string prediction_frame_name_;
+  std::string prediction_column_name_;
+  EventRouter router_;
+  ProcessedEventTracker tracker_;
+  std::unique_ptr<PredictionEmitter> emitter_;
+  std::vector<StepRuntime> steps_;
+  std::vector<int> source_of_frame_;  // -1 for derived frames
+  RowObserver row_observer_;
+  int64_t anchor_ts_ = std::numeric_limits<int64_t>::min();
+  EngineStats stats_;
+  // State of the event in flight.
+  bool streamed_ = false;
+  BarOrigin origin_ = BarOrigin::kArchive;
+};
+
+}  // namespace af

@@ -1,2 +1,0 @@
-// Placeholder so the module library has a translation unit until its sources land.
-namespace af {}

@@ -1,0 +1,39 @@
+#pragma once
+// ReplayDriver: runs a compiled pipeline over history (a Binance Vision mirror)
+// with the same Engine the live service uses. It decides which bars are warmup and
+// which are streamed exactly as DESIGN §2 says, loads them through each data
+// step's DataSource, and feeds them in time order across symbols.
+// Used from one thread (the caller's, which becomes the compute thread).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/result.hpp"
+#include "runtime/engine.hpp"
+#include "runtime/plugin_set.hpp"
+
+namespace af {
+
+struct ReplayOptions {
+  std::string data_dir;          // root of the mirror (holds data/futures/um/...)
+  std::optional<int64_t> from;   // anchor A, inclusive; default earliest bar + lookback_days
+  std::optional<int64_t> to;     // exclusive; default: end of the data
+};
+
+struct ReplayReport {
+  int64_t anchor = 0;         // A
+  int64_t history_start = 0;  // first ts loaded (A - lookback, moved up to the coarsest boundary)
+  int64_t end = 0;            // exclusive end actually used
+  uint64_t history_bars = 0;  // source bars with ts < A
+  uint64_t streamed_bars = 0; // source bars with ts >= A
+  double seconds = 0;
+};
+
+// The start of warmup history for anchor A: A - lookback_days, moved up to the
+// next boundary of the coarsest interval so no resampled bucket starts half-filled.
+int64_t history_start_for(int64_t anchor, int64_t lookback_days, int64_t coarsest_interval_ms);
+
+Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const ReplayOptions& options);
+
+}  // namespace af
