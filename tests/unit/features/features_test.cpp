@@ -1,0 +1,168 @@
+// Streaming output == naive batch recompute, for every built-in feature, on
+// random series (flat stretches, 1e-8 and 1e8 prices), a long series for drift,
+// and real Binance closes when the shared data is present. Plus warmup and
+// save/load checks driven by each feature's descriptor.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <set>
+
+#include "harness.hpp"
+
+namespace af::features::test {
+namespace {
+
+struct Case {
+  std::string name;
+  ParamMap params;
+  std::function<Outputs(const Bars&)> reference;
+  double out_scale = 0.0;  // 0: outputs scale with prices; else their fixed magnitude (100 for RSI)
+  std::string column = "close";
+};
+
+std::vector<Case> all_cases();
+
+std::string label(const Case& c) {
+  std::string s = c.name;
+  for (const auto& [k, v] : c.params) s += " " + k + "=" + registry::format_param_value(v);
+  return s;
+}
+
+// |a - b| <= 1e-12 * (1 + scale), NaN only where the reference is NaN.
+void expect_close(const Case& c, const Outputs& got, const Outputs& want, double input_scale, const std::string& what) {
+  const double scale = c.out_scale > 0 ? c.out_scale : input_scale;
+  const double tol = 1e-12 * (1.0 + scale);
+  ASSERT_LE(got.size(), want.size()) << label(c);
+  for (size_t i = 0; i < got.size(); ++i) {
+    for (size_t t = 0; t < got[i].size(); ++t) {
+      const double a = got[i][t], b = want[i][t];
+      if (std::isnan(b) && std::isnan(a)) continue;
+      ASSERT_FALSE(std::isnan(a) != std::isnan(b))
+          << label(c) << " " << what << " output " << i << " row " << t << ": got " << a << " want " << b;
+      ASSERT_LE(std::fabs(a - b), tol) << label(c) << " " << what << " output " << i << " row " << t << ": got "
+                                       << a << " want " << b << " scale " << scale;
+    }
+  }
+}
+
+TEST(FeaturesTest, EveryFeatureHasACase) {
+  std::set<std::string> covered;
+  for (const auto& c : all_cases()) covered.insert(c.name);
+  for (const auto* d : builtin_registry().descriptors()) EXPECT_TRUE(covered.count(d->name)) << d->name;
+}
+
+TEST(FeaturesTest, StreamingEqualsBatchOnRandomSeries) {
+  for (double scale : {1e-8, 1.0, 1e8}) {
+    for (uint64_t seed : {1u, 2u}) {
+      const Bars b = random_bars(3000, scale, seed);
+      const double mag = b.magnitude();
+      for (const auto& c : all_cases()) {
+        expect_close(c, run_feature(c.name, c.params, b, c.column), c.reference(b), mag,
+                     "scale " + std::to_string(scale) + " seed " + std::to_string(seed));
+        if (HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
+TEST(FeaturesTest, StreamingEqualsBatchOnRealData) {
+  const Bars b = real_fil();
+  if (b.size() == 0) GTEST_SKIP() << "no $AF_SHARED_DIR/data (FILUSDT 1h 2023-08..10)";
+  ASSERT_GT(b.size(), 2000u);
+  for (const auto& c : all_cases()) {
+    expect_close(c, run_feature(c.name, c.params, b, c.column), c.reference(b), b.magnitude(), "FILUSDT 1h");
+    if (HasFatalFailure()) return;
+  }
+}
+
+// warmup_rows == index of the first valid value of output 0 + 1.
+TEST(FeaturesTest, WarmupRowsMatchFirstValidOutput) {
+  const Bars b = random_bars(1000, 100.0, 7, false);
+  for (const auto& c : all_cases()) {
+    const auto* e = builtin_registry().find(c.name);
+    const auto p = params_for(e->descriptor, c.params);
+    const auto out = run_feature(c.name, c.params, b, c.column);
+    size_t first = 0;
+    while (first < b.size() && std::isnan(out[0][first])) ++first;
+    ASSERT_LT(first, b.size()) << label(c);
+    EXPECT_EQ(e->descriptor.warmup_rows(p), static_cast<int64_t>(first) + 1) << label(c);
+  }
+}
+
+bool same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || std::memcmp(&a, &b, sizeof a) == 0; }
+
+// Run k bars, save, load into a fresh operator, continue: identical to one run.
+TEST(FeaturesTest, SaveLoadContinuesIdentically) {
+  const Bars b = random_bars(600, 50.0, 11);
+  for (const auto& c : all_cases()) {
+    const auto* e = builtin_registry().find(c.name);
+    const auto p = params_for(e->descriptor, c.params);
+    const int n_out = e->descriptor.max_outputs;
+    const auto cols = input_columns(e->descriptor, b, c.column);
+    const Outputs whole = run_feature(c.name, c.params, b, c.column);
+    const auto warm = static_cast<size_t>(e->descriptor.warmup_rows(p));
+    for (size_t k : {size_t{0}, size_t{1}, warm - 1, warm, warm + 3, size_t{317}}) {
+      Outputs out(static_cast<size_t>(n_out), nans(b.size()));
+      auto f1 = build(c.name, p, n_out);
+      stream(*f1, cols, 0, k, out);
+      StateWriter w;
+      f1->save(w);
+      auto f2 = build(c.name, p, n_out);
+      StateReader r(w.bytes());
+      ASSERT_TRUE(f2->load(r)) << label(c) << " k=" << k;
+      EXPECT_TRUE(r.at_end()) << label(c) << " k=" << k;
+      stream(*f2, cols, k, b.size(), out);
+      for (size_t i = 0; i < out.size(); ++i)
+        for (size_t t = 0; t < b.size(); ++t)
+          ASSERT_TRUE(same(out[i][t], whole[i][t])) << label(c) << " k=" << k << " output " << i << " row " << t;
+    }
+    // A truncated snapshot is refused, never read past its end.
+    auto f1 = build(c.name, p, n_out);
+    Outputs out(static_cast<size_t>(n_out), nans(b.size()));
+    stream(*f1, cols, 0, 100, out);
+    StateWriter w;
+    f1->save(w);
+    const std::string bytes = w.bytes().substr(0, w.bytes().size() - 1);
+    StateReader r(bytes);
+    EXPECT_FALSE(build(c.name, p, n_out)->load(r)) << label(c);
+  }
+}
+
+// Fewer outputs than the maximum: the first ones are the same values.
+TEST(FeaturesTest, FewerOutputsGiveTheSameLeadingColumns) {
+  const Bars b = random_bars(400, 10.0, 5);
+  for (const auto& c : all_cases()) {
+    const auto* e = builtin_registry().find(c.name);
+    if (e->descriptor.min_outputs == e->descriptor.max_outputs) continue;
+    const auto p = params_for(e->descriptor, c.params);
+    const Outputs whole = run_feature(c.name, c.params, b, c.column);
+    const int n_out = e->descriptor.min_outputs;
+    auto f = build(c.name, p, n_out);
+    Outputs out(static_cast<size_t>(n_out), nans(b.size()));
+    stream(*f, input_columns(e->descriptor, b, c.column), 0, b.size(), out);
+    for (size_t i = 0; i < out.size(); ++i)
+      for (size_t t = 0; t < b.size(); ++t) ASSERT_TRUE(same(out[i][t], whole[i][t])) << label(c);
+  }
+}
+
+std::vector<Case> all_cases() {
+  std::vector<Case> v;
+  v.push_back({"features.momentum", {{"window", int64_t{1}}}, [](const Bars& b) { return ref_momentum(b, 1); }, 1});
+  v.push_back({"features.momentum", {{"window", int64_t{24}}}, [](const Bars& b) { return ref_momentum(b, 24); }, 1});
+  for (int64_t w : {2, 6, 14, 24})
+    v.push_back({"features.rsi", {{"window", w}}, [w](const Bars& b) { return ref_rsi(b, static_cast<size_t>(w)); }, 100});
+  for (int64_t w : {1, 5, 60})
+    v.push_back({"features.ma_rocp", {{"window", w}},
+                 [w](const Bars& b) { return ref_ma_rocp(b, static_cast<size_t>(w), 1, 1.0); }, 1});
+  v.push_back({"features.ma_rocp", {{"window", int64_t{10}}, {"rocp_period", int64_t{3}}, {"rocp_factor", 100.0}},
+               [](const Bars& b) { return ref_ma_rocp(b, 10, 3, 100.0); }, 100});
+  for (int64_t w : {1, 10, 60})
+    v.push_back({"features.levels", {{"window", w}}, [w](const Bars& b) { return ref_levels(b, static_cast<size_t>(w)); }, 1});
+  return v;
+}
+
+}  // namespace
+}  // namespace af::features::test
