@@ -47,7 +47,6 @@ class Compiler {
     if (!resolve_descriptors()) return std::nullopt;
     collect_frames();
     collect_columns();
-    if (errors_) return std::nullopt;
     link();
     if (errors_) return std::nullopt;
     if (!sort()) return std::nullopt;
