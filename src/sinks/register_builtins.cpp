@@ -1,7 +1,11 @@
 #include "sinks/register_builtins.hpp"
 
+#include "sinks/csv_append_sink.hpp"
+
 namespace af::sinks {
 
-void register_builtins(SinkRegistry& /*registry*/) {}
+void register_builtins(SinkRegistry& registry) {
+  register_csv_append(registry);
+}
 
 }  // namespace af::sinks

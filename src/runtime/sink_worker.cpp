@@ -1,0 +1,404 @@
+#include "runtime/sink_worker.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+#include <exception>
+
+#include "common/time.hpp"
+
+namespace af {
+
+SinkWorker::SinkWorker(std::string name, std::unique_ptr<Sink> sink, SinkWorkerOptions options)
+    : name_(std::move(name)),
+      sink_(std::move(sink)),
+      options_(std::move(options)),
+      log_(logger("emitter")),
+      ring_(std::max<size_t>(1, options_.queue_capacity)),
+      rng_(std::random_device{}()) {
+  assert(sink_ && "SinkWorker needs a sink");
+  batch_.reserve(std::max<size_t>(1, options_.max_batch));
+}
+
+SinkWorker::~SinkWorker() {
+  if (started_ && !closed_) {
+    if (Status st = close(); !st) log_->error("sink={} close at destruction: {}", name_, st.error().message);
+  }
+}
+
+std::string SinkWorker::named(const std::string& message) const {
+  if (message.rfind(name_, 0) == 0) return message;
+  return name_ + ": " + message;
+}
+
+void SinkWorker::start() {
+  assert(!started_ && "SinkWorker::start called twice");
+  started_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+Status SinkWorker::wait_open() {
+  assert(started_ && "SinkWorker::wait_open before start");
+  std::unique_lock lock(open_mu_);
+  open_cv_.wait(lock, [&] { return open_done_; });
+  return open_status_;
+}
+
+bool SinkWorker::push(const PredictionRecord& record) {
+  std::unique_lock lock(mu_);
+  const bool full = count_ == ring_.size();
+  if (dead_ || exited_ || spilling_ || full) {
+    if (spool_) {
+      if (full && !spilling_ && !dead_ && !exited_) {
+        spilling_ = true;
+        uint64_t suppressed = 0;
+        if (drop_log_limit_.allow(suppressed))
+          log_->warn("sink={} queue full (capacity {}); spooling newer records to {}", name_, ring_.size(),
+                     spool_->path());
+      }
+      Status st = spool_->append({&record, 1}, false);
+      if (st) {
+        spooled_.fetch_add(1, std::memory_order_relaxed);
+        spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
+        lock.unlock();
+        cv_.notify_one();
+        return true;
+      }
+      last_error_ = named(st.error().message);
+    }
+    failed_.fetch_add(1, std::memory_order_relaxed);
+    uint64_t suppressed = 0;
+    if (drop_log_limit_.allow(suppressed)) {
+      const char* why = dead_ ? "the sink is stopped by a fatal error"
+                        : exited_ ? "the sink is closed"
+                        : spool_  ? "the spool cannot be written"
+                                  : "the queue is full and no spool is configured";
+      log_->error("sink={} record LOST ({}): ts={} symbol={} (lost so far: {}, {} more not logged)", name_, why,
+                  record.ts, record.symbol ? *record.symbol : "", failed_.load(), suppressed);
+    }
+    return false;
+  }
+  ring_[(head_ + count_) % ring_.size()] = record;
+  ++count_;
+  depth_.store(count_, std::memory_order_relaxed);
+  lock.unlock();
+  cv_.notify_one();
+  return true;
+}
+
+Status SinkWorker::call(const char* what, const std::function<Status()>& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return make_error(name_ + ": " + what + " threw: " + e.what());
+  } catch (...) {
+    return make_error(name_ + ": " + what + " threw an unknown exception");
+  }
+}
+
+void SinkWorker::set_last_error(const std::string& message) {
+  std::lock_guard lock(mu_);
+  last_error_ = named(message);
+}
+
+int64_t SinkWorker::backoff_ms(int attempt) {
+  const auto& r = options_.retry;
+  int64_t b = std::max<int64_t>(0, r.initial_backoff_ms);
+  for (int i = 1; i < attempt && b < r.max_backoff_ms; ++i) b *= 2;
+  b = std::min(b, r.max_backoff_ms);
+  const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+  return static_cast<int64_t>(static_cast<double>(b) * (1.0 - std::clamp(r.jitter, 0.0, 1.0) * u));
+}
+
+void SinkWorker::sleep_ms(int64_t ms, bool interruptible) {
+  if (ms <= 0) return;
+  if (!interruptible) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return;
+  }
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping(); });
+}
+
+void SinkWorker::spill_locked(std::span<const PredictionRecord> first) {
+  assert(spool_);
+  if (!first.empty()) {
+    if (Status st = spool_->append(first, false); !st) {
+      failed_.fetch_add(first.size(), std::memory_order_relaxed);
+      last_error_ = named(st.error().message);
+      log_->error("sink={} {} records LOST: {}", name_, first.size(), st.error().message);
+    } else {
+      spooled_.fetch_add(first.size(), std::memory_order_relaxed);
+    }
+  }
+  // The queue holds records newer than `first`: they follow it into the spool.
+  while (count_ > 0) {
+    const size_t n = std::min(count_, ring_.size() - head_);
+    std::span<const PredictionRecord> part(ring_.data() + head_, n);
+    if (Status st = spool_->append(part, false); !st) {
+      last_error_ = named(st.error().message);
+      log_->error("sink={} cannot spool queued records: {}", name_, st.error().message);
+      break;  // they stay queued
+    }
+    spooled_.fetch_add(n, std::memory_order_relaxed);
+    head_ = (head_ + n) % ring_.size();
+    count_ -= n;
+  }
+  depth_.store(count_, std::memory_order_relaxed);
+  // No fsync here: the producer may be waiting for mu_. The worker loop syncs
+  // before it replays, and again before it exits.
+  spilling_ = spool_->pending() > 0;
+  spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
+}
+
+void SinkWorker::on_fatal(const Error& error, std::span<const PredictionRecord> batch) {
+  std::lock_guard lock(mu_);
+  dead_ = true;
+  dead_flag_.store(true, std::memory_order_release);
+  fatal_ = Error{named(error.message), false};
+  last_error_ = fatal_.message;
+  const size_t held = batch.size() + count_;
+  if (spool_) {
+    spill_locked(batch);
+    log_->error("sink={} stopped by a fatal error: {}; {} undelivered records kept in {} for the next start", name_,
+                error.message, held, spool_->path());
+  } else {
+    failed_.fetch_add(held, std::memory_order_relaxed);
+    head_ = count_ = 0;
+    depth_.store(0, std::memory_order_relaxed);
+    log_->error("sink={} stopped by a fatal error: {}; {} undelivered records LOST (no spool)", name_, error.message,
+                held);
+  }
+}
+
+SinkWorker::Outcome SinkWorker::deliver_live(std::vector<PredictionRecord>& batch) {
+  const int64_t first_failure = now_ms();
+  int attempt = 0;
+  for (;;) {
+    Status st = call("write", [&] { return sink_->write(batch); });
+    if (st) {
+      sent_.fetch_add(batch.size(), std::memory_order_relaxed);
+      return Outcome::kDelivered;
+    }
+    if (!st.error().transient) {
+      on_fatal(st.error(), batch);
+      return Outcome::kFatal;
+    }
+    set_last_error(st.error().message);
+    ++attempt;
+    const bool exhausted = attempt >= options_.retry.max_attempts;
+    if (spool_ && (exhausted || now_ms() - first_failure >= options_.retry.spool_after_ms || stopping())) {
+      std::lock_guard lock(mu_);
+      spill_locked(batch);
+      log_->warn("sink={} failing for {} ms ({} attempts): {}; {} records spooled, replayed when it recovers", name_,
+                 now_ms() - first_failure, attempt, st.error().message, spooled_.load());
+      return Outcome::kSpooled;
+    }
+    if (!spool_ && exhausted) {
+      failed_.fetch_add(batch.size(), std::memory_order_relaxed);
+      log_->error("sink={} {} records LOST after {} attempts (no spool configured): {}", name_, batch.size(), attempt,
+                  st.error().message);
+      return Outcome::kLost;
+    }
+    retried_.fetch_add(1, std::memory_order_relaxed);
+    const int64_t wait = backoff_ms(attempt);
+    log_->warn("sink={} write failed (attempt {}), retrying in {} ms: {}", name_, attempt, wait, st.error().message);
+    sleep_ms(wait, spool_ != nullptr);
+  }
+}
+
+SinkWorker::Outcome SinkWorker::deliver_from_spool(std::vector<PredictionRecord>& batch) {
+  int attempt = 0;
+  for (;;) {
+    Status st = call("write", [&] { return sink_->write(batch); });
+    if (st) {
+      sent_.fetch_add(batch.size(), std::memory_order_relaxed);
+      return Outcome::kDelivered;
+    }
+    if (!st.error().transient) {
+      on_fatal(st.error(), {});  // the batch stays in the spool
+      return Outcome::kFatal;
+    }
+    set_last_error(st.error().message);
+    if (stopping()) return Outcome::kStopped;
+    ++attempt;
+    retried_.fetch_add(1, std::memory_order_relaxed);
+    // Replay waits as long as the sink is down: the spool holds the records.
+    const int64_t wait = backoff_ms(attempt);
+    if (attempt == 1 || attempt % 10 == 0)
+      log_->warn("sink={} still failing (attempt {}), {} records spooled: {}", name_, attempt,
+                 spool_pending_.load(), st.error().message);
+    sleep_ms(wait, true);
+  }
+}
+
+void SinkWorker::run() {
+  Status st;
+  std::unique_ptr<Spool> spool;
+  if (!options_.spool_path.empty()) {
+    auto opened = Spool::open(options_.spool_path);
+    if (!opened) {
+      st = Error{named(opened.error().message), false};
+    } else {
+      spool = std::move(opened.value());
+    }
+  }
+  if (st) st = call("open", [&] { return sink_->open(); });
+  {
+    std::lock_guard lock(mu_);
+    spool_ = std::move(spool);
+    if (spool_) {
+      spilling_ = spool_->pending() > 0;
+      spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
+    }
+    if (!st) {
+      dead_ = exited_ = true;
+      dead_flag_.store(true, std::memory_order_release);
+      fatal_ = Error{named(st.error().message), false};
+      last_error_ = fatal_.message;
+      st = fatal_;
+    }
+  }
+  {
+    std::lock_guard lock(open_mu_);
+    open_done_ = true;
+    open_status_ = st;
+  }
+  open_cv_.notify_all();
+  if (!st) return;  // never opened, so not closed either
+
+  bool unflushed = false;
+  int flush_failures = 0;
+  for (;;) {
+    std::unique_lock lock(mu_);
+    if (dead_) break;
+    if (count_ > 0) {
+      const size_t n = std::min(count_, std::max<size_t>(1, options_.max_batch));
+      batch_.clear();
+      for (size_t i = 0; i < n; ++i) {
+        batch_.push_back(ring_[head_]);
+        head_ = (head_ + 1) % ring_.size();
+      }
+      count_ -= n;
+      depth_.store(count_, std::memory_order_relaxed);
+      lock.unlock();
+      if (deliver_live(batch_) == Outcome::kDelivered) unflushed = true;
+      continue;
+    }
+    if (spilling_) {
+      lock.unlock();
+      if (Status s = spool_->sync(); !s) log_->error("sink={} {}", name_, s.error().message);
+      if (Status rs = spool_->read(batch_, std::max<size_t>(1, options_.max_batch)); !rs) {
+        on_fatal(rs.error(), {});
+        break;
+      }
+      if (batch_.empty()) {  // only corrupt lines, or nothing left
+        if (Status c = spool_->commit(); !c) log_->error("sink={} {}", name_, c.error().message);
+        lock.lock();
+        spilling_ = spool_->pending() > 0;
+        spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
+        continue;
+      }
+      const Outcome o = deliver_from_spool(batch_);
+      if (o != Outcome::kDelivered) break;  // fatal, or stopping while the sink is down
+      if (Status c = spool_->commit(); !c) log_->error("sink={} {}", name_, c.error().message);
+      replayed_.fetch_add(batch_.size(), std::memory_order_relaxed);
+      spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
+      unflushed = true;
+      continue;
+    }
+    if (unflushed) {
+      lock.unlock();
+      Status fs = call("flush", [&] { return sink_->flush(); });
+      if (fs) {
+        unflushed = false;
+        flush_failures = 0;
+      } else if (!fs.error().transient) {
+        on_fatal(fs.error(), {});
+        break;
+      } else {
+        set_last_error(fs.error().message);
+        ++flush_failures;
+        if (stopping() && flush_failures >= options_.retry.max_attempts) break;  // close() reports it
+        log_->warn("sink={} flush failed (attempt {}): {}", name_, flush_failures, fs.error().message);
+        sleep_ms(backoff_ms(flush_failures), true);
+      }
+      continue;
+    }
+    if (stopping()) break;
+    cv_.wait(lock);
+  }
+
+  std::vector<std::string> problems;
+  {
+    std::lock_guard lock(mu_);
+    exited_ = true;
+    if (count_ > 0) {  // only after a fatal error without a spool write, or a failed spool write
+      failed_.fetch_add(count_, std::memory_order_relaxed);
+      head_ = count_ = 0;
+      depth_.store(0, std::memory_order_relaxed);
+    }
+  }
+  if (!dead_flag_.load()) {
+    if (Status fs = call("flush", [&] { return sink_->flush(); }); !fs) problems.push_back(named(fs.error().message));
+  }
+  if (Status cs = call("close", [&] { return sink_->close(); }); !cs) problems.push_back(named(cs.error().message));
+  if (spool_) {
+    if (Status s = spool_->sync(); !s) problems.push_back(named(s.error().message));
+    spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
+    if (spool_->pending() > 0)
+      log_->warn("sink={} {} records left in {} for the next start", name_, spool_->pending(), spool_->path());
+  }
+  for (const auto& p : problems) {
+    if (!close_error_.empty()) close_error_ += "; ";
+    close_error_ += p;
+  }
+}
+
+Status SinkWorker::close() {
+  if (!started_ || closed_) return closed_ ? close_status_ : Status{};
+  {
+    std::lock_guard lock(mu_);
+    stop_.store(true, std::memory_order_release);
+  }
+  cv_.notify_all();
+  thread_.join();
+  closed_ = true;
+  std::string msg;
+  auto add = [&](const std::string& m) {
+    if (!msg.empty()) msg += "; ";
+    msg += m;
+  };
+  {
+    std::lock_guard lock(mu_);
+    if (dead_) add(fatal_.message);
+  }
+  if (!close_error_.empty()) add(close_error_);
+  if (const uint64_t lost = failed_.load(); lost > 0) add(name_ + ": " + std::to_string(lost) + " records lost");
+  close_status_ = msg.empty() ? Status{} : Status{make_error(msg)};
+  return close_status_;
+}
+
+Status SinkWorker::status() const {
+  std::lock_guard lock(mu_);
+  if (dead_) return fatal_;
+  return {};
+}
+
+SinkStats SinkWorker::stats() const {
+  SinkStats s;
+  s.name = name_;
+  s.sent = sent_.load(std::memory_order_relaxed);
+  s.retried = retried_.load(std::memory_order_relaxed);
+  s.failed = failed_.load(std::memory_order_relaxed);
+  s.spooled = spooled_.load(std::memory_order_relaxed);
+  s.replayed = replayed_.load(std::memory_order_relaxed);
+  s.queue_depth = depth_.load(std::memory_order_relaxed);
+  s.spool_pending = spool_pending_.load(std::memory_order_relaxed);
+  s.dead = dead_flag_.load(std::memory_order_acquire);
+  std::lock_guard lock(mu_);
+  s.last_error = last_error_;
+  return s;
+}
+
+}  // namespace af

@@ -1,0 +1,148 @@
+#pragma once
+// SinkWorker: one sink, its bounded queue, its spool and the one thread that
+// drives it. Owned by the SignalEmitter. push() is called by the emitter's caller
+// (the engine's event loop) and never blocks on the sink nor allocates; every
+// call on the Sink itself (open, write, flush, close) comes from the worker
+// thread. Counters are atomics, readable from any thread.
+//
+// Delivery order is the push order. The queue is a preallocated ring; when it is
+// full, or when the sink has been failing for longer than the retry policy
+// allows, records go to the spool (if one is configured), and while the spool
+// holds records every newer record goes there too, so that the spool is replayed
+// before anything newer reaches the sink.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/log.hpp"
+#include "common/result.hpp"
+#include "runtime/record.hpp"
+#include "runtime/sink.hpp"
+#include "runtime/spool.hpp"
+
+namespace af {
+
+// How a failing write is retried. Sleeps grow exponentially from
+// initial_backoff_ms up to max_backoff_ms; each one is shortened by a random
+// fraction (up to `jitter`) so that sinks failing together do not retry in step.
+struct RetryPolicy {
+  int max_attempts = 5;  // writes of one batch before it is spooled (or, with no spool, lost and counted)
+  int64_t initial_backoff_ms = 100;
+  int64_t max_backoff_ms = 5000;
+  double jitter = 0.5;  // in [0, 1]
+  // With a spool: a batch that has been failing for this long is spooled even
+  // before max_attempts, so that the queue keeps moving.
+  int64_t spool_after_ms = 10'000;
+};
+
+struct SinkWorkerOptions {
+  size_t queue_capacity = 65'536;  // records; preallocated
+  size_t max_batch = 512;          // records per write()
+  RetryPolicy retry;
+  std::string spool_path;  // empty: no spool
+};
+
+// A snapshot of one sink's counters.
+struct SinkStats {
+  std::string name;
+  uint64_t sent = 0;           // records accepted by write()
+  uint64_t retried = 0;        // write() attempts that failed transiently and were retried
+  uint64_t failed = 0;         // records lost: not delivered and not spooled
+  uint64_t spooled = 0;        // records written to the spool
+  uint64_t replayed = 0;       // records delivered from the spool
+  uint64_t queue_depth = 0;    // records waiting in the queue now
+  uint64_t spool_pending = 0;  // records waiting in the spool now
+  bool dead = false;           // a fatal error stopped this sink
+  std::string last_error;      // the most recent error, fatal or not ("" if none)
+};
+
+class SinkWorker {
+ public:
+  SinkWorker(std::string name, std::unique_ptr<Sink> sink, SinkWorkerOptions options);
+  ~SinkWorker();  // closes (drains) if still running
+  SinkWorker(const SinkWorker&) = delete;
+  SinkWorker& operator=(const SinkWorker&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  // Starts the thread, which opens the spool and the sink; wait_open() returns
+  // the outcome. Split so that an emitter opens all its sinks in parallel.
+  void start();
+  Status wait_open();
+
+  // Hands one record to the worker. Never blocks on the sink, never allocates.
+  // Returns false when the record was lost (queue full and no spool, or a dead
+  // sink without a spool); it is counted in `failed` and logged.
+  bool push(const PredictionRecord& record);
+
+  // Drains the queue (and the spool, while the sink accepts), flushes and closes
+  // the sink, joins the thread. Returns the fatal error, a close error, or a
+  // summary of lost records, if any. Idempotent.
+  Status close();
+
+  // The fatal error that stopped this sink, if any.
+  Status status() const;
+  SinkStats stats() const;
+
+ private:
+  enum class Outcome { kDelivered, kSpooled, kLost, kFatal, kStopped };
+
+  void run();
+  Status call(const char* what, const std::function<Status()>& fn);
+  Outcome deliver_live(std::vector<PredictionRecord>& batch);
+  Outcome deliver_from_spool(std::vector<PredictionRecord>& batch);
+  void spill_locked(std::span<const PredictionRecord> first);
+  void on_fatal(const Error& error, std::span<const PredictionRecord> batch);
+  void set_last_error(const std::string& message);
+  std::string named(const std::string& message) const;
+  int64_t backoff_ms(int attempt);
+  // Sleeps `ms`, or less when close() is called and `interruptible`.
+  void sleep_ms(int64_t ms, bool interruptible);
+  bool stopping() const { return stop_.load(std::memory_order_acquire); }
+
+  const std::string name_;
+  std::unique_ptr<Sink> sink_;
+  const SinkWorkerOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::thread thread_;
+
+  // Guards the ring, spilling_, dead_, exited_ and the spool pointer's use by push().
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<PredictionRecord> ring_;
+  size_t head_ = 0;
+  size_t count_ = 0;
+  bool spilling_ = false;  // the spool holds records newer than the queue's
+  bool dead_ = false;
+  bool exited_ = false;  // the thread has stopped taking records
+  std::unique_ptr<Spool> spool_;
+  Error fatal_;
+  std::string last_error_;
+  std::string close_error_;  // written by the thread before it ends, read after join
+
+  std::atomic<bool> stop_{false};
+  bool started_ = false;
+  bool closed_ = false;
+  Status close_status_;
+  std::mutex open_mu_;
+  std::condition_variable open_cv_;
+  bool open_done_ = false;
+  Status open_status_;
+
+  std::atomic<uint64_t> sent_{0}, retried_{0}, failed_{0}, spooled_{0}, replayed_{0}, depth_{0}, spool_pending_{0};
+  std::atomic<bool> dead_flag_{false};
+  std::mt19937_64 rng_;
+  RateLimiter drop_log_limit_{5, 10'000};
+  std::vector<PredictionRecord> batch_;  // worker thread only
+};
+
+}  // namespace af

@@ -1,0 +1,313 @@
+#include "sinks/csv_append_sink.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "common/log.hpp"
+#include "common/number_format.hpp"
+#include "common/time.hpp"
+#include "sinks/text_format.hpp"
+
+namespace af::sinks {
+namespace {
+
+constexpr size_t kReadChunk = 256 * 1024;
+constexpr size_t kDrainAt = 256 * 1024;  // write out once this much is buffered
+constexpr char kKeySep = '\x1f';         // cannot appear in a symbol or a name
+
+const std::string kEmpty;
+
+const std::string& str(const std::string* s) { return s ? *s : kEmpty; }
+
+// Splits one CSV line (RFC 4180 quoting) into fields.
+bool split_csv(std::string_view line, std::vector<std::string>& fields) {
+  fields.clear();
+  std::string cur;
+  size_t i = 0;
+  for (;;) {
+    cur.clear();
+    if (i < line.size() && line[i] == '"') {
+      ++i;
+      for (;;) {
+        if (i >= line.size()) return false;  // unterminated quote
+        if (line[i] == '"') {
+          if (i + 1 < line.size() && line[i + 1] == '"') {
+            cur += '"';
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        cur += line[i++];
+      }
+      if (i < line.size() && line[i] != ',') return false;
+    } else {
+      while (i < line.size() && line[i] != ',') cur += line[i++];
+    }
+    fields.push_back(cur);
+    if (i >= line.size()) return true;
+    ++i;  // the comma
+  }
+}
+
+}  // namespace
+
+std::optional<RecordField> parse_record_field(std::string_view name) {
+  if (name == "ts") return RecordField::kTs;
+  if (name == "symbol") return RecordField::kSymbol;
+  if (name == "dag_name") return RecordField::kDagName;
+  if (name == "frame") return RecordField::kFrame;
+  if (name == "column") return RecordField::kColumn;
+  return std::nullopt;
+}
+
+CsvAppendSink::CsvAppendSink(std::string name, std::string path, std::vector<RecordField> dedup_key)
+    : name_(std::move(name)), path_(std::move(path)) {
+  for (RecordField f : dedup_key)
+    if (f != RecordField::kTs) key_fields_.push_back(f);
+  out_.reserve(kDrainAt + 4096);
+}
+
+CsvAppendSink::~CsvAppendSink() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Error CsvAppendSink::error(const std::string& what, bool transient) const {
+  return make_error(name_ + " (" + path_ + "): " + what, transient);
+}
+
+void CsvAppendSink::build_key(const std::string* symbol, const std::string* dag, const std::string* frame,
+                              const std::string* column) {
+  key_.clear();
+  for (RecordField f : key_fields_) {
+    switch (f) {
+      case RecordField::kSymbol: key_ += str(symbol); break;
+      case RecordField::kDagName: key_ += str(dag); break;
+      case RecordField::kFrame: key_ += str(frame); break;
+      case RecordField::kColumn: key_ += str(column); break;
+      case RecordField::kTs: break;
+    }
+    key_ += kKeySep;
+  }
+}
+
+Status CsvAppendSink::open() {
+  namespace fs = std::filesystem;
+  const fs::path p(path_);
+  if (p.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(p.parent_path(), ec);
+    if (ec) return error("cannot create directory '" + p.parent_path().string() + "': " + ec.message(), false);
+  }
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) return error(std::string("cannot open for writing: ") + std::strerror(errno), false);
+  struct stat st{};
+  if (::fstat(fd_, &st) != 0) return error(std::string("cannot stat: ") + std::strerror(errno), false);
+  if (!S_ISREG(st.st_mode)) return error("not a regular file", false);
+  if (Status s = load_existing(static_cast<uint64_t>(st.st_size)); !s) return s;
+  return {};
+}
+
+Status CsvAppendSink::load_existing(uint64_t size) {
+  auto log = logger("sinks");
+  std::string buf;
+  std::vector<std::string> fields;
+  uint64_t file_pos = 0;        // offset of buf[0]
+  uint64_t line_no = 0;
+  uint64_t good_end = 0;        // offset past the last complete line
+  uint64_t malformed = 0;
+  bool eof = false;
+  size_t parsed = 0;
+  while (true) {
+    const size_t nl = buf.find('\n', parsed);
+    if (nl == std::string::npos) {
+      if (eof) break;
+      buf.erase(0, parsed);
+      file_pos += parsed;
+      parsed = 0;
+      const size_t have = buf.size();
+      buf.resize(have + kReadChunk);
+      ssize_t n;
+      do {
+        n = ::pread(fd_, buf.data() + have, kReadChunk, static_cast<off_t>(file_pos + have));
+      } while (n < 0 && errno == EINTR);
+      if (n < 0) return error(std::string("cannot read back: ") + std::strerror(errno), false);
+      buf.resize(have + static_cast<size_t>(n));
+      eof = n == 0;
+      continue;
+    }
+    std::string_view line(buf.data() + parsed, nl - parsed);
+    parsed = nl + 1;
+    good_end = file_pos + parsed;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line_no == 1) {
+      if (line != kHeader)
+        return error("line 1: unexpected header '" + std::string(line) + "', expected '" + kHeader + "'", false);
+      continue;
+    }
+    if (line.empty()) continue;
+    std::optional<int64_t> ts;
+    if (split_csv(line, fields) && fields.size() == 7) ts = parse_iso8601(fields[0]);
+    if (!ts) {
+      if (++malformed <= 5) log->warn("{}:{}: malformed line ignored for deduplication", path_, line_no);
+      continue;
+    }
+    build_key(&fields[1], &fields[3], &fields[4], &fields[5]);
+    auto it = high_water_.find(key_);
+    if (it == high_water_.end()) {
+      high_water_.emplace(key_, *ts);
+    } else if (*ts > it->second) {
+      it->second = *ts;
+    }
+  }
+  if (malformed > 5) log->warn("{}: {} malformed lines ignored for deduplication", path_, malformed);
+  if (good_end < size) {
+    log->warn("sink={} path={} removed a torn last line ({} bytes, no trailing newline) left by an interrupted write",
+              name_, path_, size - good_end);
+    if (::ftruncate(fd_, static_cast<off_t>(good_end)) != 0)
+      return error(std::string("cannot truncate the torn last line: ") + std::strerror(errno), false);
+  }
+  if (good_end == 0) {
+    out_.append(kHeader);
+    out_ += '\n';
+    if (Status s = drain(); !s) return error(s.error().message, false);
+  }
+  if (!high_water_.empty())
+    log->info("sink={} path={} resumes after {} keys (lines={})", name_, path_, high_water_.size(), line_no);
+  return {};
+}
+
+Status CsvAppendSink::write(std::span<const PredictionRecord> batch) {
+  if (fd_ < 0) return error("write before open", false);
+  for (const auto& r : batch) {
+    build_key(r.symbol, r.dag_name, r.frame, r.column);
+    auto it = high_water_.find(key_);
+    if (it == high_water_.end()) {
+      high_water_.emplace(key_, r.ts);
+    } else if (r.ts <= it->second) {
+      ++deduplicated_;
+      continue;
+    } else {
+      it->second = r.ts;
+    }
+    append_iso8601(out_, r.ts);
+    out_ += ',';
+    append_csv_field(out_, str(r.symbol));
+    out_ += ',';
+    append_double(out_, r.prediction);
+    out_ += ',';
+    append_csv_field(out_, str(r.dag_name));
+    out_ += ',';
+    append_csv_field(out_, str(r.frame));
+    out_ += ',';
+    append_csv_field(out_, str(r.column));
+    out_ += ',';
+    append_iso8601(out_, r.emitted_at);
+    out_ += '\n';
+    ++written_;
+  }
+  // A formatted record is already counted in the high-water mark, so a failed
+  // drain keeps it buffered (and reports a transient error): the retried batch
+  // is then skipped as a duplicate and the buffer goes out on the next drain.
+  if (out_.size() >= kDrainAt) return drain();
+  return {};
+}
+
+Status CsvAppendSink::drain() {
+  size_t done = 0;
+  Status result;
+  while (done < out_.size()) {
+    ssize_t w = ::write(fd_, out_.data() + done, out_.size() - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      result = error(std::string("write failed: ") + std::strerror(errno), true);
+      break;
+    }
+    done += static_cast<size_t>(w);
+  }
+  out_.erase(0, done);
+  return result;
+}
+
+Status CsvAppendSink::flush() {
+  if (fd_ < 0) return {};
+  return drain();
+}
+
+Status CsvAppendSink::close() {
+  if (fd_ < 0) return {};
+  Status s = drain();
+  if (::close(fd_) != 0 && s) s = error(std::string("close failed: ") + std::strerror(errno), false);
+  fd_ = -1;
+  return s;
+}
+
+registry::Descriptor csv_append_descriptor() {
+  using registry::ParamSpec;
+  using registry::ParamType;
+  registry::Descriptor d;
+  d.name = "sinks.csv_append";
+  d.kind = registry::PluginKind::kSink;
+  d.summary = "Append predictions to a CSV file, at most once per dedup key across restarts";
+  d.doc =
+      "Columns: `ts,symbol,prediction,dag_name,frame,column,emitted_at` (header written once, when the file is new "
+      "or empty); ts and emitted_at in ISO-8601 UTC, prediction in the shortest form that reads back to the same "
+      "double. Parent directories are created. On open the file is read back: a torn last line (no trailing "
+      "newline, from a crash) is removed, and the newest ts per dedup key (without ts) becomes a high-water mark: "
+      "a record whose ts is not above its key's mark is skipped, so a restart or a reconnect never writes a record "
+      "twice. Writes are buffered and flushed whenever the sink's queue runs empty (no fsync per line).";
+  d.params.push_back(ParamSpec{"path", ParamType::kString, true, {}, {}, {}, {},
+                               "the CSV file; relative paths are relative to the working directory"});
+  d.params.push_back(ParamSpec{"dedup_key", ParamType::kStringList, false,
+                               std::vector<std::string>{"ts", "symbol"}, {}, {}, {},
+                               "record fields that identify a record, among ts, symbol, dag_name, frame, column; "
+                               "must include ts (records of one key arrive in ts order)"});
+  d.input = registry::InputKind::kNone;
+  d.output = registry::OutputKind::kNone;
+  d.warmup_rows = [](const registry::Params&) -> int64_t { return 1; };
+  d.warmup_doc = "1 (a sink needs no history)";
+  d.check = [](const registry::Params& p) {
+    std::vector<std::string> problems;
+    if (!p.has("dedup_key")) return problems;
+    bool has_ts = false;
+    const auto& key = p.get_string_list("dedup_key");
+    for (const auto& f : key) {
+      auto parsed = parse_record_field(f);
+      if (!parsed) {
+        problems.push_back("dedup_key: unknown field '" + f + "' (expected one of ts, symbol, dag_name, frame, column)");
+      } else if (*parsed == RecordField::kTs) {
+        has_ts = true;
+      }
+    }
+    if (!has_ts) problems.push_back("dedup_key: must include ts (the high-water mark is kept per the other fields)");
+    return problems;
+  };
+  return d;
+}
+
+void register_csv_append(SinkRegistry& registry) {
+  registry.add(csv_append_descriptor(), [](const SinkContext& ctx) -> Result<std::unique_ptr<Sink>> {
+    std::vector<RecordField> key{RecordField::kTs, RecordField::kSymbol};
+    if (ctx.params.has("dedup_key")) {
+      key.clear();
+      for (const auto& f : ctx.params.get_string_list("dedup_key")) {
+        auto parsed = parse_record_field(f);
+        if (!parsed) return make_error(ctx.name + ": dedup_key: unknown field '" + f + "'");
+        key.push_back(*parsed);
+      }
+    }
+    bool has_ts = false;
+    for (RecordField f : key) has_ts = has_ts || f == RecordField::kTs;
+    if (!has_ts) return make_error(ctx.name + ": dedup_key: must include ts");
+    return std::unique_ptr<Sink>(std::make_unique<CsvAppendSink>(ctx.name, ctx.params.get_string("path"), key));
+  });
+}
+
+}  // namespace af::sinks

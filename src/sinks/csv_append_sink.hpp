@@ -1,0 +1,68 @@
+#pragma once
+// CsvAppendSink (`sinks.csv_append`): appends prediction records to a CSV file,
+// at most once per dedup key across restarts. Built by the SinkRegistry factory;
+// owned and driven by one SinkWorker thread (no internal locking).
+//
+// On open it reads the file back and keeps, per dedup key minus ts, the newest
+// ts written (records of one key arrive in ts order, so this high-water mark is
+// all that is needed: it grows with the number of keys, not of records). A torn
+// last line left by a crash is cut off. Writes are buffered and reach the file on
+// flush() (the worker flushes whenever its queue runs empty); no fsync per line.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "registry/descriptor.hpp"
+#include "runtime/sink.hpp"
+
+namespace af::sinks {
+
+enum class RecordField { kTs, kSymbol, kDagName, kFrame, kColumn };
+
+class CsvAppendSink : public Sink {
+ public:
+  static constexpr const char* kHeader = "ts,symbol,prediction,dag_name,frame,column,emitted_at";
+
+  // `dedup_key` must contain kTs.
+  CsvAppendSink(std::string name, std::string path, std::vector<RecordField> dedup_key);
+  ~CsvAppendSink() override;
+
+  Status open() override;
+  Status write(std::span<const PredictionRecord> batch) override;
+  Status flush() override;
+  Status close() override;
+
+  uint64_t written() const { return written_; }            // records formatted (this process)
+  uint64_t deduplicated() const { return deduplicated_; }  // records skipped: ts <= the key's high-water mark
+  size_t keys() const { return high_water_.size(); }
+
+ private:
+  Error error(const std::string& what, bool transient) const;
+  Status load_existing(uint64_t size);
+  Status drain();  // writes out_ to the file, keeping what could not be written
+  void build_key(const std::string* symbol, const std::string* dag, const std::string* frame,
+                 const std::string* column);
+
+  const std::string name_;
+  const std::string path_;
+  std::vector<RecordField> key_fields_;  // the dedup key without ts
+  int fd_ = -1;
+  std::string out_;   // formatted, not yet written
+  std::string key_;   // reused key buffer
+  std::unordered_map<std::string, int64_t> high_water_;
+  uint64_t written_ = 0;
+  uint64_t deduplicated_ = 0;
+};
+
+// The descriptor of `sinks.csv_append` (params, docs), and its registration.
+registry::Descriptor csv_append_descriptor();
+void register_csv_append(SinkRegistry& registry);
+
+// "ts" -> kTs, ...; nullopt for anything else.
+std::optional<RecordField> parse_record_field(std::string_view name);
+
+}  // namespace af::sinks
