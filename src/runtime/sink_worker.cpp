@@ -187,7 +187,7 @@ SinkWorker::Outcome SinkWorker::deliver_live(std::vector<PredictionRecord>& batc
     set_last_error(st.error().message);
     ++attempt;
     const bool exhausted = attempt >= options_.retry.max_attempts;
-    if (spool_ && (exhausted || now_ms() - first_failure >= options_.retry.spool_after_ms || stopping())) {
+    if (spool_ && (exhausted || now_ms() - first_failure >= options_.retry.spool_after_ms)) {
       std::lock_guard lock(mu_);
       spill_locked(batch);
       log_->warn("sink={} failing for {} ms ({} attempts): {}; {} records spooled, replayed when it recovers", name_,
@@ -203,12 +203,14 @@ SinkWorker::Outcome SinkWorker::deliver_live(std::vector<PredictionRecord>& batc
     retried_.fetch_add(1, std::memory_order_relaxed);
     const int64_t wait = backoff_ms(attempt);
     log_->warn("sink={} write failed (attempt {}), retrying in {} ms: {}", name_, attempt, wait, st.error().message);
-    sleep_ms(wait, spool_ != nullptr);
+    // Not interruptible: a blip during shutdown still gets the whole (bounded) retry budget.
+    sleep_ms(wait, false);
   }
 }
 
 SinkWorker::Outcome SinkWorker::deliver_from_spool(std::vector<PredictionRecord>& batch) {
   int attempt = 0;
+  int attempts_while_stopping = 0;
   for (;;) {
     Status st = call("write", [&] { return sink_->write(batch); });
     if (st) {
@@ -220,8 +222,14 @@ SinkWorker::Outcome SinkWorker::deliver_from_spool(std::vector<PredictionRecord>
       return Outcome::kFatal;
     }
     set_last_error(st.error().message);
-    if (stopping()) return Outcome::kStopped;
     ++attempt;
+    if (stopping()) {
+      // Shutting down: the retry budget, then the records wait in the spool for the next start.
+      if (++attempts_while_stopping >= options_.retry.max_attempts) return Outcome::kStopped;
+      retried_.fetch_add(1, std::memory_order_relaxed);
+      sleep_ms(backoff_ms(attempts_while_stopping), false);
+      continue;
+    }
     retried_.fetch_add(1, std::memory_order_relaxed);
     // Replay waits as long as the sink is down: the spool holds the records.
     const int64_t wait = backoff_ms(attempt);

@@ -210,6 +210,30 @@ TEST_F(SpoolTest, RestartReplaysANonEmptySpoolBeforeNewRecords) {
   EXPECT_EQ(fs::file_size(SignalEmitter::spool_path(dir_.string(), "sinks.x[0]")), 0u);
 }
 
+// Fault injection: write attempts N .. N+k-1 fail, for every N of a run and k
+// below, at and above the retry budget (2 attempts): nothing lost, nothing
+// doubled, order kept, whether the records wait in the queue or in the spool.
+TEST_F(SpoolTest, FailingWriteAttemptsNeverLoseOrDoubleRecords) {
+  for (int count : {1, 2, 5}) {
+    for (int from = 0; from < 14; ++from) {
+      SinkScript s;
+      s.fail_from = from;
+      s.fail_count = count;
+      const std::string dir = (dir_ / ("n" + std::to_string(from) + "k" + std::to_string(count))).string();
+      SignalEmitter e(fast_options());
+      e.set_spool_dir(dir);
+      e.add("sinks.flaky[0]", std::make_unique<ScriptedSink>(s));
+      ASSERT_TRUE(e.open_all().ok());
+      for (int64_t ts = 1; ts <= 40; ++ts) e.emit(rec(ts));
+      ASSERT_TRUE(s.wait_for_count(40, 5000)) << "from=" << from << " count=" << count;
+      ASSERT_TRUE(e.close().ok()) << "from=" << from << " count=" << count;
+      ASSERT_EQ(s.got, expected(1, 40)) << "from=" << from << " count=" << count;
+      EXPECT_EQ(e.stats()[0].failed, 0u);
+      EXPECT_EQ(e.stats()[0].spool_pending, 0u);
+    }
+  }
+}
+
 TEST(SpoolPath, SinkNameBecomesAFlatFileName) {
   EXPECT_EQ(SignalEmitter::spool_path("/var/af", "sinks.csv_append[0]"), "/var/af/sinks.csv_append_0_.spool");
 }

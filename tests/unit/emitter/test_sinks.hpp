@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +20,9 @@ struct Delivered {
   std::string symbol;
   double prediction;
   bool operator==(const Delivered&) const = default;
+  friend std::ostream& operator<<(std::ostream& os, const Delivered& d) {
+    return os << d.symbol << "@" << d.ts << "=" << d.prediction;
+  }
 };
 
 // Shared state outlives the sink (the emitter owns the sink itself).
@@ -36,6 +40,8 @@ struct SinkScript {
   std::atomic<bool> fatal_on_write{false};
   std::atomic<bool> throw_on_write{false};
   std::atomic<int> delay_ms{0};             // per write
+  std::atomic<int> fail_from{-1};           // write attempts [fail_from, fail_from + fail_count) fail transiently
+  std::atomic<int> fail_count{0};
   std::atomic<bool> gate_closed{false};     // writes wait while set
 
   size_t count() {
@@ -61,7 +67,7 @@ class ScriptedSink : public Sink {
     return {};
   }
   Status write(std::span<const PredictionRecord> batch) override {
-    ++s_.writes;
+    const int index = s_.writes.fetch_add(1);
     {
       std::unique_lock l(s_.mu);
       s_.cv.wait(l, [&] { return !s_.gate_closed.load(); });
@@ -70,6 +76,7 @@ class ScriptedSink : public Sink {
     if (s_.throw_on_write) throw std::runtime_error("kaboom");
     if (s_.fatal_on_write) return make_error("rejected by server", false);
     if (s_.down) return make_error("connection refused", true);
+    if (index >= s_.fail_from && index < s_.fail_from + s_.fail_count) return make_error("injected failure", true);
     if (s_.fail_transient_writes.load() > 0) {
       --s_.fail_transient_writes;
       return make_error("timeout", true);
