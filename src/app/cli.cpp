@@ -34,6 +34,15 @@ int run_cli(int argc, char** argv) {
   p->add_flag("--json", plugins.json, "as JSON");
   p->add_flag("--markdown", plugins.markdown, "as Markdown (docs/plugins.md)");
 
+  SynthDataArgs synth;
+  auto* g = app.add_subcommand("synth-data", "Write a seeded synthetic Binance Vision mirror for offline runs");
+  g->add_option("--out", synth.out, "root directory of the mirror")->required();
+  g->add_option("--symbols", synth.symbols, "symbols, comma separated")->delimiter(',')->required();
+  g->add_option("--interval", synth.interval, "bar interval (default 1h)");
+  g->add_option("--from", synth.from, "first bar, ISO-8601 UTC")->required();
+  g->add_option("--to", synth.to, "end (exclusive), ISO-8601 UTC")->required();
+  g->add_option("--seed", synth.seed, "generator seed (default 42)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -45,6 +54,7 @@ int run_cli(int argc, char** argv) {
     if (v->parsed()) return run_validate(validate);
     if (r->parsed()) return run_replay_command(replay);
     if (p->parsed()) return run_plugins(plugins);
+    if (g->parsed()) return run_synth_data(synth);
   } catch (const std::exception& e) {
     // Every expected failure is a Result; reaching here is a bug, reported in one line.
     std::cerr << "internal error: " << e.what() << '\n';

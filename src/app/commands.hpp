@@ -2,6 +2,7 @@
 // The alpha_forge commands. Each returns the process exit code: 0 success,
 // 1 runtime failure (I/O, data), 2 invalid pipeline or usage.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,5 +40,16 @@ struct PluginsArgs {
   bool markdown = false;
 };
 int run_plugins(const PluginsArgs& args);
+
+struct SynthDataArgs {
+  std::string out;
+  std::vector<std::string> symbols;
+  std::string interval = "1h";
+  std::string from;
+  std::string to;
+  uint64_t seed = 42;
+};
+// Writes a seeded synthetic Binance Vision mirror (futures layout) for offline runs.
+int run_synth_data(const SynthDataArgs& args);
 
 }  // namespace af::app
