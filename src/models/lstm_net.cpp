@@ -3,94 +3,13 @@
 #include <algorithm>
 #include <bit>
 #include <cassert>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace af::models {
 
-namespace {
-
-#define AF_MODELS_INLINE inline __attribute__((always_inline))
-
-// Eight floats; the reduced alignment lets the kernel load from any float address.
-typedef float Vf8 __attribute__((vector_size(32), aligned(4)));
-constexpr int kLanes = 8;
-constexpr int kGatePad = 64;  // gates_ is a multiple of this (the widest tile)
-
-// Vector loads and stores as macros: a function returning Vf8 would change the ABI
-// between the AVX and baseline builds of the kernel (-Wpsabi).
-#define AF_LOAD8(p) (*reinterpret_cast<const Vf8*>(p))
-#define AF_STORE8(p, v) (*reinterpret_cast<Vf8*>(p) = (v))
-
-// y[s][j0 .. j0 + NV*8) += sum_k wt[k][j] * x[s][k] for S samples: NV*S
-// accumulators live in registers while the weight rows stream past, each
-// weight vector loaded once for all S samples. The per-element arithmetic is a
-// chain over k in order, whatever S and NV are (see lstm_net.hpp).
-template <int S, int NV>
-AF_MODELS_INLINE void tile(const float* wt, int m, int k_count, const float* const* x, float* const* y, int j0) {
-  Vf8 acc[S][NV];
-  for (int s = 0; s < S; ++s)
-    for (int v = 0; v < NV; ++v) acc[s][v] = AF_LOAD8(y[s] + j0 + v * kLanes);
-  for (int k = 0; k < k_count; ++k) {
-    const float* wk = wt + static_cast<size_t>(k) * m + j0;
-    Vf8 w[NV];
-    for (int v = 0; v < NV; ++v) w[v] = AF_LOAD8(wk + v * kLanes);
-    for (int s = 0; s < S; ++s) {
-      const float xs = x[s][k];
-      for (int v = 0; v < NV; ++v) acc[s][v] = acc[s][v] + w[v] * xs;
-    }
-  }
-  for (int s = 0; s < S; ++s)
-    for (int v = 0; v < NV; ++v) AF_STORE8(y[s] + j0 + v * kLanes, acc[s][v]);
-}
-
-template <int S, int NV>
-AF_MODELS_INLINE void tiles(const float* wt, int m, int k_count, const float* const* x, float* const* y) {
-  for (int j0 = 0; j0 < m; j0 += NV * kLanes) tile<S, NV>(wt, m, k_count, x, y, j0);
-}
-
-// y[i] += W x[i] for n vectors (W given transposed, [k_count][m]).
-AF_MODELS_INLINE void matvec_many(const float* wt, int m, int k_count, int n, const float* const* x, float* const* y) {
-  int i = 0;
-  for (; i + 4 <= n; i += 4) tiles<4, 2>(wt, m, k_count, x + i, y + i);
-  for (; i < n; ++i) tiles<1, 8>(wt, m, k_count, x + i, y + i);
-}
-
-// exp(x) for x in [-87, 88] (clamped outside) to a few float ulps: x = n ln2 + r,
-// a degree-7 polynomial for e^r on |r| <= ln2/2, 2^n from the exponent bits.
-// Branch-free so that the cell loop vectorises.
-AF_MODELS_INLINE float exp_approx(float x) {
-  x = std::min(std::max(x, -87.0f), 88.0f);
-  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-  const float n = (x * 1.44269504088896341f + kMagic) - kMagic;
-  float r = x - n * 0.693359375f;  // ln2 split in two for an exact first product
-  r = r - n * -2.12194440e-4f;
-  float p = 1.0f / 5040.0f;
-  p = p * r + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  return p * std::bit_cast<float>(bits);
-}
-
-AF_MODELS_INLINE float sigmoid(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
-AF_MODELS_INLINE float tanh_approx(float x) { return 1.0f - 2.0f / (1.0f + exp_approx(2.0f * x)); }
-
-// One LSTM cell step from the pre-activations g = [i f g o] (PyTorch's order).
-AF_MODELS_INLINE void cell(const float* g, float* c, float* h, int hidden) {
-  for (int j = 0; j < hidden; ++j) {
-    const float ig = sigmoid(g[j]);
-    const float fg = sigmoid(g[hidden + j]);
-    const float gg = tanh_approx(g[2 * hidden + j]);
-    const float og = sigmoid(g[3 * hidden + j]);
-    const float cn = fg * c[j] + ig * gg;
-    c[j] = cn;
-    h[j] = og * tanh_approx(cn);
-  }
-}
+namespace detail {
 
 struct KernelArgs {
   int input_size, hidden, layers, dirs, gates, steps, n;
@@ -111,10 +30,153 @@ struct KernelArgs {
   float* out;
 };
 
-// The whole network for a group of samples. Compiled for AVX2+FMA and for the
-// baseline; the loader picks one per process, so all calls in a process use the
-// same code (and bit-identity between batch sizes holds within either).
-__attribute__((target_clones("arch=x86-64-v3", "default"))) void forward_kernel(const KernelArgs& a) {
+}  // namespace detail
+
+namespace {
+
+using detail::KernelArgs;
+
+#define AF_MODELS_INLINE inline __attribute__((always_inline))
+
+// The helpers below pass vectors by value; they are always inlined into the
+// kernels (the only functions called from outside), so the AVX-vs-baseline
+// calling convention that -Wpsabi warns about never applies. (g++ reports it at
+// the end of the file, so it is off for this file.)
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+// Eight and sixteen floats; the reduced alignment lets the kernel load from any
+// float address. The matrix tiles are written once for a vector type V: the
+// AVX-512 build uses Vf16, the AVX2 build Vf8, the SSE2 baseline Vf4.
+typedef float Vf8 __attribute__((vector_size(32), aligned(4)));
+typedef float Vf16 __attribute__((vector_size(64), aligned(4)));
+typedef float Vf4 __attribute__((vector_size(16), aligned(4)));
+constexpr int kLanes = 8;      // of Vf8, used by the cell
+constexpr int kGatePad = 128;  // gates_ is a multiple of this (the widest tile: 8 x Vf16)
+
+template <class V>
+constexpr int lanes() {
+  return static_cast<int>(sizeof(V) / sizeof(float));
+}
+
+// Unaligned vector loads and stores (memcpy: a template argument loses the
+// typedef's reduced alignment, so a plain dereference could become an aligned move).
+template <class V>
+AF_MODELS_INLINE V loadv(const float* p) {
+  V v;
+  std::memcpy(&v, p, sizeof(V));
+  return v;
+}
+template <class V>
+AF_MODELS_INLINE void storev(float* p, const V& v) {
+  std::memcpy(p, &v, sizeof(V));
+}
+#define AF_LOADV(V, p) loadv<V>(p)
+#define AF_STOREV(V, p, v) storev<V>((p), (v))
+#define AF_LOAD8(p) AF_LOADV(Vf8, p)
+#define AF_STORE8(p, v) AF_STOREV(Vf8, p, v)
+
+// y[s][j0 .. j0 + NV*L) += sum_k wt[k][j] * x[s][k] for S samples: NV*S
+// accumulators live in registers while the weight rows stream past, each
+// weight vector loaded once for all S samples. The per-element arithmetic is a
+// chain of fused multiply-adds over k in order, whatever V, S and NV are (see
+// lstm_net.hpp): that is what makes batch and single results bit-identical.
+template <class V, int S, int NV>
+AF_MODELS_INLINE void tile(const float* wt, int m, int k_count, const float* const* x, float* const* y, int j0) {
+  constexpr int L = lanes<V>();
+  V acc[S][NV];
+  for (int s = 0; s < S; ++s)
+    for (int v = 0; v < NV; ++v) acc[s][v] = AF_LOADV(V, y[s] + j0 + v * L);
+  for (int k = 0; k < k_count; ++k) {
+    const float* wk = wt + static_cast<size_t>(k) * m + j0;
+    V w[NV];
+    for (int v = 0; v < NV; ++v) w[v] = AF_LOADV(V, wk + v * L);
+    for (int s = 0; s < S; ++s) {
+      const float xs = x[s][k];
+      for (int v = 0; v < NV; ++v) acc[s][v] = acc[s][v] + w[v] * xs;
+    }
+  }
+  for (int s = 0; s < S; ++s)
+    for (int v = 0; v < NV; ++v) AF_STOREV(V, y[s] + j0 + v * L, acc[s][v]);
+}
+
+template <class V, int S, int NV>
+AF_MODELS_INLINE void tiles(const float* wt, int m, int k_count, const float* const* x, float* const* y) {
+  for (int j0 = 0; j0 < m; j0 += NV * lanes<V>()) tile<V, S, NV>(wt, m, k_count, x, y, j0);
+}
+
+// y[i] += W x[i] for n vectors (W given transposed, [k_count][m]).
+template <class V>
+AF_MODELS_INLINE void matvec_many(const float* wt, int m, int k_count, int n, const float* const* x, float* const* y) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) tiles<V, 4, 2>(wt, m, k_count, x + i, y + i);
+  for (; i < n; ++i) tiles<V, 1, 8>(wt, m, k_count, x + i, y + i);
+}
+
+// Eight int32s, for the exponent bits of exp8.
+typedef int32_t Vi8 __attribute__((vector_size(32)));
+
+
+AF_MODELS_INLINE Vf8 splat(float v) { return Vf8{} + v; }
+
+// exp(x) on 8 lanes for x in [-87, 88] (clamped outside) to a few float ulps:
+// x = n ln2 + r, a degree-7 polynomial for e^r on |r| <= ln2/2, 2^n from the
+// exponent bits. Written on vectors so that every element, including the tail
+// of a hidden size that is not a multiple of 8, goes through the same code.
+AF_MODELS_INLINE Vf8 exp8(Vf8 x) {
+  const Vf8 lo = splat(-87.0f), hi = splat(88.0f);
+  x = x < lo ? lo : x;
+  x = x > hi ? hi : x;
+  const Vf8 magic = splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+  const Vf8 n = (x * 1.44269504088896341f + magic) - magic;
+  Vf8 r = x - n * 0.693359375f;  // ln2 split in two for an exact first product
+  r = r - n * -2.12194440e-4f;
+  Vf8 p = splat(1.0f / 5040.0f);
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const Vi8 bits = (__builtin_convertvector(n, Vi8) + 127) << 23;
+  return p * (Vf8)bits;  // the same 32 bytes read as floats
+}
+
+AF_MODELS_INLINE Vf8 sigmoid8(Vf8 x) { return 1.0f / (1.0f + exp8(-x)); }
+AF_MODELS_INLINE Vf8 tanh8(Vf8 x) { return 1.0f - 2.0f / (1.0f + exp8(2.0f * x)); }
+
+// One LSTM cell step on 8 units: pre-activations of gates i, f, g, o; c and h in place.
+AF_MODELS_INLINE void cell8(const float* gi, const float* gf, const float* gg, const float* go, float* c, float* h) {
+  const Vf8 cn = sigmoid8(AF_LOAD8(gf)) * AF_LOAD8(c) + sigmoid8(AF_LOAD8(gi)) * tanh8(AF_LOAD8(gg));
+  AF_STORE8(c, cn);
+  AF_STORE8(h, sigmoid8(AF_LOAD8(go)) * tanh8(cn));
+}
+
+// One LSTM cell step from the pre-activations g = [i f g o] (PyTorch's order).
+// A tail of fewer than 8 units goes through cell8 on padded copies.
+AF_MODELS_INLINE void cell(const float* g, float* c, float* h, int hidden) {
+  int j = 0;
+  for (; j + kLanes <= hidden; j += kLanes) cell8(g + j, g + hidden + j, g + 2 * hidden + j, g + 3 * hidden + j, c + j, h + j);
+  if (j < hidden) {
+    const int rest = hidden - j;
+    float t[6][kLanes] = {};
+    for (int q = 0; q < rest; ++q) {
+      for (int gate = 0; gate < 4; ++gate) t[gate][q] = g[gate * hidden + j + q];
+      t[4][q] = c[j + q];
+    }
+    cell8(t[0], t[1], t[2], t[3], t[4], t[5]);
+    for (int q = 0; q < rest; ++q) {
+      c[j + q] = t[4][q];
+      h[j + q] = t[5][q];
+    }
+  }
+}
+
+
+
+// The whole network for a group of samples.
+template <class V>
+AF_MODELS_INLINE void forward_impl(const KernelArgs& a) {
   const int hid = a.hidden, m = a.gates, steps = a.steps, n = a.n, nd = a.dirs;
   const int feat = hid * nd;
   const float* prev = nullptr;  // the previous layer's outputs, [n][steps][feat]
@@ -139,7 +201,7 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) void forward_kernel(
           ++cols;
         }
       }
-      matvec_many(a.w_ih[idx], m, k_in, cols, a.xs, a.ys);
+      matvec_many<V>(a.w_ih[idx], m, k_in, cols, a.xs, a.ys);
       std::fill(a.h, a.h + static_cast<size_t>(n) * hid, 0.0f);
       std::fill(a.c, a.c + static_cast<size_t>(n) * hid, 0.0f);
       for (int st = 0; st < dir_steps; ++st) {
@@ -148,7 +210,7 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) void forward_kernel(
           a.xs[s] = a.h + static_cast<size_t>(s) * hid;
           a.ys[s] = a.gin + (static_cast<size_t>(s) * steps + t) * m;
         }
-        if (st > 0) matvec_many(a.w_hh[idx], m, hid, n, a.xs, a.ys);
+        if (st > 0) matvec_many<V>(a.w_hh[idx], m, hid, n, a.xs, a.ys);
         for (int s = 0; s < n; ++s) {
           float* hs = a.h + static_cast<size_t>(s) * hid;
           cell(a.ys[s], a.c + static_cast<size_t>(s) * hid, hs, hid);
@@ -173,7 +235,31 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) void forward_kernel(
   }
 }
 
+// The same kernel compiled for AVX-512, AVX2+FMA and the x86-64 baseline. All
+// three do the same arithmetic per element except that the baseline has no fused
+// multiply-add (so its results differ in the last bits from the other two).
+__attribute__((target("arch=x86-64-v4"))) void forward_avx512(const KernelArgs& a) { forward_impl<Vf16>(a); }
+__attribute__((target("arch=x86-64-v3"))) void forward_avx2(const KernelArgs& a) { forward_impl<Vf8>(a); }
+void forward_baseline(const KernelArgs& a) { forward_impl<Vf4>(a); }
+
 }  // namespace
+
+const char* LstmNet::select_kernel(const char* request) {
+  const std::string want = request ? request : "";
+  __builtin_cpu_init();
+  const bool v4 = __builtin_cpu_supports("x86-64-v4");
+  const bool v3 = __builtin_cpu_supports("x86-64-v3");
+  if ((want.empty() || want == "avx512") && v4) {
+    kernel_ = forward_avx512;
+    return "avx512";
+  }
+  if ((want.empty() || want == "avx512" || want == "avx2") && v3) {
+    kernel_ = forward_avx2;
+    return "avx2";
+  }
+  kernel_ = forward_baseline;
+  return "baseline";
+}
 
 LstmNet::LstmNet(const LstmShape& shape, const std::vector<LstmDirectionTensors>& dirs,
                  const std::vector<float>& head_weight, float head_bias, int max_steps)
@@ -211,6 +297,7 @@ LstmNet::LstmNet(const LstmShape& shape, const std::vector<LstmDirectionTensors>
   last_.assign(static_cast<size_t>(kMaxGroup) * hid * nd, 0.0f);
   xs_.assign(group_steps, nullptr);
   ys_.assign(group_steps, nullptr);
+  kernel_name_ = select_kernel(std::getenv("AF_MODELS_KERNEL"));
 }
 
 void LstmNet::forward(const float* const* inputs, int n, int steps, float* out) {
@@ -227,7 +314,7 @@ void LstmNet::forward(const float* const* inputs, int n, int steps, float* out) 
   KernelArgs a{shape_.input_size, shape_.hidden_size, shape_.num_layers, shape_.directions(), gates_, steps, n,
                inputs, w_ih, w_hh, bias, head_weight_.data(), head_bias_, seq_a_.data(), seq_b_.data(), gin_.data(),
                h_.data(), c_.data(), last_.data(), xs_.data(), ys_.data(), out};
-  forward_kernel(a);
+  kernel_(a);
 }
 
 }  // namespace af::models

@@ -20,6 +20,10 @@
 
 namespace af::models {
 
+namespace detail {
+struct KernelArgs;  // the kernel's view of one forward() call (lstm_net.cpp)
+}  // namespace detail
+
 // Architecture of an LstmNet.
 struct LstmShape {
   int input_size = 0;
@@ -51,20 +55,31 @@ class LstmNet {
 
   const LstmShape& shape() const { return shape_; }
 
+  // The code path forward() runs: "avx512", "avx2" or "baseline", the widest the
+  // CPU has, or narrower when the environment variable AF_MODELS_KERNEL asks for
+  // it (for tests and benchmarks). The vector paths give identical results; the
+  // baseline (no fused multiply-add) differs from them in the last bits.
+  const char* kernel_name() const { return kernel_name_; }
+
   // Runs `n` (1..kMaxGroup) sequences of `steps` rows of shape().input_size
   // floats each (oldest row first, row-major); writes the head's output for each.
   void forward(const float* const* inputs, int n, int steps, float* out);
 
  private:
   // One (layer, direction), transposed and padded for the kernel: column k of
-  // the PyTorch matrix is row k here, with gates_ (>= 4H, a multiple of 64) floats.
+  // the PyTorch matrix is row k here, with gates_ (>= 4H, a multiple of 128) floats.
   struct Direction {
     Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> w_ih_t;  // [in, gates_]
     Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> w_hh_t;  // [H, gates_]
     Eigen::VectorXf bias;                                                          // [gates_]: b_ih + b_hh
   };
 
+  using Kernel = void (*)(const detail::KernelArgs&);
+  const char* select_kernel(const char* request);
+
   LstmShape shape_;
+  Kernel kernel_ = nullptr;
+  const char* kernel_name_ = "";
   int gates_ = 0;  // padded 4H
   int max_steps_ = 0;
   std::vector<Direction> dirs_;

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <cstdlib>
+#include <map>
 #include <random>
 
 #include "models/register_builtins.hpp"
@@ -135,6 +137,37 @@ TEST(BilstmGolden, NotFullWindowAndNaNInputsGiveNoPrediction) {
 }
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof(double)) == 0; }
+
+// Every code path of the kernel (AVX-512, AVX2, baseline; those the CPU lacks
+// fall back to a narrower one) matches PyTorch; the two vector paths agree bit
+// for bit, so replays on AVX2 and AVX-512 machines give the same predictions.
+TEST(BilstmGolden, EveryKernelPathMatches) {
+  for (const auto& name : golden_names()) {
+    const fs::path dir = golden_dir() / name;
+    const auto golden = read_json(dir / "cases.json");
+    const int64_t window = golden["window_size"].get<int64_t>();
+    std::vector<std::string> inputs;
+    auto h = context_for(dir, window, inputs);
+    std::map<std::string, std::vector<double>> results;
+    for (const char* kernel : {"avx512", "avx2", "baseline"}) {
+      setenv("AF_MODELS_KERNEL", kernel, 1);
+      auto model = bilstm_entry().factory(h.context());
+      unsetenv("AF_MODELS_KERNEL");
+      ASSERT_TRUE(model.ok()) << model.error().message;
+      for (const auto& c : golden["cases"]) {
+        SymbolSeries s(h.columns.size(), static_cast<size_t>(h.capacity));
+        int64_t ts = 0;
+        for (const auto& row : c["inputs"]) append_inputs(s, h, inputs, row.get<std::vector<double>>(), ts++);
+        const double got = (*model)->predict(0, s);
+        EXPECT_NEAR(got, c["expected"].get<double>(), 1e-5) << name << " kernel " << kernel;
+        results[kernel].push_back(got);
+      }
+    }
+    for (size_t i = 0; i < results["avx2"].size(); ++i)
+      EXPECT_TRUE(same_bits(results["avx2"][i], results["avx512"][i])) << name << " case " << i;
+  }
+}
+
 
 void check_batch_identity(const std::string& name, int symbols) {
   const fs::path dir = golden_dir() / name;
