@@ -21,6 +21,7 @@ struct Case {
   std::function<Outputs(const Bars&)> reference;
   double out_scale = 0.0;  // 0: outputs scale with prices; else their fixed magnitude (100 for RSI)
   std::string column = "close";
+  std::vector<double> output_scales = {};  // per output, overrides out_scale (bollinger's %b)
 };
 
 std::vector<Case> all_cases();
@@ -33,10 +34,11 @@ std::string label(const Case& c) {
 
 // |a - b| <= 1e-12 * (1 + scale), NaN only where the reference is NaN.
 void expect_close(const Case& c, const Outputs& got, const Outputs& want, double input_scale, const std::string& what) {
-  const double scale = c.out_scale > 0 ? c.out_scale : input_scale;
-  const double tol = 1e-12 * (1.0 + scale);
   ASSERT_LE(got.size(), want.size()) << label(c);
   for (size_t i = 0; i < got.size(); ++i) {
+    const double fixed = i < c.output_scales.size() ? c.output_scales[i] : c.out_scale;
+    const double scale = fixed > 0 ? fixed : input_scale;
+    const double tol = 1e-12 * (1.0 + scale);
     for (size_t t = 0; t < got[i].size(); ++t) {
       const double a = got[i][t], b = want[i][t];
       if (std::isnan(b) && std::isnan(a)) continue;
@@ -161,6 +163,44 @@ std::vector<Case> all_cases() {
                [](const Bars& b) { return ref_ma_rocp(b, 10, 3, 100.0); }, 100});
   for (int64_t w : {1, 10, 60})
     v.push_back({"features.levels", {{"window", w}}, [w](const Bars& b) { return ref_levels(b, static_cast<size_t>(w)); }, 1});
+  auto sz = [](int64_t w) { return static_cast<size_t>(w); };
+  for (int64_t w : {1, 20})
+    v.push_back({"features.sma", {{"window", w}}, [=](const Bars& b) { return Outputs{ref_sma(b.close, sz(w))}; }});
+  for (int64_t w : {1, 12, 30})
+    v.push_back({"features.ema", {{"window", w}}, [=](const Bars& b) { return Outputs{ref_ema(b.close, sz(w))}; }});
+  for (int64_t w : {1, 9, 30}) v.push_back({"features.wma", {{"window", w}}, [=](const Bars& b) { return ref_wma(b, sz(w)); }});
+  for (int64_t w : {2, 30}) v.push_back({"features.dema", {{"window", w}}, [=](const Bars& b) { return ref_dema(b, sz(w)); }});
+  for (int64_t w : {2, 30}) v.push_back({"features.tema", {{"window", w}}, [=](const Bars& b) { return ref_tema(b, sz(w)); }});
+  v.push_back({"features.macd", {}, [](const Bars& b) { return ref_macd(b, 12, 26, 9); }});
+  v.push_back({"features.macd", {{"fast", int64_t{3}}, {"slow", int64_t{10}}, {"signal", int64_t{1}}},
+               [](const Bars& b) { return ref_macd(b, 3, 10, 1); }});
+  v.push_back({"features.bollinger", {}, [](const Bars& b) { return ref_bollinger(b, 20, 2, 2); }, 0, "close", {0, 0, 0, 1}});
+  v.push_back({"features.bollinger", {{"window", int64_t{5}}, {"nbdev_up", 1.0}, {"nbdev_dn", 3.0}},
+               [](const Bars& b) { return ref_bollinger(b, 5, 1, 3); }, 0, "close", {0, 0, 0, 1}});
+  for (int64_t w : {1, 14}) {
+    v.push_back({"features.atr", {{"window", w}}, [=](const Bars& b) { return ref_atr(b, sz(w), false); }});
+    v.push_back({"features.natr", {{"window", w}}, [=](const Bars& b) { return ref_atr(b, sz(w), true); }, 100});
+  }
+  v.push_back({"features.stochastic", {}, [](const Bars& b) { return ref_stochastic(b, 5, 3, 3); }, 100});
+  v.push_back({"features.stochastic", {{"fastk", int64_t{14}}, {"slowk", int64_t{1}}, {"slowd", int64_t{5}}},
+               [](const Bars& b) { return ref_stochastic(b, 14, 1, 5); }, 100});
+  for (int64_t w : {1, 14})
+    v.push_back({"features.williams_r", {{"window", w}}, [=](const Bars& b) { return ref_williams_r(b, sz(w)); }, 100});
+  for (int64_t w : {2, 20}) v.push_back({"features.cci", {{"window", w}}, [=](const Bars& b) { return ref_cci(b, sz(w)); }, 1000});  // |cci| reaches 66.7*(window-1)
+  for (int64_t w : {2, 14}) v.push_back({"features.adx", {{"window", w}}, [=](const Bars& b) { return ref_adx(b, sz(w)); }, 100});
+  v.push_back({"features.obv", {}, [](const Bars& b) { return ref_obv(b); }, 1e6});
+  for (int64_t w : {1, 14}) v.push_back({"features.mfi", {{"window", w}}, [=](const Bars& b) { return ref_mfi(b, sz(w)); }, 100});
+  for (int64_t w : {1, 10}) v.push_back({"features.roc", {{"window", w}}, [=](const Bars& b) { return ref_roc(b, sz(w)); }, 100});
+  v.push_back({"features.returns", {}, [](const Bars& b) { return ref_momentum(b, 1); }, 1});
+  v.push_back({"features.log_returns", {}, [](const Bars& b) { return ref_log_returns(b); }, 1});
+  v.push_back({"features.volatility", {}, [](const Bars& b) { return ref_volatility(b, 20, 1, 1.0); }, 1});
+  v.push_back({"features.volatility", {{"window", int64_t{5}}, {"sample", false}, {"annualize", true}, {"periods_per_year", 365.0}},
+               [](const Bars& b) { return ref_volatility(b, 5, 0, std::sqrt(365.0)); }, 1});
+  v.push_back({"features.zscore", {}, [](const Bars& b) { return ref_zscore(b, 20, 0); }, 1});
+  v.push_back({"features.zscore", {{"window", int64_t{7}}, {"sample", true}}, [](const Bars& b) { return ref_zscore(b, 7, 1); }, 1});
+  for (int64_t w : {1, 20}) v.push_back({"features.vwap", {{"window", w}}, [=](const Bars& b) { return ref_vwap(b, sz(w)); }});
+  for (int64_t w : {1, 20})
+    v.push_back({"features.volume_ratio", {{"window", w}}, [=](const Bars& b) { return ref_volume_ratio(b, sz(w)); }, 10, "volume"});
   return v;
 }
 
