@@ -37,14 +37,16 @@ std::string SignalEmitter::spool_path(const std::string& dir, const std::string&
 void SignalEmitter::add(std::string name, std::unique_ptr<Sink> sink, std::optional<SinkWorkerOptions> options) {
   assert(!opened_ && "SignalEmitter::add after open_all");
   SinkWorkerOptions o = options ? std::move(*options) : defaults_;
-  if (o.spool_path.empty() && !spool_dir_.empty()) o.spool_path = spool_path(spool_dir_, name);
   workers_.push_back(std::make_unique<SinkWorker>(std::move(name), std::move(sink), std::move(o)));
 }
 
 Status SignalEmitter::open_all() {
   assert(!opened_ && "SignalEmitter::open_all called twice");
   opened_ = true;
-  for (auto& w : workers_) w->start();
+  for (auto& w : workers_) {
+    if (w->options().spool_path.empty() && !spool_dir_.empty()) w->set_spool_path(spool_path(spool_dir_, w->name()));
+    w->start();
+  }
   std::string errors;
   for (auto& w : workers_) {
     if (Status st = w->wait_open(); !st) join_error(errors, st.error().message);

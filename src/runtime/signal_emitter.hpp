@@ -24,8 +24,9 @@ class SignalEmitter {
   SignalEmitter(const SignalEmitter&) = delete;
   SignalEmitter& operator=(const SignalEmitter&) = delete;
 
-  // Spool files go to `dir`/<sink name>.spool (created on open). Without a spool
-  // directory, records a sink cannot take are lost and counted. Before open_all().
+  // Spool files go to `dir`/<sink name>.spool (created on open) for every sink
+  // whose options name no spool file. Without a spool, records a sink cannot take
+  // are lost and counted. Before open_all().
   void set_spool_dir(std::string dir);
 
   // Adds a sink under `name` ("sinks.csv_append[0]"), with the default options

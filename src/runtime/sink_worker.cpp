@@ -31,6 +31,11 @@ std::string SinkWorker::named(const std::string& message) const {
   return name_ + ": " + message;
 }
 
+void SinkWorker::set_spool_path(std::string path) {
+  assert(!started_ && "set_spool_path after start");
+  options_.spool_path = std::move(path);
+}
+
 void SinkWorker::start() {
   assert(!started_ && "SinkWorker::start called twice");
   started_ = true;

@@ -73,6 +73,9 @@ class SinkWorker {
   SinkWorker& operator=(const SinkWorker&) = delete;
 
   const std::string& name() const { return name_; }
+  const SinkWorkerOptions& options() const { return options_; }
+  // Before start(): where this sink spools ("" = no spool).
+  void set_spool_path(std::string path);
 
   // Starts the thread, which opens the spool and the sink; wait_open() returns
   // the outcome. Split so that an emitter opens all its sinks in parallel.
@@ -111,7 +114,7 @@ class SinkWorker {
 
   const std::string name_;
   std::unique_ptr<Sink> sink_;
-  const SinkWorkerOptions options_;
+  SinkWorkerOptions options_;  // fixed once start() is called
   std::shared_ptr<spdlog::logger> log_;
   std::thread thread_;
 
