@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <iostream>
 #include <map>
 
@@ -31,6 +32,11 @@ int run_replay_command(const ReplayArgs& args) {
   auto plan = load_plan(args.file, plugins);
   if (!plan) return kExitInvalid;
 
+  std::error_code ec;
+  if (!std::filesystem::is_directory(args.data_dir, ec)) {
+    std::cerr << "error: --data " << args.data_dir << ": no such directory\n";
+    return kExitFailure;
+  }
   ReplayOptions options;
   options.data_dir = args.data_dir;
   if (!args.from.empty()) {
