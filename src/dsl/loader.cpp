@@ -76,12 +76,18 @@ class Loader {
       return;
     }
     const SourceMark root_mark = mark_of(root, {1, 1});
-    auto entries = map_entries(root, kTopKeys, file_, "", diags_);
+    std::vector<std::string> suggested;
+    auto entries = map_entries(root, kTopKeys, file_, "", diags_, &suggested);
+    // A misspelled key already says what is missing.
+    auto missing = [&](const std::string& key) {
+      if (std::find(suggested.begin(), suggested.end(), key) == suggested.end())
+        error(root_mark, "", "missing required key '" + key + "'");
+    };
 
     if (auto* e = find_entry(entries, "name")) {
       if (auto s = string_value(*e, "name")) pipeline_.name = s->value;
     } else {
-      error(root_mark, "", "missing required key 'name'");
+      missing("name");
     }
     if (auto* e = find_entry(entries, "description")) string_value(*e, "description");
     if (auto* e = find_entry(entries, "using")) load_using(*e);
@@ -89,12 +95,12 @@ class Loader {
     if (auto* e = find_entry(entries, "signal_generation")) {
       load_signal(*e);
     } else {
-      error(root_mark, "", "missing required key 'signal_generation'");
+      missing("signal_generation");
     }
     if (auto* e = find_entry(entries, "pipeline")) {
       load_pipeline(*e);
     } else {
-      error(root_mark, "", "missing required key 'pipeline'");
+      missing("pipeline");
     }
   }
 
@@ -113,13 +119,23 @@ class Loader {
     return Located<std::string>{e.value.Scalar(), e.value_mark};
   }
 
+  // `suggested` receives the keys suggested for misspelled ones (see missing_key).
   std::optional<std::vector<KeyedNode>> sub_map(const KeyedNode& e, const std::vector<std::string>& allowed,
-                                                const std::string& path) {
+                                                const std::string& path,
+                                                std::vector<std::string>* suggested = nullptr) {
     if (!e.value.IsMap()) {
       error(e.value_mark, path, "expects a mapping, got " + describe(e.value));
       return std::nullopt;
     }
-    return map_entries(e.value, allowed, file_, path, diags_);
+    return map_entries(e.value, allowed, file_, path, diags_, suggested);
+  }
+
+  // Reports a missing required key, unless a misspelling of it in the same map
+  // was reported already (that error says it all).
+  void missing_key(const std::vector<std::string>& suggested, SourceMark mark, const std::string& path,
+                   const std::string& key, const std::string& hint = "") {
+    if (std::find(suggested.begin(), suggested.end(), key) != suggested.end()) return;
+    error(mark, path, "missing required key '" + key + "'" + hint);
   }
 
   // A list of strings; each element with its position.
@@ -208,7 +224,8 @@ class Loader {
   }
 
   void load_signal(const KeyedNode& e) {
-    auto entries = sub_map(e, kSignalKeys, "signal_generation");
+    std::vector<std::string> suggested;
+    auto entries = sub_map(e, kSignalKeys, "signal_generation", &suggested);
     if (!entries) return;
     SignalGeneration& sg = pipeline_.signal;
     if (auto* m = find_entry(*entries, "mode")) {
@@ -220,19 +237,21 @@ class Loader {
       }
     }
     if (auto* w = find_entry(*entries, "warmup")) {
-      if (auto we = sub_map(*w, kWarmupKeys, "signal_generation.warmup")) {
+      std::vector<std::string> warmup_suggested;
+      if (auto we = sub_map(*w, kWarmupKeys, "signal_generation.warmup", &warmup_suggested)) {
         if (auto* l = find_entry(*we, "lookback_days")) {
           sg.lookback_mark = l->value_mark;
           if (auto v = int_value(*l, "signal_generation.warmup.lookback_days", 1)) sg.lookback_days = *v;
         } else {
-          error(w->key_mark, "signal_generation.warmup", "missing required key 'lookback_days'");
+          missing_key(warmup_suggested, w->key_mark, "signal_generation.warmup", "lookback_days");
         }
       }
     } else {
-      error(e.key_mark, "signal_generation", "missing required key 'warmup' (with lookback_days)");
+      missing_key(suggested, e.key_mark, "signal_generation", "warmup", " (with lookback_days)");
     }
     if (auto* s = find_entry(*entries, "scheduling")) {
-      if (auto se = sub_map(*s, kSchedulingKeys, "signal_generation.scheduling")) {
+      std::vector<std::string> scheduling_suggested;
+      if (auto se = sub_map(*s, kSchedulingKeys, "signal_generation.scheduling", &scheduling_suggested)) {
         if (auto* i = find_entry(*se, "interval")) {
           sg.interval_mark = i->value_mark;
           if (auto v = string_value(*i, "signal_generation.scheduling.interval")) {
@@ -252,14 +271,14 @@ class Loader {
             }
           }
         } else {
-          error(s->key_mark, "signal_generation.scheduling", "missing required key 'interval'");
+          missing_key(scheduling_suggested, s->key_mark, "signal_generation.scheduling", "interval");
         }
         if (auto* b = find_entry(*se, "buffer_minutes")) {
           if (auto v = int_value(*b, "signal_generation.scheduling.buffer_minutes", 0)) sg.buffer_minutes = *v;
         }
       }
     } else {
-      error(e.key_mark, "signal_generation", "missing required key 'scheduling' (with interval)");
+      missing_key(suggested, e.key_mark, "signal_generation", "scheduling", " (with interval)");
     }
     if (auto* o = find_entry(*entries, "on_prediction")) load_sinks(*o);
     if (auto* o = find_entry(*entries, "output_col")) sg.output_col = string_value(*o, "signal_generation.output_col");
@@ -278,12 +297,13 @@ class Loader {
         error(mark, path, "expects a mapping {using, params}, got " + describe(item));
         continue;
       }
-      auto entries = map_entries(item, kSinkKeys, file_, path, diags_);
+      std::vector<std::string> suggested;
+      auto entries = map_entries(item, kSinkKeys, file_, path, diags_, &suggested);
       SinkSpec sink;
       sink.path = path;
       const KeyedNode* u = find_entry(entries, "using");
       if (!u) {
-        error(mark, path, "missing required key 'using'");
+        missing_key(suggested, mark, path, "using");
         continue;
       }
       auto name = string_value(*u, path + ".using");
@@ -359,6 +379,8 @@ class Loader {
     bool has_outputs = false;
     std::vector<KeyedNode> params;
     SourceMark params_mark;
+    // Keys suggested for misspelled ones, per map (see missing_key).
+    std::vector<std::string> suggested, inputs_suggested, outputs_suggested;
   };
 
   void load_step(const KeyedNode& e, const std::string& path) {
@@ -370,10 +392,10 @@ class Loader {
       error(e.value_mark, path, "expects a mapping {using, inputs, outputs, params}, got " + describe(e.value));
       return;
     }
-    auto entries = map_entries(e.value, kStepKeys, file_, path, diags_);
+    auto entries = map_entries(e.value, kStepKeys, file_, path, diags_, &raw.suggested);
     const KeyedNode* u = find_entry(entries, "using");
     if (!u) {
-      error(raw.mark, path, "missing required key 'using'");
+      missing_key(raw.suggested, raw.mark, path, "using");
       return;
     }
     auto name = string_value(*u, path + ".using");
@@ -388,14 +410,14 @@ class Loader {
     }
     if (const KeyedNode* in = find_entry(entries, "inputs")) {
       raw.inputs_mark = in->key_mark;
-      if (auto ie = sub_map(*in, kInputKeys, path + ".inputs")) {
+      if (auto ie = sub_map(*in, kInputKeys, path + ".inputs", &raw.inputs_suggested)) {
         raw.inputs = std::move(*ie);
         raw.has_inputs = true;
       }
     }
     if (const KeyedNode* out = find_entry(entries, "outputs")) {
       raw.outputs_mark = out->key_mark;
-      if (auto oe = sub_map(*out, kOutputKeys, path + ".outputs")) {
+      if (auto oe = sub_map(*out, kOutputKeys, path + ".outputs", &raw.outputs_suggested)) {
         raw.outputs = std::move(*oe);
         raw.has_outputs = true;
       }
@@ -488,13 +510,16 @@ class Loader {
     const KeyedNode* cols = find_entry(raw.outputs, "columns");
     const KeyedNode* frame = find_entry(raw.outputs, "frame");
     const SourceMark out_mark = raw.has_outputs ? raw.outputs_mark : raw.mark;
+    std::vector<std::string> out_suggested = raw.outputs_suggested;
+    if (std::count(raw.suggested.begin(), raw.suggested.end(), "outputs"))
+      out_suggested.insert(out_suggested.end(), {"columns", "frame"});
     if (d.output == OutputKind::kColumns) {
       if (frame) {
         error(frame->key_mark, out_path + ".frame", d.name + " writes columns on its input frame, not a new frame");
         ok = false;
       }
       if (!cols) {
-        error(out_mark, out_path, "missing required key 'columns' (" + d.name + " writes " + output_count(d) + ")");
+        missing_key(out_suggested, out_mark, out_path, "columns", " (" + d.name + " writes " + output_count(d) + ")");
         ok = false;
       } else if (auto list = string_list(*cols, out_path + ".columns")) {
         const int n = static_cast<int>(list->size());
@@ -514,7 +539,7 @@ class Loader {
         ok = false;
       }
       if (!frame) {
-        error(out_mark, out_path, "missing required key 'frame' (" + d.name + " produces a frame)");
+        missing_key(out_suggested, out_mark, out_path, "frame", " (" + d.name + " produces a frame)");
         ok = false;
       } else if (auto f = string_value(*frame, out_path + ".frame")) {
         step.output_frame = substitute(*f, out_path + ".frame");
@@ -539,6 +564,9 @@ class Loader {
     bool ok = true;
     const std::string path = step.label + ".inputs";
     const SourceMark in_mark = raw.has_inputs ? raw.inputs_mark : raw.mark;
+    // A misspelled `inputs` key was reported; what it held is not missing too.
+    std::vector<std::string> suggested = raw.inputs_suggested;
+    if (std::count(raw.suggested.begin(), raw.suggested.end(), "inputs")) suggested.insert(suggested.end(), {"column", "frame"});
     const KeyedNode* column = find_entry(raw.inputs, "column");
     const KeyedNode* frame = find_entry(raw.inputs, "frame");
     const KeyedNode* model_ref = find_entry(raw.inputs, "model_ref");
@@ -555,7 +583,7 @@ class Loader {
       case InputKind::kColumn:
         unexpected(frame, "reads one column (inputs.column: frame.column), not a frame");
         if (!column) {
-          error(in_mark, path, "missing required key 'column' (frame.column)");
+          missing_key(suggested, in_mark, path, "column", " (frame.column)");
           ok = false;
         } else if (auto c = string_value(*column, path + ".column")) {
           const size_t dot = c->value.find('.');
@@ -573,7 +601,7 @@ class Loader {
       case InputKind::kFrame:
         unexpected(column, "reads a whole frame (inputs.frame), not one column");
         if (!frame) {
-          error(in_mark, path, "missing required key 'frame'");
+          missing_key(suggested, in_mark, path, "frame");
           ok = false;
         } else if (auto f = string_value(*frame, path + ".frame")) {
           step.input_frame = *f;

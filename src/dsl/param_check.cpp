@@ -1,6 +1,7 @@
 #include "dsl/param_check.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/did_you_mean.hpp"
 #include "common/interval.hpp"
@@ -32,14 +33,20 @@ std::string interval_list() {
   return out;
 }
 
+// A bound as a reader writes it: 100000, not 1e+05.
+std::string bound_text(double v) {
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
+  return format_double(v);
+}
+
 // "" when v is within the spec's inclusive bounds, else the reason.
 std::string range_problem(const ParamSpec& spec, double v) {
   const bool low = spec.min && v < *spec.min;
   const bool high = spec.max && v > *spec.max;
   if (!low && !high) return {};
-  if (spec.min && spec.max) return "must be between " + format_double(*spec.min) + " and " + format_double(*spec.max);
-  if (low) return "must be >= " + format_double(*spec.min);
-  return "must be <= " + format_double(*spec.max);
+  if (spec.min && spec.max) return "must be between " + bound_text(*spec.min) + " and " + bound_text(*spec.max);
+  if (low) return "must be >= " + bound_text(*spec.min);
+  return "must be <= " + bound_text(*spec.max);
 }
 
 struct Checker {
@@ -169,6 +176,9 @@ bool check_params(const registry::Descriptor& descriptor, const std::vector<Para
   bool ok = true;
   std::vector<std::string> names;
   for (const auto& s : descriptor.params) names.push_back(s.name);
+  // Params suggested for misspelled ones: their "unknown param" error already
+  // says what is missing.
+  std::vector<std::string> suggested;
 
   for (const auto& in : given) {
     auto spec = std::find_if(descriptor.params.begin(), descriptor.params.end(),
@@ -176,6 +186,7 @@ bool check_params(const registry::Descriptor& descriptor, const std::vector<Para
     if (spec == descriptor.params.end()) {
       diags.error(file, in.key_mark, path + "." + in.name,
                   "unknown param '" + in.name + "' of " + descriptor.name + did_you_mean(in.name, names));
+      if (auto m = closest_match(in.name, names)) suggested.push_back(*m);
       ok = false;
       continue;
     }
@@ -193,6 +204,8 @@ bool check_params(const registry::Descriptor& descriptor, const std::vector<Para
     const bool written = std::any_of(given.begin(), given.end(), [&](const ParamInput& p) { return p.name == spec.name; });
     if (written) continue;
     if (spec.required) {
+      ok = false;
+      if (std::find(suggested.begin(), suggested.end(), spec.name) != suggested.end()) continue;
       diags.error(file, params_mark, path, "missing required param '" + spec.name + "' of " + descriptor.name);
       ok = false;
     } else if (!std::holds_alternative<std::monostate>(spec.default_value)) {

@@ -63,7 +63,8 @@ std::string describe(const YAML::Node& n) {
 }
 
 std::vector<KeyedNode> map_entries(const YAML::Node& map, const std::vector<std::string>& allowed,
-                                   const std::string& file, const std::string& path, Diagnostics& diags) {
+                                   const std::string& file, const std::string& path, Diagnostics& diags,
+                                   std::vector<std::string>* suggested) {
   std::vector<KeyedNode> out;
   std::set<std::string> seen;
   const std::string prefix = path.empty() ? std::string() : path + ".";
@@ -76,6 +77,9 @@ std::vector<KeyedNode> map_entries(const YAML::Node& map, const std::vector<std:
     const std::string key = it->first.Scalar();
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       diags.error(file, key_mark, prefix + key, "unknown key '" + key + "'" + did_you_mean(key, allowed));
+      if (suggested) {
+        if (auto m = closest_match(key, allowed)) suggested->push_back(*m);
+      }
       continue;
     }
     if (!seen.insert(key).second) {

@@ -41,9 +41,11 @@ struct KeyedNode {
 
 // The entries of a mapping in source order. Duplicate keys and unknown keys are
 // reported (unknown ones with "did you mean" among `allowed`, when `allowed` is
-// not empty) and dropped.
+// not empty) and dropped. `suggested`, when given, receives the keys suggested
+// for misspelled ones, so that the caller does not also report them missing.
 std::vector<KeyedNode> map_entries(const YAML::Node& map, const std::vector<std::string>& allowed,
-                                   const std::string& file, const std::string& path, Diagnostics& diags);
+                                   const std::string& file, const std::string& path, Diagnostics& diags,
+                                   std::vector<std::string>* suggested = nullptr);
 
 // The entry named `key`, or nullptr.
 const KeyedNode* find_entry(const std::vector<KeyedNode>& entries, const std::string& key);
