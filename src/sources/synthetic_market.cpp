@@ -176,8 +176,13 @@ std::vector<Bar> SyntheticMarket::bars(size_t index, int64_t interval_ms, int64_
   const std::string& symbol = symbols_.at(index);
   const int64_t base_ms = interval_ms < kMinuteMs ? interval_ms : kMinuteMs;
   const int64_t from = bucket_start(from_ms + interval_ms - 1, interval_ms);
+  // The path starts at the UTC day of `from_ms`, whatever the interval, so that the
+  // 1m and the 1h bars of one request range describe the same market.
+  const int64_t origin = std::min(bucket_start(from_ms, kDayMs), from);
   const Profile prof = make_profile(symbol, seed_);
-  std::vector<Bar> base = base_bars(prof, hash_name(symbol, seed_ ^ 0x5EED5EED5EEDULL), base_ms, from, to_ms);
+  std::vector<Bar> base = base_bars(prof, hash_name(symbol, seed_ ^ 0x5EED5EED5EEDULL), base_ms, origin, to_ms);
+  base.erase(base.begin(), std::lower_bound(base.begin(), base.end(), from,
+                                            [](const Bar& b, int64_t ts) { return b.ts < ts; }));
   if (base_ms == interval_ms) return base;
 
   // Exact aggregation, in time order; a trailing bucket cut by `to` is dropped.

@@ -3,9 +3,10 @@
 // and tests (no exchange, no files needed). Per symbol: a geometric Brownian motion
 // with GARCH(1,1) volatility clustering and an intraday seasonality, prices on the
 // symbol's tick grid, quantities on its lot grid, trades and taker volumes that
-// follow volume and the bar's direction. Deterministic for (seed, symbol, from):
-// the path of a symbol starts at `from` and does not depend on the other symbols
-// or on `to`. A value type; any thread (const methods are pure).
+// follow volume and the bar's direction. Deterministic for (seed, symbol, UTC day
+// of `from`): a symbol's path starts at 00:00 UTC of the day holding `from` and does
+// not depend on the other symbols, on `to` or on the interval asked for. A value
+// type; any thread (const methods are pure).
 //
 // Coarse intervals are the exact aggregation of the generated base bars (1m, or
 // 1s for the 1s interval), summed in time order: resampling a 1m synthetic mirror

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 
 #include "common/interval.hpp"
 #include "common/time.hpp"
@@ -81,9 +83,12 @@ TEST(SyntheticMarket, VolatilityClusters) {
 
 TEST(SyntheticMarket, CoarseBarsAreTheAggregationOfMinuteBars) {
   SyntheticMarket m({"FOOUSDT"}, 9);
-  const int64_t from = iso("2024-01-01T00:30"), to = iso("2024-01-03");
-  auto minutes = m.bars(0, kMinuteMs, iso("2024-01-01T01:00"), to);
-  auto hours = m.bars(0, kHourMs, from, to);  // from moves up to 01:00
+  // Different starts within one day describe the same market.
+  const int64_t to = iso("2024-01-03");
+  auto minutes = m.bars(0, kMinuteMs, iso("2024-01-01T00:37"), to);
+  auto hours = m.bars(0, kHourMs, iso("2024-01-01T00:30"), to);  // from moves up to 01:00
+  ASSERT_EQ(minutes.front().ts, iso("2024-01-01T00:37"));
+  minutes.erase(minutes.begin(), minutes.begin() + 23);  // now from 01:00
   ASSERT_EQ(hours.size(), 47u);
   for (size_t h = 0; h < hours.size(); ++h) {
     const Bar& H = hours[h];
@@ -127,6 +132,22 @@ TEST(SyntheticMarket, MirrorReadsBackThroughVisionSource) {
     ASSERT_TRUE(e.ok() && e->has_value());
     EXPECT_EQ(**e, from);
   }
+}
+
+TEST(SyntheticMarket, MirrorFilesAreReproducible) {
+  test::TempDir a, b;
+  const int64_t from = iso("2024-01-01"), to = iso("2024-01-03");
+  ASSERT_TRUE(write_synthetic_mirror(a.str(), {"AAAUSDT"}, 15 * kMinuteMs, from, to, 3).ok());
+  ASSERT_TRUE(write_synthetic_mirror(b.str(), {"AAAUSDT"}, 15 * kMinuteMs, from, to, 3).ok());
+  const std::string rel = "data/futures/um/monthly/klines/AAAUSDT/15m/AAAUSDT-15m-2024-01.zip";
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string za = slurp(a / rel);
+  ASSERT_FALSE(za.empty());
+  EXPECT_EQ(za, slurp(b / rel));
+  EXPECT_EQ(slurp(a / (rel + ".CHECKSUM")), slurp(b / (rel + ".CHECKSUM")));
 }
 
 }  // namespace
