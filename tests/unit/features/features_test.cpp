@@ -80,6 +80,45 @@ TEST(FeaturesTest, StreamingEqualsBatchOnRealData) {
   }
 }
 
+// A million bars: windowed sums must not drift. The operators stream the whole
+// series; the naive reference recomputes only the last 4000 bars (a windowed
+// feature depends on its window alone), compared after its warmup.
+TEST(FeaturesTest, NoDriftOverAMillionBars) {
+  const Bars b = random_bars(1'000'000, 1e8, 13);
+  const size_t tail = 4000, start = b.size() - tail;
+  Bars t;
+  for (size_t i = start; i < b.size(); ++i) {
+    t.open.push_back(b.open[i]);
+    t.high.push_back(b.high[i]);
+    t.low.push_back(b.low[i]);
+    t.close.push_back(b.close[i]);
+    t.volume.push_back(b.volume[i]);
+  }
+  const std::set<std::string> windowed = {"features.sma", "features.wma", "features.ma_rocp", "features.bollinger",
+                                          "features.zscore", "features.volatility", "features.vwap",
+                                          "features.volume_ratio", "features.mfi", "features.stochastic",
+                                          "features.levels", "features.cci", "features.williams_r"};
+  int checked = 0;
+  std::set<std::string> done;
+  for (const auto& c : all_cases()) {
+    if (!windowed.count(c.name) || !done.insert(c.name).second) continue;  // first case of each
+    const auto* e = builtin_registry().find(c.name);
+    const auto warm = static_cast<size_t>(e->descriptor.warmup_rows(params_for(e->descriptor, c.params)));
+    const Outputs full = run_feature(c.name, c.params, b, c.column);
+    Outputs got(full.size(), nans(tail)), want = c.reference(t);
+    for (size_t i = 0; i < full.size(); ++i)
+      for (size_t r = warm; r < tail; ++r) {
+        got[i][r] = full[i][start + r];
+      }
+    for (auto& w : want)
+      for (size_t r = 0; r < warm && r < w.size(); ++r) w[r] = kNan;
+    expect_close(c, got, want, t.magnitude(), "1e6 bars");
+    if (HasFatalFailure()) return;
+    ++checked;
+  }
+  EXPECT_GE(checked, 13);
+}
+
 // warmup_rows == index of the first valid value of output 0 + 1.
 TEST(FeaturesTest, WarmupRowsMatchFirstValidOutput) {
   const Bars b = random_bars(1000, 100.0, 7, false);
