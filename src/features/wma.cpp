@@ -1,5 +1,7 @@
 // features.wma: linearly weighted moving average (TA-Lib WMA).
 
+#include <cmath>
+
 #include "features/builtins.hpp"
 #include "features/compensated_sum.hpp"
 #include "features/feature_helpers.hpp"
@@ -18,13 +20,20 @@ class Wma final : public Feature {
   void update(std::span<const double> in, std::span<double> out) override {
     const double x = in[0];
     if (ring_.full()) {
+      const double old = ring_.oldest();
       weighted_.add(-plain_.value());  // every weight drops by one, the oldest's to 0
-      plain_.add(-ring_.oldest());
+      plain_.add(-old);
+      if (!std::isfinite(old) && --nonfinite_ == 0) since_recompute_ = n_;  // NaN gone: recompute now
     }
+    if (!std::isfinite(x)) ++nonfinite_;
     ring_.push(x);
     plain_.add(x);
     weighted_.add(static_cast<double>(ring_.size()) * x);
     if (!ring_.full()) return;
+    if (nonfinite_ > 0) {
+      out[0] = kNaN;
+      return;
+    }
     if (++since_recompute_ >= n_) recompute();
     const double n = static_cast<double>(n_);
     out[0] = weighted_.value() / (n * (n + 1.0) / 2.0);
@@ -34,10 +43,12 @@ class Wma final : public Feature {
     plain_.save(w);
     weighted_.save(w);
     w.put(since_recompute_);
+    w.put(nonfinite_);
   }
   bool load(StateReader& r) override {
     if (!ring_.load(r) || !plain_.load(r) || !weighted_.load(r)) return false;
     r.get(since_recompute_);
+    r.get(nonfinite_);
     return !r.failed();
   }
 
@@ -59,6 +70,7 @@ class Wma final : public Feature {
   NeumaierSum plain_;     // sum of the window
   NeumaierSum weighted_;  // sum of weight * value, newest weight = size
   int64_t since_recompute_ = 0;
+  int64_t nonfinite_ = 0;  // non-finite values in the window: output NaN, sums rebuilt after
 };
 
 }  // namespace

@@ -119,6 +119,38 @@ TEST(FeaturesTest, NoDriftOverAMillionBars) {
   EXPECT_GE(checked, 13);
 }
 
+// A NaN inside the input (another feature's division by zero) makes a windowed
+// feature NaN exactly while the NaN is in its window, then it recovers: the
+// naive references propagate NaN the same way.
+TEST(FeaturesTest, NanInputPoisonsOnlyItsWindow) {
+  const Bars clean = random_bars(1500, 100.0, 17);
+  Bars b = clean;
+  for (size_t r : {size_t{500}, size_t{501}, size_t{900}}) {
+    b.close[r] = kNan;
+    b.volume[r] = kNan;
+  }
+  const std::set<std::string> windowed_columns = {
+      "features.momentum", "features.ma_rocp", "features.sma", "features.wma", "features.bollinger",
+      "features.roc", "features.returns", "features.log_returns", "features.volatility", "features.zscore",
+      "features.volume_ratio"};
+  int checked = 0;
+  for (const auto& c : all_cases()) {
+    if (!windowed_columns.count(c.name)) continue;
+    const Outputs got = run_feature(c.name, c.params, b, c.column);
+    expect_close(c, got, c.reference(b), 200.0, "NaN at rows 500, 501, 900");
+    if (HasFatalFailure()) return;
+    ++checked;
+    // Once the NaN has left every window, the outputs are those of the clean series.
+    const Outputs ref = run_feature(c.name, c.params, clean, c.column);
+    for (size_t i = 0; i < got.size(); ++i)
+      for (size_t t = 1000; t < b.size(); ++t) {
+        ASSERT_EQ(std::isnan(got[i][t]), std::isnan(ref[i][t])) << label(c) << " row " << t;
+        if (!std::isnan(ref[i][t])) ASSERT_NEAR(got[i][t], ref[i][t], 1e-9 * (1 + std::fabs(ref[i][t]))) << label(c);
+      }
+  }
+  EXPECT_GE(checked, 15);
+}
+
 // warmup_rows == index of the first valid value of output 0 + 1.
 TEST(FeaturesTest, WarmupRowsMatchFirstValidOutput) {
   const Bars b = random_bars(1000, 100.0, 7, false);
