@@ -266,3 +266,46 @@ TEST_F(CompilerTest, SettlingWarningAndDeterministicOutput) {
 
 }  // namespace
 }  // namespace af::dag
+
+namespace af::dag {
+namespace {
+
+// Every one-line deletion and every truncation of a valid pipeline either
+// compiles or reports at least one error with a position; nothing throws or
+// crashes, and a failed compile never comes back with a plan.
+TEST(CompilerRobustness, DamagedPipelinesGiveErrorsNotCrashes) {
+  testing::TestCatalog cat;
+  const std::string text = "expand:\n  w: [5, 20]\n" + header(30, "2h", "15m") + resample("ohlcv", "ohlcv_2h", "2h") +
+                           feature("features.sma", "ohlcv_2h.close", "sma{window}", "window: ${expand.w}") +
+                           feature("features.rocp", "ohlcv_2h.sma20", "r", "") + model("ohlcv_2h", 3, "pred");
+  std::vector<std::string> lines;
+  for (size_t start = 0; start < text.size();) {
+    const size_t end = text.find('\n', start);
+    lines.push_back(text.substr(start, end - start + 1));
+    start = end + 1;
+  }
+  auto check = [&](const std::string& damaged) {
+    Diagnostics diags;
+    std::optional<Plan> plan;
+    EXPECT_NO_THROW({
+      if (auto p = dsl::load_pipeline_text(damaged, "d.yaml", cat.catalog(), diags))
+        plan = compile(*p, cat.catalog(), diags);
+    }) << damaged;
+    if (!plan) {
+      ASSERT_TRUE(diags.has_errors()) << damaged;
+      for (const auto& d : diags.errors()) EXPECT_FALSE(d.message.empty());
+    } else {
+      EXPECT_FALSE(diags.has_errors()) << damaged;
+    }
+  };
+  for (size_t skip = 0; skip < lines.size(); ++skip) {
+    std::string damaged;
+    for (size_t i = 0; i < lines.size(); ++i)
+      if (i != skip) damaged += lines[i];
+    check(damaged);
+  }
+  for (size_t cut = 0; cut < text.size(); cut += 7) check(text.substr(0, cut));
+}
+
+}  // namespace
+}  // namespace af::dag
