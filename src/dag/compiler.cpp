@@ -38,6 +38,9 @@ struct ColumnSource {
   SourceMark mark;
 };
 
+// One compilation: reads the pipeline and the catalog, builds the Plan in
+// stages (descriptors, frames, columns, links, order, frames and steps, warmup,
+// sources, prediction, flows). Lives for one compile() call on its thread.
 class Compiler {
  public:
   Compiler(const dsl::Pipeline& p, const registry::Catalog& c, Diagnostics& diags)

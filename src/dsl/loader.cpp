@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -657,6 +658,11 @@ std::optional<Pipeline> load_pipeline_text(std::string_view yaml, const std::str
 
 std::optional<Pipeline> load_pipeline_file(const std::string& path, const registry::Catalog& catalog,
                                            Diagnostics& diags) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    diags.error(path, {}, "", std::string("cannot read file: ") + std::strerror(EISDIR));
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     diags.error(path, {}, "", std::string("cannot read file: ") + std::strerror(errno));

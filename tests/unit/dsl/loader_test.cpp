@@ -196,6 +196,10 @@ TEST_F(LoaderTest, UnreadableFile) {
   EXPECT_FALSE(load_pipeline_file("/nonexistent/x.yaml", cat.catalog(), d));
   ASSERT_EQ(d.items().size(), 1u);
   EXPECT_EQ(d.items()[0].to_string(), "/nonexistent/x.yaml: error: cannot read file: No such file or directory");
+  Diagnostics dir;
+  EXPECT_FALSE(load_pipeline_file("/tmp", cat.catalog(), dir));
+  ASSERT_EQ(dir.items().size(), 1u);
+  EXPECT_EQ(dir.items()[0].to_string(), "/tmp: error: cannot read file: Is a directory");
 }
 
 TEST_F(LoaderTest, ParamTypeChecks) {
