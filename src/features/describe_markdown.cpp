@@ -50,7 +50,7 @@ std::string describe_markdown(const registry::Descriptor& d) {
   }
   os << "**Outputs** (" << d.min_outputs;
   if (d.max_outputs != d.min_outputs) os << " to " << d.max_outputs;
-  os << " columns, in order):\n";
+  os << (d.max_outputs == 1 ? " column" : " columns, in order") << "):\n";
   for (size_t i = 0; i < d.output_docs.size(); ++i)
     os << (i + 1) << ". " << d.output_docs[i] << (static_cast<int>(i) >= d.min_outputs ? " (optional)" : "") << "\n";
   os << "\n**Warmup:** " << d.warmup_doc << " rows before the first valid output.";
