@@ -276,7 +276,8 @@ namespace {
 TEST(CompilerRobustness, DamagedPipelinesGiveErrorsNotCrashes) {
   testing::TestCatalog cat;
   const std::string text = "expand:\n  w: [5, 20]\n" + header(30, "2h", "15m") + resample("ohlcv", "ohlcv_2h", "2h") +
-                           feature("features.sma", "ohlcv_2h.close", "sma{window}", "window: ${expand.w}") +
+                           "  - features:\n      using: features.sma\n      inputs: {column: ohlcv_2h.close}\n"
+                           "      outputs: {columns: [\"sma{window}\"]}\n      params:\n        window: ${expand.w}\n" +
                            feature("features.rocp", "ohlcv_2h.sma20", "r", "") + model("ohlcv_2h", 3, "pred");
   std::vector<std::string> lines;
   for (size_t start = 0; start < text.size();) {
@@ -298,6 +299,11 @@ TEST(CompilerRobustness, DamagedPipelinesGiveErrorsNotCrashes) {
       EXPECT_FALSE(diags.has_errors()) << damaged;
     }
   };
+  {
+    Diagnostics diags;
+    auto p = dsl::load_pipeline_text(text, "d.yaml", cat.catalog(), diags);
+    ASSERT_TRUE(p && compile(*p, cat.catalog(), diags)) << diags.items().at(0).to_string();
+  }
   for (size_t skip = 0; skip < lines.size(); ++skip) {
     std::string damaged;
     for (size_t i = 0; i < lines.size(); ++i)
@@ -305,6 +311,38 @@ TEST(CompilerRobustness, DamagedPipelinesGiveErrorsNotCrashes) {
     check(damaged);
   }
   for (size_t cut = 0; cut < text.size(); cut += 7) check(text.substr(0, cut));
+}
+
+}  // namespace
+}  // namespace af::dag
+
+namespace af::dag {
+namespace {
+
+// `{param}` also names output frames: one expanded transform, two frames, each
+// with its own event and flow.
+TEST(CompilerExpansion, ExpandedTransformMakesOneFramePerValue) {
+  testing::TestCatalog cat;
+  const std::string text = "expand:\n  freqs: [2h, 4h]\n" + header(30, "2h", "1h") +
+                           "  - transform:\n      using: transforms.resample\n      inputs: {frame: ohlcv}\n"
+                           "      outputs: {frame: \"ohlcv_{target_freq}\"}\n"
+                           "      params:\n        target_freq: ${expand.freqs}\n" +
+                           feature("features.rsi", "ohlcv_4h.close", "rsi", "") + model("ohlcv_2h", 2, "pred");
+  Diagnostics diags;
+  auto p = dsl::load_pipeline_text(text, "p.yaml", cat.catalog(), diags);
+  ASSERT_TRUE(p) << (diags.items().empty() ? "" : diags.items()[0].to_string());
+  auto plan = compile(*p, cat.catalog(), diags);
+  ASSERT_TRUE(plan) << (diags.items().empty() ? "" : diags.items()[0].to_string());
+  ASSERT_EQ(plan->frames.size(), 3u);
+  EXPECT_EQ(plan->frames[1].name, "ohlcv_2h");
+  EXPECT_EQ(plan->frames[1].interval_ms, 2 * kHourMs);
+  EXPECT_EQ(plan->frames[2].name, "ohlcv_4h");
+  EXPECT_EQ(plan->frames[2].event, "frame.ohlcv_4h");
+  ASSERT_EQ(plan->flows.size(), 3u);
+  EXPECT_EQ(plan->flows[0].steps.size(), 2u);  // both transforms read ohlcv
+  EXPECT_EQ(plan->steps[plan->flows[0].steps[1]].label, "pipeline[1].transform{target_freq=4h}");
+  // ohlcv_4h: rsi(14) = 15 rows x 4 = 60 bars of 1h; ohlcv_2h: 2 rows x 2 = 4.
+  EXPECT_EQ(plan->sources[0].warmup_bars, 60);
 }
 
 }  // namespace
