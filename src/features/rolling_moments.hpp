@@ -57,18 +57,18 @@ class RollingMoments {
 
   void save(StateWriter& w) const {
     ring_.save(w);
-    w.put(s1_);
-    w.put(s2_);
-    w.put(shift_);
+    put_wide(w, s1_);
+    put_wide(w, s2_);
+    put_wide(w, shift_);
     w.put(nonfinite_);
     w.put(run_);
     w.put(since_recompute_);
   }
   bool load(StateReader& r) {
     if (!ring_.load(r)) return false;
-    r.get(s1_);
-    r.get(s2_);
-    r.get(shift_);
+    s1_ = get_wide(r);
+    s2_ = get_wide(r);
+    shift_ = get_wide(r);
     r.get(nonfinite_);
     r.get(run_);
     r.get(since_recompute_);
@@ -76,6 +76,19 @@ class RollingMoments {
   }
 
  private:
+  // A long double as two doubles (hi + lo holds its 64-bit mantissa exactly):
+  // snapshot bytes stay free of the type's padding and portable in size.
+  static void put_wide(StateWriter& w, long double v) {
+    const auto hi = static_cast<double>(v);
+    w.put(hi);
+    w.put(static_cast<double>(v - hi));
+  }
+  static long double get_wide(StateReader& r) {
+    const auto hi = r.get<double>();
+    const auto lo = r.get<double>();
+    return static_cast<long double>(hi) + lo;
+  }
+
   void apply(double x, int sign) {
     if (!std::isfinite(x)) {
       nonfinite_ += sign;
