@@ -34,7 +34,9 @@ class RingWindow {
   double back(size_t lag) const {
     assert(lag < size_);
     const size_t cap = buf_.size();
-    return buf_[(head_ + cap - 1 - lag) % cap];
+    size_t i = head_ + cap - 1 - lag;  // < 2 * cap: one compare instead of a division
+    if (i >= cap) i -= cap;
+    return buf_[i];
   }
   double oldest() const { return back(size_ - 1); }
 

@@ -25,13 +25,13 @@ class RollingExtreme {
       --count_;
     }
     while (count_ > 0) {
-      const size_t back = (head_ + count_ - 1) % cap;
+      const size_t back = wrap(head_ + count_ - 1);
       if (kMax ? val_[back] <= x : val_[back] >= x)
         --count_;
       else
         break;
     }
-    const size_t slot = (head_ + count_) % cap;
+    const size_t slot = wrap(head_ + count_);
     seq_of_[slot] = seq_;
     val_[slot] = x;
     ++count_;
@@ -68,6 +68,8 @@ class RollingExtreme {
   }
 
  private:
+  size_t wrap(size_t i) const { return i >= window_ ? i - window_ : i; }  // i < 2 * window_
+
   size_t window_;
   std::vector<int64_t> seq_of_;  // sequence number of each deque entry
   std::vector<double> val_;
