@@ -61,12 +61,20 @@ TEST(Descriptors, AreCompleteAndConsistent) {
       EXPECT_FALSE(p.doc.empty()) << p.name;
       EXPECT_NE(p.required, !std::holds_alternative<std::monostate>(p.default_value)) << p.name;
       if (const auto* v = std::get_if<int64_t>(&p.default_value)) {
-        if (p.min) EXPECT_GE(static_cast<double>(*v), *p.min) << p.name;
-        if (p.max) EXPECT_LE(static_cast<double>(*v), *p.max) << p.name;
+        if (p.min) {
+          EXPECT_GE(static_cast<double>(*v), *p.min) << p.name;
+        }
+        if (p.max) {
+          EXPECT_LE(static_cast<double>(*v), *p.max) << p.name;
+        }
       }
       if (const auto* v = std::get_if<double>(&p.default_value)) {
-        if (p.min) EXPECT_GE(*v, *p.min) << p.name;
-        if (p.max) EXPECT_LE(*v, *p.max) << p.name;
+        if (p.min) {
+          EXPECT_GE(*v, *p.min) << p.name;
+        }
+        if (p.max) {
+          EXPECT_LE(*v, *p.max) << p.name;
+        }
       }
     }
   }

@@ -145,7 +145,9 @@ TEST(FeaturesTest, NanInputPoisonsOnlyItsWindow) {
     for (size_t i = 0; i < got.size(); ++i)
       for (size_t t = 1000; t < b.size(); ++t) {
         ASSERT_EQ(std::isnan(got[i][t]), std::isnan(ref[i][t])) << label(c) << " row " << t;
-        if (!std::isnan(ref[i][t])) ASSERT_NEAR(got[i][t], ref[i][t], 1e-9 * (1 + std::fabs(ref[i][t]))) << label(c);
+        if (!std::isnan(ref[i][t])) {
+          ASSERT_NEAR(got[i][t], ref[i][t], 1e-9 * (1 + std::fabs(ref[i][t]))) << label(c);
+        }
       }
   }
   EXPECT_GE(checked, 15);
