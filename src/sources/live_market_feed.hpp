@@ -1,0 +1,101 @@
+#pragma once
+// LiveMarketFeed: what the live service calls to get FINAL closed bars of one
+// Binance market and interval for a universe, gapless from history into the live
+// stream (DESIGN §2 "Gapless warmup", §6).
+//
+//   LiveMarketFeed feed(options);          // market, universe, interval, lookback
+//   feed.start();                          // opens the WebSocket first, buffers
+//   auto anchor = feed.wait_anchor();      // open time of the first kline message (120 s timeout)
+//   while (running) feed.poll(bars, 1000); // history [start, anchor), then live, per symbol in ts order
+//   feed.stop();
+//
+// History [start, anchor) comes from the Binance Vision archive (cached on disk),
+// with REST for what the archive lacks; from the anchor on, the stream through a
+// BarAssembler (x=true, later bar, or REST at close + buffer; gaps and every
+// reconnect backfilled over REST before later bars). Every bar carries its origin.
+//
+// Threads: the WebSocket client's io thread (parses, queues updates), one worker
+// thread (history, assembly, REST), and the caller's compute thread (poll). poll()
+// and the accessors are thread-safe; start/stop from the owner's thread.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "sources/bar_assembler.hpp"
+#include "sources/binance_rest_client.hpp"
+
+namespace af::sources {
+
+struct LiveMarketFeedOptions {
+  BinanceMarket market = BinanceMarket::kFutures;
+  std::vector<std::string> universe;  // BTCUSDT, ...
+  int64_t interval_ms = 60'000;
+  // History starts at anchor - lookback_ms, moved up to the next multiple of
+  // start_align_ms (the coarsest interval of the pipeline; 0: interval_ms).
+  int64_t lookback_ms = 0;
+  int64_t start_align_ms = 0;
+  // Endpoints; empty: $ALPHA_FORGE_BINANCE_{WS,REST,VISION}_URL, else Binance's.
+  // ws_url is the combined-stream base without query ("wss://fstream.binance.com/market/stream").
+  std::string ws_url, rest_url, vision_url;
+  std::string cache_dir;  // Vision cache; empty: no archive, REST only
+  std::string ca_file;    // empty: $SSL_CERT_FILE, else the system CAs
+  int64_t buffer_ms = 60'000;           // grace after a close before REST is asked
+  int64_t anchor_timeout_ms = 120'000;  // no kline message by then: error
+  int64_t stale_after_ms = 0;           // 0: 20 x the stream cadence (250 ms futures, 2 s spot), at least 10 s
+  size_t max_streams_per_connection = 200;
+  int64_t rest_weight_budget = 1000;
+};
+
+// The endpoints after applying options, environment and defaults.
+struct LiveEndpoints {
+  std::string ws_url, rest_url, vision_url;
+};
+LiveEndpoints resolve_live_endpoints(const LiveMarketFeedOptions& options);
+
+struct LiveFeedBar {
+  uint32_t symbol = 0;  // index in options.universe
+  Bar bar;              // origin: kArchive / kRest (history, backfill) or kStream
+  bool history = false;  // ts < anchor
+};
+
+struct LiveFeedStats {
+  uint64_t history_bars = 0;
+  uint64_t live_bars = 0;
+  uint64_t rest_requests = 0;
+  uint64_t rest_failures = 0;
+  uint64_t reconnects = 0;
+  BarAssemblerStats assembler;
+};
+
+class LiveMarketFeed {
+ public:
+  explicit LiveMarketFeed(LiveMarketFeedOptions options);
+  ~LiveMarketFeed();
+  LiveMarketFeed(const LiveMarketFeed&) = delete;
+  LiveMarketFeed& operator=(const LiveMarketFeed&) = delete;
+
+  // Opens the WebSocket (buffering) and starts the worker. Errors: bad options/URLs.
+  Status start();
+  // Blocks until the anchor is known (or anchor_timeout_ms passed: an error naming
+  // the WebSocket URL), then returns it.
+  Result<int64_t> wait_anchor();
+  // Moves up to what is ready into `out` (appends), waiting up to `wait_ms` for at
+  // least one bar. Returns false once the feed has failed (see error()).
+  bool poll(std::vector<LiveFeedBar>& out, int64_t wait_ms);
+  // The fatal error that stopped the feed, if any.
+  std::optional<Error> error() const;
+  // True once every history bar has been queued.
+  bool history_done() const;
+  LiveFeedStats stats() const;
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace af::sources
