@@ -53,7 +53,7 @@ Result<std::vector<float>> take(SafetensorsFile& file, const std::string& name, 
 
 }  // namespace
 
-Result<BilstmCheckpoint> load_bilstm_checkpoint(const std::string& dir, int max_steps) {
+Result<BilstmCheckpoint> load_bilstm_checkpoint(const std::string& dir, int max_steps, int max_group) {
   namespace fs = std::filesystem;
   const std::string config_path = (fs::path(dir) / "config.json").string();
   const std::string weights_path = (fs::path(dir) / "weights.safetensors").string();
@@ -199,7 +199,7 @@ Result<BilstmCheckpoint> load_bilstm_checkpoint(const std::string& dir, int max_
                       std::to_string(ck.shape.num_layers) + " layer(s), " + (nd == 2 ? "bi" : "uni") +
                       "directional, hidden " + std::to_string(hid) + ")");
   }
-  ck.net = std::make_unique<LstmNet>(ck.shape, dirs, *fc_w, (*fc_b)[0], max_steps);
+  ck.net = std::make_unique<LstmNet>(ck.shape, dirs, *fc_w, (*fc_b)[0], max_steps, max_group);
   return ck;
 }
 

@@ -31,7 +31,9 @@ struct BilstmCheckpoint {
   std::unique_ptr<LstmNet> net;
 };
 
-// `max_steps`: the window the model will run with (sizes the network's scratch).
-Result<BilstmCheckpoint> load_bilstm_checkpoint(const std::string& dir, int max_steps);
+// `max_steps`: the window the model will run with; `max_group`: the most samples
+// per forward() call (see LstmNet). Both size the network's scratch.
+Result<BilstmCheckpoint> load_bilstm_checkpoint(const std::string& dir, int max_steps,
+                                                int max_group = LstmNet::kMaxGroup);
 
 }  // namespace af::models

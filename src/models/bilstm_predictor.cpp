@@ -28,14 +28,22 @@ struct Member {
 // state between calls. Owned by the Engine; compute thread only.
 class BilstmPredictor final : public Model {
  public:
+  // unified: members holds one checkpoint; per_symbol: member_of_symbol[SymbolId]
+  // indexes members.
   BilstmPredictor(int64_t window, std::vector<std::shared_ptr<Member>> members, std::vector<size_t> member_of_symbol)
-      : window_(window), members_(std::move(members)), member_of_symbol_(std::move(member_of_symbol)) {
+      : window_(window),
+        unified_(member_of_symbol.empty()),
+        members_(std::move(members)),
+        member_of_symbol_(std::move(member_of_symbol)) {
     size_t widest = 1;
     for (const auto& m : members_) widest = std::max(widest, m->columns.size());
     inputs_.assign(static_cast<size_t>(LstmNet::kMaxGroup) * static_cast<size_t>(window_) * widest, 0.0f);
     for (int g = 0; g < LstmNet::kMaxGroup; ++g)
       slots_[g] = inputs_.data() + static_cast<size_t>(g) * static_cast<size_t>(window_) * widest;
   }
+
+  BilstmPredictor(const BilstmPredictor&) = delete;  // slots_ point into inputs_
+  BilstmPredictor& operator=(const BilstmPredictor&) = delete;
 
   int64_t window() const override { return window_; }
 
@@ -49,7 +57,7 @@ class BilstmPredictor final : public Model {
 
   void predict_batch(std::span<const SymbolId> symbols, std::span<const SymbolSeries* const> series,
                      std::span<double> out) override {
-    if (members_.size() != 1) {
+    if (!unified_) {
       // per_symbol: every symbol has its own weights, nothing to share.
       for (size_t i = 0; i < symbols.size(); ++i) out[i] = predict(symbols[i], *series[i]);
       return;
@@ -78,7 +86,7 @@ class BilstmPredictor final : public Model {
   static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
   Member& member(SymbolId symbol) {
-    return members_.size() == 1 ? *members_[0] : *members_[member_of_symbol_.at(symbol)];
+    return unified_ ? *members_[0] : *members_[member_of_symbol_.at(symbol)];
   }
 
   static double scaled(const Member& m, float y) {
@@ -103,14 +111,18 @@ class BilstmPredictor final : public Model {
   }
 
   int64_t window_;
+  bool unified_;
   std::vector<std::shared_ptr<Member>> members_;
   std::vector<size_t> member_of_symbol_;
   std::vector<float> inputs_;  // kMaxGroup windows of normalised inputs
   float* slots_[LstmNet::kMaxGroup] = {};
 };
 
-Result<std::shared_ptr<Member>> load_member(const std::string& dir, const ModelContext& ctx, int64_t window) {
-  auto ck = load_bilstm_checkpoint(dir, static_cast<int>(window));
+// `max_group`: per_symbol nets only ever run one sample at a time, so their
+// scratch is sized for one (200 symbols x a full group would waste memory).
+Result<std::shared_ptr<Member>> load_member(const std::string& dir, const ModelContext& ctx, int64_t window,
+                                            int max_group) {
+  auto ck = load_bilstm_checkpoint(dir, static_cast<int>(window), max_group);
   if (!ck.ok()) return make_error(std::string(kName) + ": " + ck.error().message);
   if (ck->window_size && *ck->window_size != window)
     return make_error(std::string(kName) + ": window_size " + std::to_string(window) + " but the checkpoint in '" + dir +
@@ -143,21 +155,22 @@ Result<std::unique_ptr<Model>> make_predictor(const ModelContext& ctx) {
   std::vector<size_t> member_of_symbol;
   if (strategy == "per_symbol") {
     for (const auto& symbol : ctx.symbols) {
-      auto m = load_member((std::filesystem::path(dir) / symbol).string(), ctx, window);
+      auto m = load_member((std::filesystem::path(dir) / symbol).string(), ctx, window, 1);
       if (!m.ok()) return m.error();
       member_of_symbol.push_back(members.size());
       members.push_back(std::move(*m));
     }
     if (members.empty()) return make_error(std::string(kName) + ": per_symbol strategy with an empty universe");
   } else {
-    auto m = load_member(dir, ctx, window);
+    auto m = load_member(dir, ctx, window, LstmNet::kMaxGroup);
     if (!m.ok()) return m.error();
     members.push_back(std::move(*m));
   }
   const auto& first = members[0]->checkpoint;
-  logger("models")->info("loaded {} strategy={} checkpoints={} window={} inputs={} hidden={} layers={} bidirectional={}",
-                         kName, strategy, members.size(), window, first.shape.input_size, first.shape.hidden_size,
-                         first.shape.num_layers, first.shape.bidirectional);
+  logger("models")->info(
+      "loaded {} strategy={} checkpoints={} window={} inputs={} hidden={} layers={} bidirectional={} kernel={}", kName,
+      strategy, members.size(), window, first.shape.input_size, first.shape.hidden_size, first.shape.num_layers,
+      first.shape.bidirectional, first.net->kernel_name());
   return std::unique_ptr<Model>(new BilstmPredictor(window, std::move(members), std::move(member_of_symbol)));
 }
 

@@ -238,14 +238,17 @@ AF_MODELS_INLINE void forward_impl(const KernelArgs& a) {
 // The same kernel compiled for AVX-512, AVX2+FMA and the x86-64 baseline. All
 // three do the same arithmetic per element except that the baseline has no fused
 // multiply-add (so its results differ in the last bits from the other two).
+#if defined(__x86_64__)
 __attribute__((target("arch=x86-64-v4"))) void forward_avx512(const KernelArgs& a) { forward_impl<Vf16>(a); }
 __attribute__((target("arch=x86-64-v3"))) void forward_avx2(const KernelArgs& a) { forward_impl<Vf8>(a); }
+#endif
 void forward_baseline(const KernelArgs& a) { forward_impl<Vf4>(a); }
 
 }  // namespace
 
 const char* LstmNet::select_kernel(const char* request) {
   const std::string want = request ? request : "";
+#if defined(__x86_64__)
   __builtin_cpu_init();
   const bool v4 = __builtin_cpu_supports("x86-64-v4");
   const bool v3 = __builtin_cpu_supports("x86-64-v3");
@@ -257,13 +260,15 @@ const char* LstmNet::select_kernel(const char* request) {
     kernel_ = forward_avx2;
     return "avx2";
   }
+#endif
   kernel_ = forward_baseline;
   return "baseline";
 }
 
 LstmNet::LstmNet(const LstmShape& shape, const std::vector<LstmDirectionTensors>& dirs,
-                 const std::vector<float>& head_weight, float head_bias, int max_steps)
-    : shape_(shape), max_steps_(max_steps), head_bias_(head_bias) {
+                 const std::vector<float>& head_weight, float head_bias, int max_steps, int max_group)
+    : shape_(shape), max_steps_(max_steps), max_group_(max_group), head_bias_(head_bias) {
+  assert(max_group >= 1 && max_group <= kMaxGroup);
   const int hid = shape.hidden_size;
   const int nd = shape.directions();
   assert(static_cast<int>(dirs.size()) == shape.num_layers * nd);
@@ -288,20 +293,20 @@ LstmNet::LstmNet(const LstmShape& shape, const std::vector<LstmDirectionTensors>
     }
   }
   head_weight_ = Eigen::Map<const Eigen::VectorXf>(head_weight.data(), static_cast<Eigen::Index>(head_weight.size()));
-  const size_t group_steps = static_cast<size_t>(kMaxGroup) * max_steps;
+  const size_t group_steps = static_cast<size_t>(max_group) * max_steps;
   seq_a_.assign(group_steps * hid * nd, 0.0f);
   seq_b_.assign(group_steps * hid * nd, 0.0f);
   gin_.assign(group_steps * gates_, 0.0f);
-  h_.assign(static_cast<size_t>(kMaxGroup) * hid, 0.0f);
-  c_.assign(static_cast<size_t>(kMaxGroup) * hid, 0.0f);
-  last_.assign(static_cast<size_t>(kMaxGroup) * hid * nd, 0.0f);
+  h_.assign(static_cast<size_t>(max_group) * hid, 0.0f);
+  c_.assign(static_cast<size_t>(max_group) * hid, 0.0f);
+  last_.assign(static_cast<size_t>(max_group) * hid * nd, 0.0f);
   xs_.assign(group_steps, nullptr);
   ys_.assign(group_steps, nullptr);
   kernel_name_ = select_kernel(std::getenv("AF_MODELS_KERNEL"));
 }
 
 void LstmNet::forward(const float* const* inputs, int n, int steps, float* out) {
-  assert(n >= 1 && n <= kMaxGroup && steps >= 1 && steps <= max_steps_);
+  assert(n >= 1 && n <= max_group_ && steps >= 1 && steps <= max_steps_);
   const float* w_ih[64];
   const float* w_hh[64];
   const float* bias[64];

@@ -49,9 +49,10 @@ class LstmNet {
   static constexpr int kMaxGroup = 8;
 
   // `dirs[l * directions + d]`; head weight [1, H * directions], head bias [1].
-  // `max_steps`: the longest sequence forward() will be given (sizes the scratch).
+  // `max_steps`: the longest sequence forward() will be given; `max_group`: the
+  // most samples per call (1..kMaxGroup). Both size the scratch.
   LstmNet(const LstmShape& shape, const std::vector<LstmDirectionTensors>& dirs, const std::vector<float>& head_weight,
-          float head_bias, int max_steps);
+          float head_bias, int max_steps, int max_group = kMaxGroup);
 
   const LstmShape& shape() const { return shape_; }
 
@@ -61,7 +62,7 @@ class LstmNet {
   // baseline (no fused multiply-add) differs from them in the last bits.
   const char* kernel_name() const { return kernel_name_; }
 
-  // Runs `n` (1..kMaxGroup) sequences of `steps` rows of shape().input_size
+  // Runs `n` (1..max_group) sequences of `steps` rows of shape().input_size
   // floats each (oldest row first, row-major); writes the head's output for each.
   void forward(const float* const* inputs, int n, int steps, float* out);
 
@@ -82,6 +83,7 @@ class LstmNet {
   const char* kernel_name_ = "";
   int gates_ = 0;  // padded 4H
   int max_steps_ = 0;
+  int max_group_ = 0;
   std::vector<Direction> dirs_;
   Eigen::VectorXf head_weight_;
   float head_bias_ = 0;

@@ -235,6 +235,26 @@ TEST(BilstmValidation, PerSymbolLoadsOneCheckpointPerSymbol) {
   EXPECT_EQ(out[1], (*m)->predict(0, series[0]));
 }
 
+TEST(BilstmValidation, PerSymbolWithOneSymbolBatches) {
+  TempDir tmp("per1");
+  auto h = context(tmp.path(), 9, "per_symbol");
+  h.symbols = {"BTCUSDT"};
+  copy_golden(tmp, "BTCUSDT");
+  auto m = build(h);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  const auto golden = testing::read_json(golden_dir() / kGolden / "cases.json");
+  std::vector<SymbolSeries> series(3, SymbolSeries(h.columns.size(), 40));
+  for (size_t k = 0; k < series.size(); ++k) {
+    int64_t ts = 0;
+    for (const auto& row : golden["cases"][k]["inputs"]) testing::append_row(series[k], ts++, 1.0, row.get<std::vector<double>>());
+  }
+  std::vector<SymbolId> ids{0, 0, 0};
+  std::vector<const SymbolSeries*> ptrs{&series[0], &series[1], &series[2]};
+  std::vector<double> out(3);
+  (*m)->predict_batch(ids, ptrs, out);
+  for (size_t k = 0; k < 3; ++k) EXPECT_NEAR(out[k], golden["cases"][k]["expected"].get<double>(), 1e-5);
+}
+
 TEST(BilstmValidation, DescriptorWarmupIsWindowSize) {
   ModelRegistry reg;
   register_builtins(reg);
