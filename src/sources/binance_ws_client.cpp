@@ -204,7 +204,9 @@ net::awaitable<std::shared_ptr<Ws>> BinanceWsClient::Impl::connect(Slot& slot, s
       [](websocket::request_type& req) { req.set(beast::http::field::user_agent, "alpha_forge"); }));
   ws->read_message_max(BinanceKlineParser::kMaxFrameBytes * 4);
   const bool default_port = (url.port == "443" && url.tls()) || (url.port == "80" && !url.tls());
-  co_await ws->async_handshake(default_port ? url.host : url.host + ":" + url.port, url.target, redirect);
+  // Named, not a temporary inside the co_await: g++ 12 mis-destroys such temporaries.
+  const std::string host_header = default_port ? url.host : url.host + ":" + url.port;
+  co_await ws->async_handshake(host_header, url.target, redirect);
   if (ec) {
     error = "WebSocket handshake with " + url.text() + ": " + ec.message();
     co_return nullptr;
