@@ -1,6 +1,6 @@
 # Helpers that give every target of the project the same shape.
 
-set(AF_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wno-missing-field-initializers)
+set(AF_WARNINGS -Wall -Wextra -Wpedantic -Wshadow $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor> -Wno-missing-field-initializers)
 if(AF_WERROR)
   list(APPEND AF_WARNINGS -Werror)
 endif()

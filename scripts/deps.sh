@@ -8,7 +8,12 @@ packages=(
   libboost-dev libssl-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libcli11-dev libeigen3-dev libzip-dev zipcmp zipmerge ziptool zip unzip nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
 )
+
+# npm fetches TA-Lib's sources (the feature tests' oracle) and, where moto is
+# absent, a DynamoDB emulator. A machine whose Node.js already brings npm keeps it.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -19,6 +19,9 @@ cmake --preset ci -DAF_TALIB_DIR="$talib_dir" >/dev/null
 cmake --build --preset ci -j "$(nproc)"
 ctest --test-dir build/ci --output-on-failure -j "$(nproc)" --timeout 600
 
+# A brief libFuzzer run of the kline frame parser (clang, ASan+UBSan).
+tools/fuzz/run_fuzz.sh "${AF_FUZZ_SECONDS:-20}" build/fuzz
+
 if [ "${AF_SKIP_ASAN:-0}" != "1" ]; then
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$(nproc)"

@@ -28,6 +28,7 @@ int run_cli(int argc, char** argv) {
   r->add_option("--from", replay.from, "first streamed bar (inclusive), ISO-8601 UTC; default: earliest + lookback");
   r->add_option("--to", replay.to, "end (exclusive), ISO-8601 UTC; default: end of the data");
   r->add_option("--dump", replay.dumps, "FRAME=PATH: write every row of FRAME to a CSV file (repeatable)");
+  r->add_option("--state-dir", replay.state_dir, "keep sink spool files here (records a sink could not take yet)");
 
   PluginsArgs plugins;
   auto* p = app.add_subcommand("plugins", "List every plugin with its parameters");

@@ -16,9 +16,11 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitInvalid = 2;
 
-// Parses, expands and compiles FILE; prints every diagnostic (errors and
-// warnings) to stderr. nullopt when there were errors.
-std::optional<dag::Plan> load_plan(const std::string& file, const PluginSet& plugins);
+// Loads the sink plugins the pipeline lists (and ALPHA_FORGE_SINK_PLUGINS), then
+// parses, expands and compiles FILE; prints every error (and, unless
+// `warnings_in_plan`, every warning) to stderr. nullopt when there were errors.
+// `validate` sets warnings_in_plan: the printed plan lists them already.
+std::optional<dag::Plan> load_plan(const std::string& file, PluginSet& plugins, bool warnings_in_plan = false);
 
 struct ValidateArgs {
   std::string file;
@@ -32,6 +34,7 @@ struct ReplayArgs {
   std::string from;  // ISO-8601, "" = default
   std::string to;
   std::vector<std::string> dumps;  // FRAME=PATH
+  std::string state_dir;           // spool files of sinks that could not take records ("" = none)
 };
 int run_replay_command(const ReplayArgs& args);
 

@@ -48,7 +48,8 @@ int run_replay_command(const ReplayArgs& args) {
     if (!options.to) return kExitInvalid;
   }
 
-  auto emitter = build_signal_emitter(*plan, plugins);
+  const std::string spool_dir = args.state_dir.empty() ? std::string() : args.state_dir + "/spool";
+  auto emitter = build_signal_emitter(*plan, plugins, spool_dir);
   if (!emitter) {
     std::cerr << "error: " << emitter.error().message << '\n';
     return kExitFailure;

@@ -2,8 +2,10 @@
 
 namespace af::app {
 
-Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& plan, const PluginSet& plugins) {
+Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& plan, const PluginSet& plugins,
+                                                            const std::string& spool_dir) {
   auto emitter = std::make_unique<SignalEmitter>();
+  if (!spool_dir.empty()) emitter->set_spool_dir(spool_dir);
   std::string errors;
   for (size_t i = 0; i < plan.sinks.size(); ++i) {
     const auto& spec = plan.sinks[i];

@@ -4,6 +4,7 @@
 // failure reported at once, naming the sink).
 
 #include <memory>
+#include <string>
 
 #include "common/result.hpp"
 #include "dag/plan.hpp"
@@ -12,6 +13,9 @@
 
 namespace af::app {
 
-Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& plan, const PluginSet& plugins);
+// spool_dir: where records a sink cannot take yet are kept durably ("" = none:
+// such records are counted as failed and reported by close()).
+Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& plan, const PluginSet& plugins,
+                                                            const std::string& spool_dir);
 
 }  // namespace af::app
