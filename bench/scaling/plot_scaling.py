@@ -1,0 +1,70 @@
+#!/usr/bin/python3
+"""Draws bench/scaling/results.json (written by run_scaling.py) into
+docs/perf_scaling_symbols.png, docs/perf_scaling_frame.png and
+docs/perf_scaling_features.png: CPU ns per event, log-log, every point
+labelled with its value. Needs Debian's python3-matplotlib."""
+
+import json
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SERIES = (("engine", "alpha_forge engine (C++, incremental)", "tab:blue"),
+          ("incremental", "pure Python, incremental", "tab:green"),
+          ("seed", "seed loop (pandas, recompute frame)", "tab:red"))
+
+
+def fmt(ns):
+    if ns >= 1e6:
+        return f"{ns / 1e6:.3g} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.3g} us"
+    return f"{ns:.3g} ns"
+
+
+def plot(rows, xkey, xlabel, title, path):
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=90)
+    for key, label, color in SERIES:
+        pts = [(r[xkey], r[key]["ns_per_event"]) for r in rows if key in r]
+        if not pts:
+            continue
+        xs, ys = zip(*pts)
+        ax.plot(xs, ys, "o-", color=color, label=label)
+        for x, y in pts:
+            ax.annotate(fmt(y), (x, y), textcoords="offset points", xytext=(4, 5), fontsize=7, color=color)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("CPU time per bar event (ns, log)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+
+
+def main():
+    res = json.load(open(sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, "bench/scaling/results.json")))
+    docs = os.path.join(REPO, "docs")
+    if "symbols" in res:
+        plot(res["symbols"], "symbols", "symbols in the universe",
+             "Cost per event vs symbols (momentum+RSI+linear, 720-row frame)",
+             os.path.join(docs, "perf_scaling_symbols.png"))
+    if "frame" in res:
+        plot(res["frame"], "frame_rows", "frame length / warmup rows per symbol",
+             "Cost per event vs frame length (2 symbols)", os.path.join(docs, "perf_scaling_frame.png"))
+    if "features" in res:
+        plot(res["features"], "features", "feature columns (bilstm example's 19 repeated)",
+             "Engine cost per 15m source event vs features (resample 2h, linear model)",
+             os.path.join(docs, "perf_scaling_features.png"))
+
+
+if __name__ == "__main__":
+    main()
