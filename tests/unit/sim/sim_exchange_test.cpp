@@ -2,6 +2,7 @@
 #include <utility>  // before asio's awaitable (Boost 1.74)
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -16,6 +17,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unistd.h>
 
 #include "common/interval.hpp"
 #include "common/time.hpp"
@@ -52,10 +54,17 @@ SimExchangeOptions generator_options(double speed, int64_t start = kStart) {
 // Reference bars straight from the generator: one calendar month from its first day
 // (the exchange generates per month).
 std::vector<Bar> reference(size_t symbol_index, int64_t from, int64_t to) {
-  sources::SyntheticMarket m({"BTCUSDT", "ETHUSDT"}, kSeed);
+  static std::map<std::pair<size_t, int64_t>, std::vector<Bar>> months;  // memo: a month takes a while
   const int64_t month = sources::VisionPeriod::month_of(from).start_ms();
-  auto bars = m.bars(symbol_index, kMinuteMs, month, sources::VisionPeriod::month_of(from).end_ms());
-  std::erase_if(bars, [&](const Bar& b) { return b.ts < from || b.ts >= to; });
+  auto& all = months[{symbol_index, month}];
+  if (all.empty()) {
+    sources::SyntheticMarket m({"BTCUSDT", "ETHUSDT"}, kSeed);
+    all = m.bars(symbol_index, kMinuteMs, month, sources::VisionPeriod::month_of(from).end_ms());
+  }
+  std::vector<Bar> bars;
+  for (const Bar& b : all) {
+    if (b.ts >= from && b.ts < to) bars.push_back(b);
+  }
   return bars;
 }
 
@@ -476,7 +485,12 @@ TEST_F(SimExchangeTest, WsSubscribeMethodAndRawRoute) {
 TEST_F(SimExchangeTest, WsStreamLimitRefusesTheConnection) {
   start(generator_options(1.0));
   std::string target = "/market/stream?streams=";
-  for (int i = 0; i < 1025; ++i) target += (i ? "/" : "") + std::string("s") + std::to_string(i) + "usdt@kline_1m";
+  for (int i = 0; i < 1025; ++i) {
+    if (i > 0) target += '/';
+    target += 's';
+    target += std::to_string(i);
+    target += "usdt@kline_1m";
+  }
   auto cap = ws_capture(port(), target, 2000ms);
   EXPECT_TRUE(cap.server_closed);
   EXPECT_EQ(cap.close_code, 1008);
