@@ -1,11 +1,13 @@
 #include "sinks/register_builtins.hpp"
 
+#include "sinks/clickhouse_sink.hpp"
 #include "sinks/csv_append_sink.hpp"
 
 namespace af::sinks {
 
 void register_builtins(SinkRegistry& registry) {
   register_csv_append(registry);
+  register_clickhouse(registry);
 }
 
 }  // namespace af::sinks

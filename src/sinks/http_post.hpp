@@ -1,0 +1,64 @@
+#pragma once
+// HttpPoster: a small synchronous HTTP/1.1 client for the database sinks
+// (ClickHouse, DynamoDB) on Boost.Beast. Plain http and https; https verifies the
+// server certificate against the system trust store and the host name. Every
+// request has a deadline. One connection per request: sink batches are large,
+// and this keeps reconnects after a server restart trivial.
+// Owned by one sink and used only on that sink's worker thread.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace af::sinks {
+
+struct HttpUrl {
+  bool tls = false;
+  std::string host;
+  std::string port;  // "80" / "443" when the URL has none
+  std::string path;  // "" or "/prefix" (no trailing slash)
+};
+
+// "http://host:port/path" or "https://..."; anything else is an error naming the URL.
+Result<HttpUrl> parse_http_url(std::string_view url);
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string header(std::string_view name) const;  // "" when absent (case-insensitive)
+};
+
+class HttpPoster {
+ public:
+  explicit HttpPoster(HttpUrl url, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~HttpPoster();
+  HttpPoster(const HttpPoster&) = delete;
+  HttpPoster& operator=(const HttpPoster&) = delete;
+
+  const HttpUrl& url() const { return url_; }
+  // Sends `method target` with the given headers (Host, Content-Length and
+  // User-Agent are added). A failure to connect, a timeout or a broken
+  // connection is a transient Error; any HTTP status is a response.
+  Result<HttpResponse> request(std::string_view method, const std::string& target,
+                               const std::vector<std::pair<std::string, std::string>>& headers,
+                               const std::string& body);
+  // The Host header value this poster sends ("host" or "host:port").
+  std::string host_header() const;
+
+ private:
+  struct Impl;
+  HttpUrl url_;
+  std::chrono::milliseconds timeout_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Percent-encodes a query parameter value.
+std::string url_encode(std::string_view s);
+
+}  // namespace af::sinks
