@@ -27,6 +27,7 @@ const char* fetch_reason_name(FetchReason r) {
     case FetchReason::kGap: return "gap";
     case FetchReason::kDeadline: return "deadline";
     case FetchReason::kReconnect: return "reconnect";
+    case FetchReason::kConfirm: return "confirm";
   }
   return "?";
 }
@@ -124,7 +125,12 @@ void BarAssembler::on_update(uint32_t symbol, const Bar& bar, bool closed, int64
       Slot& earlier = s.pending[ts];
       if (earlier.final || earlier.gap) continue;
       if (earlier.have) {
-        earlier.final = true;
+        if (!options_.confirm_over_rest) {
+          earlier.final = true;
+        } else {
+          earlier.closed_seen = true;
+          want(symbol, ts, earlier, now, FetchReason::kConfirm, out);
+        }
         continue;
       }
       if (!earlier.counted) {
@@ -173,8 +179,16 @@ void BarAssembler::on_rest(uint32_t symbol, int64_t from, int64_t to, std::span<
       break;
     }
   }
-  for (int64_t ts = std::max(from, s.next_ts); ts < to && ts < newest_known; ts += iv) {
-    Slot& slot = s.pending[ts];
+  for (int64_t ts = std::max(from, s.next_ts); ts < to; ts += iv) {
+    auto it = s.pending.find(ts);
+    if (it != s.pending.end() && it->second.have && it->second.closed_seen && !it->second.final) {
+      // The stream proved the bar exists and that it closed; REST lags: its last
+      // update is final (DESIGN §2's later-bar rule).
+      it->second.final = true;
+      continue;
+    }
+    if (ts >= newest_known) continue;
+    Slot& slot = it != s.pending.end() ? it->second : s.pending[ts];
     if (slot.final || slot.gap) continue;
     slot.gap = true;
     ++stats_.real_gaps;
@@ -195,7 +209,7 @@ void BarAssembler::on_reconnect(int64_t now, AssemblerOutput& out) {
     SymbolState& s = symbols_[sym];
     if (!s.started) continue;
     for (auto& [ts, slot] : s.pending) {
-      if (!slot.final) slot.have = false;  // partial data of the old connection
+      if (!slot.final) slot.have = slot.closed_seen = false;  // partial data of the old connection
     }
     int64_t requested = 0;
     for (int64_t ts = s.next_ts; ts < open_bar && requested < options_.max_deadline_bars; ts += iv, ++requested) {

@@ -6,8 +6,9 @@
 // thread-safe.
 //
 // A bar becomes final when its x=true update arrives, when a later bar of the same
-// stream arrives (its last update is then final), or, failing both, from a REST
-// answer requested at close + buffer. The first final version wins; an identical
+// stream arrives (its last update is then final, or, by default, confirmed over
+// REST first: see BarAssemblerOptions::confirm_over_rest), or, failing both, from a
+// REST answer requested at close + buffer. The first final version wins; an identical
 // re-delivery is dropped, a different one is counted and logged as a revision and
 // does not re-trigger. Missing bars (detected by ts arithmetic, by the deadline, or
 // after a reconnect) become FetchRequests; a REST answer that skips a bar while a
@@ -29,7 +30,7 @@ struct FinalBar {
   Bar bar;  // origin: kStream or kRest (whoever delivered the first final version)
 };
 
-enum class FetchReason : uint8_t { kGap, kDeadline, kReconnect };
+enum class FetchReason : uint8_t { kGap, kDeadline, kReconnect, kConfirm };
 const char* fetch_reason_name(FetchReason r);
 
 // Bars of `symbol` with ts in [from, to) to fetch over REST and hand back with on_rest().
@@ -55,6 +56,11 @@ struct BarAssemblerOptions {
   int64_t retry_ms = 30'000;         // a fetch not answered (or answered without the bar) is asked again after this
   int64_t max_request_bars = 1000;   // one FetchRequest covers at most this many bars
   int64_t max_deadline_bars = 5000;  // bars one on_tick() may request per symbol (bounds work after a long outage)
+  // When a later bar arrives and a bar has only x=false updates, its last update may
+  // lack the final trades. true (default): confirm it over REST at once (an x=true
+  // arriving first still wins; a REST answer without it keeps the stream's data).
+  // false: DESIGN §2 literally, the last update is final.
+  bool confirm_over_rest = true;
 };
 
 struct BarAssemblerStats {
@@ -106,6 +112,7 @@ class BarAssembler {
     bool final = false;
     bool gap = false;    // confirmed missing at the exchange
     bool counted = false;  // already counted in gaps_detected
+    bool closed_seen = false;  // a later bar arrived on the connection that gave `have`
     int64_t requested_at = -1;
   };
   struct SymbolState {

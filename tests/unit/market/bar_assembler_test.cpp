@@ -60,17 +60,57 @@ TEST_F(BarAssemblerTest, FinalOnXTrueWithItsValues) {
   EXPECT_TRUE(out_.requests.empty());
 }
 
-TEST_F(BarAssemblerTest, MissingXTrueFinalWhenLaterBarArrives) {
+TEST(BarAssemblerLiteralTest, MissingXTrueFinalWhenLaterBarArrives) {
+  BarAssembler a(1, BarAssemblerOptions{.interval_ms = kIv, .confirm_over_rest = false});
+  AssemblerOutput out;
+  a.start(0, kT0);
+  a.on_update(0, make_bar(kT0, 100), false, kT0 + 1000, out);
+  a.on_update(0, make_bar(kT0, 103, 9), false, kT0 + 59'000, out);
+  EXPECT_TRUE(out.bars.empty());
+  a.on_update(0, make_bar(kT0 + kIv, 104), false, kT0 + kIv + 500, out);
+  ASSERT_EQ(out.bars.size(), 1u);
+  EXPECT_EQ(out.bars[0].bar.ts, kT0);
+  EXPECT_EQ(out.bars[0].bar.close, 103);  // the last update of that bar
+  EXPECT_EQ(out.bars[0].bar.volume, 9);
+  EXPECT_TRUE(out.requests.empty());
+}
+
+TEST_F(BarAssemblerTest, MissingXTrueConfirmedOverRestWhenLaterBarArrives) {
   a_.start(0, kT0);
-  update(0, make_bar(kT0, 100), false, kT0 + 1000);
-  update(0, make_bar(kT0, 103, 9), false, kT0 + 59'000);
+  a_.start(1, kT0);
+  for (uint32_t s = 0; s < 2; ++s) {
+    update(s, make_bar(kT0, 103, 9), false, kT0 + 59'000);  // partial: the last trades are missing
+    update(s, make_bar(kT0 + kIv, 104), false, kT0 + kIv + 500);
+  }
   EXPECT_TRUE(out_.bars.empty());
+  ASSERT_EQ(out_.requests.size(), 2u);
+  EXPECT_EQ(out_.requests[0].from, kT0);
+  EXPECT_EQ(out_.requests[0].to, kT0 + kIv);
+  EXPECT_EQ(out_.requests[0].reason, FetchReason::kConfirm);
+  // Symbol 0: REST has the final values.
+  const Bar rest = make_bar(kT0, 103.5, 9.5, BarOrigin::kRest);
+  a_.on_rest(0, kT0, kT0 + kIv, std::span<const Bar>(&rest, 1), kT0 + kIv + 600, out_);
+  ASSERT_EQ(emitted_ts(0), std::vector<int64_t>{kT0});
+  EXPECT_EQ(out_.bars[0].bar.close, 103.5);
+  EXPECT_EQ(out_.bars[0].bar.origin, BarOrigin::kRest);
+  // Symbol 1: the late x=true comes first and wins; REST lagging behind changes nothing.
+  update(1, make_bar(kT0, 103.7, 9.7), true, kT0 + kIv + 700);
+  ASSERT_EQ(emitted_ts(1), std::vector<int64_t>{kT0});
+  EXPECT_EQ(out_.bars[1].bar.close, 103.7);
+  a_.on_rest(1, kT0, kT0 + kIv, {}, kT0 + kIv + 800, out_);
+  EXPECT_EQ(out_.bars.size(), 2u);
+  EXPECT_EQ(a_.stats().real_gaps, 0u);
+}
+
+TEST_F(BarAssemblerTest, UnconfirmedBarKeepsStreamDataWhenRestLags) {
+  a_.start(0, kT0);
+  update(0, make_bar(kT0, 103, 9), false, kT0 + 59'000);
   update(0, make_bar(kT0 + kIv, 104), false, kT0 + kIv + 500);
+  a_.on_rest(0, kT0, kT0 + kIv, {}, kT0 + kIv + 600, out_);  // REST has nothing yet
   ASSERT_EQ(out_.bars.size(), 1u);
-  EXPECT_EQ(out_.bars[0].bar.ts, kT0);
-  EXPECT_EQ(out_.bars[0].bar.close, 103);  // the last update of that bar
-  EXPECT_EQ(out_.bars[0].bar.volume, 9);
-  EXPECT_TRUE(out_.requests.empty());
+  EXPECT_EQ(out_.bars[0].bar.close, 103);  // never a gap: the stream proved the bar exists
+  EXPECT_EQ(out_.bars[0].bar.origin, BarOrigin::kStream);
+  EXPECT_EQ(a_.stats().real_gaps, 0u);
 }
 
 TEST_F(BarAssemblerTest, DeadlineAsksRestAndRestAnswerIsFinal) {
