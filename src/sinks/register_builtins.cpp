@@ -2,12 +2,14 @@
 
 #include "sinks/clickhouse_sink.hpp"
 #include "sinks/csv_append_sink.hpp"
+#include "sinks/dynamodb_sink.hpp"
 
 namespace af::sinks {
 
 void register_builtins(SinkRegistry& registry) {
   register_csv_append(registry);
   register_clickhouse(registry);
+  register_dynamodb(registry);
 }
 
 }  // namespace af::sinks
