@@ -144,11 +144,18 @@ void SimExchange::Impl::tick() {
     }
   }
 
-  // Pings, pong deadlines and the 24 h cut (all scaled by speed).
-  const double ping_every = options.ping_interval_ms > 0 ? static_cast<double>(options.ping_interval_ms)
-                                                          : std::max(20.0, clock.wall_ms_for(180'000.0));
-  const double pong_timeout = options.pong_timeout_ms > 0 ? static_cast<double>(options.pong_timeout_ms)
-                                                           : std::max(1000.0, clock.wall_ms_for(600'000.0));
+  // Pings, pong deadlines and the 24 h cut (all scaled by speed). Futures ping every
+  // 3 min and want a pong within 10; spot pings every 20 s and waits a minute.
+  auto ping_every = [&](Market m) {
+    return options.ping_interval_ms > 0
+               ? static_cast<double>(options.ping_interval_ms)
+               : std::max(20.0, clock.wall_ms_for(m == Market::kSpot ? 20'000.0 : 180'000.0));
+  };
+  auto pong_timeout = [&](Market m) {
+    return options.pong_timeout_ms > 0
+               ? static_cast<double>(options.pong_timeout_ms)
+               : std::max(1000.0, clock.wall_ms_for(m == Market::kSpot ? 60'000.0 : 600'000.0));
+  };
   const double max_age = options.max_connection_age_ms > 0 ? static_cast<double>(options.max_connection_age_ms)
                                                             : std::max(1000.0, clock.wall_ms_for(86'400'000.0));
   for (const auto& c : live) {
@@ -159,13 +166,13 @@ void SimExchange::Impl::tick() {
       c->push({OutItem::Kind::kClose, "", static_cast<uint16_t>(1001)});
       continue;
     }
-    if (c->awaiting_pong && wall - c->ping_sent_wall > pong_timeout) {
+    if (c->awaiting_pong && wall - c->ping_sent_wall > pong_timeout(c->route.market)) {
       bump(&SimStats::ws_pong_timeouts);
       c->closing = true;
       c->push({OutItem::Kind::kKill});
       continue;
     }
-    if (wall - c->last_ping_wall >= ping_every) {
+    if (wall - c->last_ping_wall >= ping_every(c->route.market)) {
       c->last_ping_wall = wall;
       if (!c->awaiting_pong) {
         c->awaiting_pong = true;

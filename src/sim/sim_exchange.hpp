@@ -39,8 +39,8 @@ struct SimExchangeOptions {
   int stream_limit = 1024;              // streams per WebSocket connection
   int updates_per_bar = 3;              // x=false frames per bar before the closing frame
   int64_t close_delay_ms = 7;           // simulated ms between close time T and the x=true frame's E
-  int64_t ping_interval_ms = 0;         // wall ms between server pings; 0 = 3 min / speed (min 20 ms)
-  int64_t pong_timeout_ms = 0;          // wall ms without pong before closing; 0 = 10 min / speed (min 1 s)
+  int64_t ping_interval_ms = 0;         // wall ms between server pings; 0 = 3 min (spot 20 s) / speed, min 20 ms
+  int64_t pong_timeout_ms = 0;          // wall ms without pong before dropping; 0 = 10 min (spot 1 min) / speed, min 1 s
   int64_t max_connection_age_ms = 0;    // wall ms before a connection is cut; 0 = 24 h / speed (min 1 s)
   int futures_weight_limit = 2400;      // REST weight per minute (wall) before natural 429s
   int spot_weight_limit = 6000;

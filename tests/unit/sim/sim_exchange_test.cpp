@@ -482,6 +482,20 @@ TEST_F(SimExchangeTest, WsSubscribeMethodAndRawRoute) {
   EXPECT_EQ(j["s"], "ETHUSDT");
 }
 
+TEST_F(SimExchangeTest, WsSpotRouteAndConnectionAgeCut) {
+  auto o = generator_options(3000.0);
+  o.max_connection_age_ms = 300;  // stands for Binance's 24 h cut
+  start(o);
+  auto cap = ws_capture(port(), "/spot/stream?streams=btcusdt@kline_1m", 3000ms);
+  EXPECT_TRUE(cap.server_closed);
+  EXPECT_EQ(cap.close_code, 1001);
+  ASSERT_GT(cap.texts.size(), 5u);
+  // Spot writes 8 decimals.
+  const std::string o_text = json::parse(cap.texts[0])["data"]["k"]["o"];
+  EXPECT_EQ(o_text.size() - o_text.find('.') - 1, 8u) << o_text;
+  EXPECT_EQ(ex_->stats().ws_age_cuts, 1u);
+}
+
 TEST_F(SimExchangeTest, WsStreamLimitRefusesTheConnection) {
   start(generator_options(1.0));
   std::string target = "/market/stream?streams=";
