@@ -34,6 +34,14 @@ def kv(text, prefix):
     return run_e2e.kv_line(text, prefix)
 
 
+def merge(old_rows, new_rows, xkey):
+    """New points replace or extend the old ones of the same x, series by series."""
+    by_x = {r[xkey]: dict(r) for r in old_rows or []}
+    for r in new_rows:
+        by_x.setdefault(r[xkey], {}).update(r)
+    return [by_x[x] for x in sorted(by_x)]
+
+
 def engine_point(bench, pipeline, events, warmup_rows, repeat):
     best = None
     for _ in range(repeat):
@@ -101,6 +109,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", default="symbols,frame,features")
     ap.add_argument("--plot", action="store_true")
+    ap.add_argument("--no-engine", action="store_true", help="baselines only (merged into --out)")
+    ap.add_argument("--no-baseline", action="store_true", help="engine only (merged into --out)")
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
     res = json.load(open(a.out)) if os.path.exists(a.out) else {}
@@ -113,31 +123,37 @@ def main():
             syms = [f"S{i:03d}USDT" for i in range(n)]
             pipe = os.path.join(a.workdir, f"minimal_{n}.yaml")
             run_e2e.write_pipeline(MINIMAL, pipe, syms, "1h", "/dev/null")
-            row = {"symbols": n, "engine": engine_point(a.engine_bench, pipe, a.events, 720, a.repeat)}
-            mirror = synth(a.alpha_forge, a.workdir, syms, "2025-01-01", "2025-02-05")
-            row["seed"] = baseline_point("seed_loop.py", mirror, syms, 30, a.baseline_events)
-            row["incremental"] = baseline_point("incremental_loop.py", mirror, syms, 30, 0)
+            row = {"symbols": n}
+            if not a.no_engine:
+                row["engine"] = engine_point(a.engine_bench, pipe, a.events, 720, a.repeat)
+            if not a.no_baseline:
+                mirror = synth(a.alpha_forge, a.workdir, syms, "2025-01-01", "2025-02-05")
+                row["seed"] = baseline_point("seed_loop.py", mirror, syms, 30, a.baseline_events)
+                row["incremental"] = baseline_point("incremental_loop.py", mirror, syms, 30, 0)
             print("symbols", json.dumps(row), flush=True)
             rows.append(row)
-        res["symbols"] = rows
+        res["symbols"] = merge(res.get("symbols"), rows, "symbols")
 
     if "frame" in only:
         rows = []
         syms = ["BTCUSDT", "ETHUSDT"]
         # 100,000 rows of 1h = 4167 days: synthetic data from 2013.
-        mirror = synth(a.alpha_forge, a.workdir, syms, "2013-01-01", "2024-07-01")
+        mirror = None if a.no_baseline else synth(a.alpha_forge, a.workdir, syms, "2013-01-01", "2024-07-01")
         for w in (100, 1000, 10_000, 100_000):
             days = math.ceil(w / 24)
             pipe = os.path.join(a.workdir, f"minimal_frame_{w}.yaml")
             run_e2e.write_pipeline(MINIMAL, pipe, syms, "1h", "/dev/null", lookback_days=days)
-            row = {"frame_rows": w, "engine": engine_point(a.engine_bench, pipe, a.events, w, a.repeat),
-                   "seed": baseline_point("seed_loop.py", mirror, syms, days, a.baseline_events, frame_rows=w),
-                   "incremental": baseline_point("incremental_loop.py", mirror, syms, days, 2000)}
+            row = {"frame_rows": w}
+            if not a.no_engine:
+                row["engine"] = engine_point(a.engine_bench, pipe, a.events, w, a.repeat)
+            if not a.no_baseline:
+                row["seed"] = baseline_point("seed_loop.py", mirror, syms, days, a.baseline_events, frame_rows=w)
+                row["incremental"] = baseline_point("incremental_loop.py", mirror, syms, days, 2000)
             print("frame", json.dumps(row), flush=True)
             rows.append(row)
-        res["frame"] = rows
+        res["frame"] = merge(res.get("frame"), rows, "frame_rows")
 
-    if "features" in only:
+    if "features" in only and not a.no_engine:
         rows = []
         for k in (1, 2, 4, 8, 16):
             pipe = os.path.join(a.workdir, f"features_{k}.yaml")
@@ -146,7 +162,7 @@ def main():
                    "engine": engine_point(a.engine_bench, pipe, a.events, 2880, a.repeat)}
             print("features", json.dumps(row), flush=True)
             rows.append(row)
-        res["features"] = rows
+        res["features"] = merge(res.get("features"), rows, "repeat")
 
     res["load1_end"] = os.getloadavg()[0]
     with open(a.out, "w") as f:
