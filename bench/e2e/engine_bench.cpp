@@ -135,16 +135,19 @@ int main(int argc, char** argv) {
   for (const auto& s : universe) ids.push_back(*e.symbols().find(s));
   const size_t n_sym = ids.size();
 
-  constexpr size_t kPool = 1 << 14;
+  // At most 2^18 pooled bars in all (25 MB; more would hide the engine's
+  // own memory at 500 symbols); a power of two per symbol so the index is a mask.
+  size_t pool_size = 1 << 14;
+  while (pool_size > 256 && pool_size * n_sym > (size_t{1} << 18)) pool_size >>= 1;
   std::vector<std::vector<af::Bar>> pools;
-  for (size_t s = 0; s < n_sym; ++s) pools.push_back(make_pool(kPool, 1000 + s));
+  for (size_t s = 0; s < n_sym; ++s) pools.push_back(make_pool(pool_size, 1000 + s));
 
   // 2024-01-01T00:00:00Z: a boundary of every interval up to 1d.
   int64_t ts = 1704067200000;
   size_t row = 0;
   auto feed_row = [&](auto&& per_call) {
     for (size_t s = 0; s < n_sym; ++s) {
-      af::Bar b = pools[s][row & (kPool - 1)];
+      af::Bar b = pools[s][row & (pool_size - 1)];
       b.ts = ts;
       per_call(s, b);
     }
@@ -203,6 +206,7 @@ int main(int argc, char** argv) {
       {"pipeline", "\"" + o.pipeline + "\""},
       {"symbols", std::to_string(n_sym)},
       {"warmup_rows", std::to_string(o.warmup_rows)},
+      {"pool_bars_per_symbol", std::to_string(pool_size)},
       {"events", std::to_string(events)},
       {"predictions", std::to_string(pass_predictions)},
       {"cpu_seconds", num(cpu)},
