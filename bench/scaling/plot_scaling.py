@@ -20,6 +20,8 @@ SERIES = (("engine", "alpha_forge engine (C++, incremental)", "tab:blue"),
 
 
 def fmt(ns):
+    if ns >= 1e9:
+        return f"{ns / 1e9:.3g} s"
     if ns >= 1e6:
         return f"{ns / 1e6:.3g} ms"
     if ns >= 1e3:
@@ -37,6 +39,7 @@ def plot(rows, xkey, xlabel, title, path):
         ax.plot(xs, ys, "o-", color=color, label=label)
         for x, y in pts:
             ax.annotate(fmt(y), (x, y), textcoords="offset points", xytext=(4, 5), fontsize=7, color=color)
+    ax.margins(x=0.15)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
@@ -50,7 +53,42 @@ def plot(rows, xkey, xlabel, title, path):
     print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
 
+def markdown(res):
+    """The results as Markdown tables (for docs/performance.md)."""
+    out = []
+
+    def cell(r, key):
+        return f"{r[key]['ns_per_event']:,.0f}" if key in r else "-"
+
+    for section, xkey, xname in (("symbols", "symbols", "symbols"), ("frame", "frame_rows", "frame rows")):
+        rows = res.get(section, [])
+        if not rows:
+            continue
+        out.append(f"| {xname} | engine ns/event | engine p99 ns | engine peak RSS kB | "
+                   "Python incremental ns/event | seed loop ns/event | seed / engine |")
+        out.append("|---:|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            e = r.get("engine", {})
+            ratio = (f"{r['seed']['ns_per_event'] / e['ns_per_event']:,.0f}x" if "seed" in r and e else "-")
+            out.append(f"| {r[xkey]:,} | {cell(r, 'engine')} | {e.get('p99_ns', '-')} | "
+                       f"{e.get('peak_rss_kb', '-')} | {cell(r, 'incremental')} | {cell(r, 'seed')} | {ratio} |")
+        out.append("")
+    rows = res.get("features", [])
+    if rows:
+        out.append("| repeats | feature columns | engine ns per 15m source event | p50 ns | p99 ns | peak RSS kB |")
+        out.append("|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            e = r["engine"]
+            out.append(f"| {r['repeat']} | {r['features']} | {e['ns_per_event']:,.0f} | {e['p50_ns']:.0f} | "
+                       f"{e['p99_ns']:.0f} | {e['peak_rss_kb']} |")
+        out.append("")
+    return "\n".join(out)
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--markdown":
+        print(markdown(json.load(open(os.path.join(REPO, "bench/scaling/results.json")))))
+        return
     res = json.load(open(sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, "bench/scaling/results.json")))
     docs = os.path.join(REPO, "docs")
     if "symbols" in res:
