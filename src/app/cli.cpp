@@ -6,6 +6,7 @@
 
 #include "app/commands.hpp"
 #include "common/log.hpp"
+#include "sim/sim_exchange.hpp"
 
 namespace af::app {
 
@@ -44,6 +45,20 @@ int run_cli(int argc, char** argv) {
   g->add_option("--to", synth.to, "end (exclusive), ISO-8601 UTC")->required();
   g->add_option("--seed", synth.seed, "generator seed (default 42)");
 
+  sim::SimExchangeOptions sim_options;
+  int sim_port = 0;
+  auto* x = app.add_subcommand("sim-exchange",
+                               "A simulated Binance (WS klines, REST, Vision archive) on loopback, with faults");
+  x->add_option("--data", sim_options.data_dir, "a Binance Vision mirror to serve; default: a seeded generator");
+  x->add_option("--port", sim_port, "TCP port (HTTP and WebSocket on one listener)")->required()->check(CLI::Range(1, 65535));
+  x->add_option("--start", sim_options.start_text, "simulated time at start, ISO-8601 UTC");
+  x->add_option("--speed", sim_options.speed, "simulated seconds per wall second (default 1)");
+  x->add_option("--faults", sim_options.faults_text, "fault spec, e.g. disconnect=0.02,duplicate=0.05 or all");
+  x->add_option("--symbols", sim_options.symbols, "generator symbols, comma separated")->delimiter(',');
+  x->add_option("--interval", sim_options.interval, "generator interval (default 1m)");
+  x->add_option("--seed", sim_options.seed, "generator seed (default 42)");
+  x->add_option("--tls-cert-dir", sim_options.tls_cert_dir, "generate a test CA and certificate here and serve TLS too");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -56,6 +71,10 @@ int run_cli(int argc, char** argv) {
     if (r->parsed()) return run_replay_command(replay);
     if (p->parsed()) return run_plugins(plugins);
     if (g->parsed()) return run_synth_data(synth);
+    if (x->parsed()) {
+      sim_options.port = static_cast<uint16_t>(sim_port);
+      return sim::run_sim_exchange(sim_options);
+    }
   } catch (const std::exception& e) {
     // Every expected failure is a Result; reaching here is a bug, reported in one line.
     std::cerr << "internal error: " << e.what() << '\n';
