@@ -95,11 +95,16 @@ struct HttpPoster::Impl {
   std::optional<net::ssl::context> ssl_ctx;
 };
 
-HttpPoster::HttpPoster(HttpUrl url, std::chrono::milliseconds timeout)
+HttpPoster::HttpPoster(HttpUrl url, std::chrono::milliseconds timeout, const std::string& ca_file)
     : url_(std::move(url)), timeout_(timeout), impl_(std::make_unique<Impl>()) {
   if (url_.tls) {
     impl_->ssl_ctx.emplace(net::ssl::context::tls_client);
-    impl_->ssl_ctx->set_default_verify_paths();
+    beast::error_code ec;
+    if (ca_file.empty()) {
+      impl_->ssl_ctx->set_default_verify_paths(ec);
+    } else {
+      impl_->ssl_ctx->load_verify_file(ca_file, ec);  // a bad file: every handshake fails to verify
+    }
     impl_->ssl_ctx->set_verify_mode(net::ssl::verify_peer);
   }
 }

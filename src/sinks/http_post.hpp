@@ -36,7 +36,9 @@ struct HttpResponse {
 
 class HttpPoster {
  public:
-  explicit HttpPoster(HttpUrl url, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // `ca_file`: a PEM bundle to trust instead of the system store (tests, private CAs).
+  explicit HttpPoster(HttpUrl url, std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                      const std::string& ca_file = {});
   ~HttpPoster();
   HttpPoster(const HttpPoster&) = delete;
   HttpPoster& operator=(const HttpPoster&) = delete;

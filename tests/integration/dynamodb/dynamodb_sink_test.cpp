@@ -1,10 +1,11 @@
 // sinks.dynamodb against a DynamoDB emulator (moto or dynalite, from
-// scripts/test_servers.sh: AF_DYNAMODB_URL), read back with boto3, an
-// independent client. Faults (an unreachable server, throttling,
+// scripts/test_servers.sh: AF_DYNAMODB_URL), read back with curl --aws-sigv4,
+// an independent client. Faults (an unreachable server, throttling,
 // UnprocessedItems) come from a small HTTP proxy in front of the emulator.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -58,21 +59,30 @@ std::string unique_table() {
   return "preds_" + std::to_string(::getpid()) + "_" + std::to_string(rd() % 1'000'000);
 }
 
-// Every item of `table`, read with boto3 (paginated scan), sorted by (pk, ts).
+// Every item of `table`, sorted by (pk, ts), read with curl's own SigV4 signing
+// (--aws-sigv4), an independent client: paginated Scan calls.
 json scan(const std::string& url, const std::string& table) {
   TempDir tmp;
-  af::testing::write_file(tmp.path() / "scan.py",
-                          "import boto3, json, sys\n"
-                          "c = boto3.client('dynamodb', endpoint_url=sys.argv[1], region_name='us-east-1',\n"
-                          "                 aws_access_key_id='testing', aws_secret_access_key='testing')\n"
-                          "items = []\n"
-                          "for page in c.get_paginator('scan').paginate(TableName=sys.argv[2]):\n"
-                          "    items += page['Items']\n"
-                          "items.sort(key=lambda i: (i['pk']['S'], int(i['ts']['N'])))\n"
-                          "print(json.dumps(items))\n");
-  auto r = run_command("python3 " + (tmp / "scan.py") + " " + url + " " + table);
-  if (r.exit_code != 0) return json{{"error", r.err}};
-  return json::parse(r.out, nullptr, false);
+  json items = json::array();
+  json request = {{"TableName", table}};
+  for (int page = 0; page < 100; ++page) {
+    af::testing::write_file(tmp.path() / "req.json", request.dump());
+    auto r = run_command("curl -sS --max-time 10 --aws-sigv4 'aws:amz:us-east-1:dynamodb' --user testing:testing "
+                         "-H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: DynamoDB_20120810.Scan' "
+                         "--data-binary @" + (tmp / "req.json") + " " + url + "/");
+    if (r.exit_code != 0) return json{{"error", r.err}};
+    json res = json::parse(r.out, nullptr, false);
+    if (!res.is_object() || !res.contains("Items")) return json{{"error", r.out}};
+    for (auto& it : res["Items"]) items.push_back(it);
+    if (!res.contains("LastEvaluatedKey")) break;
+    request["ExclusiveStartKey"] = res["LastEvaluatedKey"];
+  }
+  std::sort(items.begin(), items.end(), [](const json& a, const json& b) {
+    const std::string pa = a["pk"]["S"], pb = b["pk"]["S"];
+    if (pa != pb) return pa < pb;
+    return std::stoll(a["ts"]["N"].get<std::string>()) < std::stoll(b["ts"]["N"].get<std::string>());
+  });
+  return items;
 }
 
 SinkWorkerOptions fast() {
@@ -214,6 +224,12 @@ class DynamoDbSinkTest : public ::testing::Test {
     ::setenv("AWS_SECRET_ACCESS_KEY", "testing", 1);
     ::unsetenv("AWS_SESSION_TOKEN");
     table_ = unique_table();
+  }
+  void TearDown() override {
+    if (url_.empty()) return;
+    run_command("curl -sS --max-time 5 --aws-sigv4 'aws:amz:us-east-1:dynamodb' --user testing:testing "
+                "-H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: DynamoDB_20120810.DeleteTable' "
+                "--data-binary '{\"TableName\":\"" + table_ + "\"}' " + url_ + "/");
   }
   std::unique_ptr<DynamoDbSink> sink(const std::string& url, bool create = true) {
     return std::make_unique<DynamoDbSink>("sinks.dynamodb[0]", config(url, table_, create));
