@@ -173,7 +173,7 @@ start_dynamodb() {
 
 case "$cmd" in
   start)
-    "$0" stop "$dir" >/dev/null 2>&1
+    bash "$0" stop "$dir" >/dev/null 2>&1
     echo "AF_TEST_SERVERS_DIR=$dir" >"$env_file"
     start_clickhouse
     start_dynamodb
