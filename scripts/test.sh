@@ -17,6 +17,14 @@ fi
 
 cmake --preset ci -DAF_TALIB_DIR="$talib_dir" >/dev/null
 cmake --build --preset ci -j "$(nproc)"
+
+# Real servers on loopback for the sink tests: ClickHouse (Debian's package) and a
+# DynamoDB emulator. A server that cannot be had is reported; its tests skip.
+servers_dir="$root/build/test_servers"
+bash scripts/test_servers.sh start "$servers_dir"
+trap 'bash scripts/test_servers.sh stop "$servers_dir"' EXIT
+if [[ -f "$servers_dir/endpoints.env" ]]; then set -a; . "$servers_dir/endpoints.env"; set +a; fi
+
 ctest --test-dir build/ci --output-on-failure -j "$(nproc)" --timeout 600
 
 # A brief libFuzzer run of the kline frame parser (clang, ASan+UBSan).
