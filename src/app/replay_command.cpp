@@ -49,7 +49,8 @@ int run_replay_command(const ReplayArgs& args) {
   }
 
   const std::string spool_dir = args.state_dir.empty() ? std::string() : args.state_dir + "/spool";
-  auto emitter = build_signal_emitter(*plan, plugins, spool_dir);
+  // Replay can wait for a slow sink: nothing is dropped or spilled for speed.
+  auto emitter = build_signal_emitter(*plan, plugins, spool_dir, /*backpressure=*/true);
   if (!emitter) {
     std::cerr << "error: " << emitter.error().message << '\n';
     return kExitFailure;

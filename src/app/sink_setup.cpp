@@ -3,8 +3,10 @@
 namespace af::app {
 
 Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& plan, const PluginSet& plugins,
-                                                            const std::string& spool_dir) {
-  auto emitter = std::make_unique<SignalEmitter>();
+                                                            const std::string& spool_dir, bool backpressure) {
+  SinkWorkerOptions defaults;
+  defaults.block_when_full = backpressure;
+  auto emitter = std::make_unique<SignalEmitter>(defaults);
   if (!spool_dir.empty()) emitter->set_spool_dir(spool_dir);
   std::string errors;
   for (size_t i = 0; i < plan.sinks.size(); ++i) {

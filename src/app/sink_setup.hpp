@@ -14,8 +14,9 @@
 namespace af::app {
 
 // spool_dir: where records a sink cannot take yet are kept durably ("" = none:
-// such records are counted as failed and reported by close()).
+// such records are counted as failed and reported by close()). backpressure: a
+// full sink queue makes emit() wait (replay) instead of spilling (live).
 Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& plan, const PluginSet& plugins,
-                                                            const std::string& spool_dir);
+                                                            const std::string& spool_dir, bool backpressure);
 
 }  // namespace af::app

@@ -51,6 +51,8 @@ Status SinkWorker::wait_open() {
 
 bool SinkWorker::push(const PredictionRecord& record) {
   std::unique_lock lock(mu_);
+  if (options_.block_when_full)
+    space_cv_.wait(lock, [&] { return count_ < ring_.size() || dead_ || exited_ || spilling_; });
   const bool full = count_ == ring_.size();
   if (dead_ || exited_ || spilling_ || full) {
     if (spool_) {
@@ -153,12 +155,14 @@ void SinkWorker::spill_locked(std::span<const PredictionRecord> first) {
   // No fsync here: the producer may be waiting for mu_. The worker loop syncs
   // before it replays, and again before it exits.
   spilling_ = spool_->pending() > 0;
+  space_cv_.notify_all();
   spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
 }
 
 void SinkWorker::on_fatal(const Error& error, std::span<const PredictionRecord> batch) {
   std::lock_guard lock(mu_);
   dead_ = true;
+  space_cv_.notify_all();
   dead_flag_.store(true, std::memory_order_release);
   fatal_ = Error{named(error.message), false};
   last_error_ = fatal_.message;
@@ -266,6 +270,7 @@ void SinkWorker::run() {
     }
     if (!st) {
       dead_ = exited_ = true;
+      space_cv_.notify_all();
       dead_flag_.store(true, std::memory_order_release);
       fatal_ = Error{named(st.error().message), false};
       last_error_ = fatal_.message;
@@ -295,6 +300,7 @@ void SinkWorker::run() {
       count_ -= n;
       depth_.store(count_, std::memory_order_relaxed);
       lock.unlock();
+      space_cv_.notify_all();
       if (deliver_live(batch_) == Outcome::kDelivered) unflushed = true;
       continue;
     }
@@ -346,6 +352,7 @@ void SinkWorker::run() {
   {
     std::lock_guard lock(mu_);
     exited_ = true;
+    space_cv_.notify_all();
     if (count_ > 0) {  // only after a fatal error without a spool write, or a failed spool write
       failed_.fetch_add(count_, std::memory_order_relaxed);
       head_ = count_ = 0;

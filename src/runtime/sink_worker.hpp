@@ -49,6 +49,10 @@ struct SinkWorkerOptions {
   size_t max_batch = 512;          // records per write()
   RetryPolicy retry;
   std::string spool_path;  // empty: no spool
+  // Replay sets this: its producer can wait, so a full queue makes push() wait for
+  // room while the sink is alive, rather than spilling to the spool or losing the
+  // record. The live service leaves it off: the event loop must never block.
+  bool block_when_full = false;
 };
 
 // A snapshot of one sink's counters.
@@ -121,6 +125,7 @@ class SinkWorker {
   // Guards the ring, spilling_, dead_, exited_ and the spool pointer's use by push().
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable space_cv_;  // the worker took records out: room in the ring
   std::vector<PredictionRecord> ring_;
   size_t head_ = 0;
   size_t count_ = 0;

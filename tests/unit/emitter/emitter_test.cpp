@@ -198,5 +198,39 @@ TEST(SignalEmitter, FullQueueWithoutSpoolNeverBlocksAndCountsLosses) {
   EXPECT_EQ(s.got.size() + lost, 20u);
 }
 
+TEST(SignalEmitter, BackpressureWaitsForASlowSinkAndLosesNothing) {
+  // Replay's setting: a queue far smaller than the run and a slow sink; emit()
+  // waits for room, so every record arrives, in order, and nothing is spooled.
+  SinkScript s;
+  s.delay_ms = 1;
+  auto o = fast_options();
+  o.queue_capacity = 4;
+  o.max_batch = 2;
+  o.block_when_full = true;
+  SignalEmitter e(o);
+  e.add("sinks.slow[0]", std::make_unique<ScriptedSink>(s));
+  ASSERT_TRUE(e.open_all().ok());
+  for (int64_t ts = 1; ts <= 200; ++ts) e.emit(rec(ts));
+  ASSERT_TRUE(e.close().ok());
+  EXPECT_EQ(s.got, expected(1, 200));
+  EXPECT_EQ(e.stats()[0].failed, 0u);
+  EXPECT_EQ(e.stats()[0].spooled, 0u);
+}
+
+TEST(SignalEmitter, BackpressureDoesNotHangOnADeadSink) {
+  SinkScript s;
+  s.fatal_on_write = true;
+  auto o = fast_options();
+  o.queue_capacity = 2;
+  o.max_batch = 1;
+  o.block_when_full = true;
+  SignalEmitter e(o);
+  e.add("sinks.dead[0]", std::make_unique<ScriptedSink>(s));
+  ASSERT_TRUE(e.open_all().ok());
+  for (int64_t ts = 1; ts <= 50; ++ts) e.emit(rec(ts));  // returns: the dead sink releases waiters
+  EXPECT_FALSE(e.close().ok());
+  EXPECT_TRUE(e.stats()[0].dead);
+}
+
 }  // namespace
 }  // namespace af
