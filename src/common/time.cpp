@@ -1,6 +1,7 @@
 #include "common/time.hpp"
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 
 namespace af {
@@ -121,6 +122,12 @@ std::optional<int64_t> parse_iso8601(std::string_view s) {
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+int64_t coarse_now_ms() {
+  timespec t{};
+  if (clock_gettime(CLOCK_REALTIME_COARSE, &t) != 0) return now_ms();
+  return static_cast<int64_t>(t.tv_sec) * 1000 + t.tv_nsec / 1'000'000;
 }
 
 }  // namespace af

@@ -25,4 +25,9 @@ void civil_from_days(int64_t days, int64_t& y, unsigned& m, unsigned& d);
 // Wall-clock time now, in ms.
 int64_t now_ms();
 
+// Wall-clock time from the kernel's coarse clock: the same epoch as now_ms(), but
+// it only advances every few ms (one scheduler tick) and costs a fraction of a
+// precise read. For per-record timestamps that are metadata (emitted_at).
+int64_t coarse_now_ms();
+
 }  // namespace af

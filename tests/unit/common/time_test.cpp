@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "common/interval.hpp"
 #include "common/number_format.hpp"
 #include "common/time.hpp"
@@ -46,6 +48,18 @@ TEST(NumberFormat, ShortestRoundTrip) {
   EXPECT_EQ(format_double(1e-300), "1e-300");
   EXPECT_EQ(format_double(42), "42");
   for (double v : {0.1 + 0.2, 1.0 / 3, -2.5e17, 123456.789}) EXPECT_EQ(std::stod(format_double(v)), v);
+}
+
+}  // namespace
+}  // namespace af
+
+namespace af {
+namespace {
+
+TEST(Time, CoarseClockTracksThePreciseOne) {
+  const int64_t precise = now_ms();
+  const int64_t coarse = coarse_now_ms();
+  EXPECT_LE(std::llabs(coarse - precise), 50);  // a tick is 1-10 ms
 }
 
 }  // namespace
