@@ -95,29 +95,7 @@ std::string quote_string(const std::string& s) {
 }
 
 // "YYYY-MM-DD hh:mm:ss" (UTC) for the DateTime('UTC') column.
-void append_datetime(std::string& out, int64_t ms) {
-  int64_t days = ms / 86'400'000;
-  int64_t rem = ms % 86'400'000;
-  if (rem < 0) {
-    rem += 86'400'000;
-    --days;
-  }
-  int64_t y;
-  unsigned mo, d;
-  civil_from_days(days, y, mo, d);
-  const int64_t secs = rem / 1000;
-  detail::append_digits(out, y, 4);
-  out += '-';
-  detail::append_digits(out, mo, 2);
-  out += '-';
-  detail::append_digits(out, d, 2);
-  out += ' ';
-  detail::append_digits(out, secs / 3600, 2);
-  out += ':';
-  detail::append_digits(out, secs / 60 % 60, 2);
-  out += ':';
-  detail::append_digits(out, secs % 60, 2);
-}
+void append_datetime(std::string& out, int64_t ms) { (void)append_date_time(out, ms, ' '); }
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);

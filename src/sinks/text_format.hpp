@@ -27,16 +27,16 @@ inline void append_digits(std::string& out, int64_t v, int width) {
 }
 }  // namespace detail
 
-// "2025-12-26T13:00:00Z", or "...00.250Z" when the milliseconds are not zero.
-inline void append_iso8601(std::string& out, int64_t ms) {
+// "YYYY-MM-DD<sep>hh:mm:ss" (UTC) of ms; returns the milliseconds left over (0-999).
+inline int64_t append_date_time(std::string& out, int64_t ms, char sep) {
   int64_t days = ms / 86'400'000;
   int64_t rem = ms % 86'400'000;
   if (rem < 0) {
     rem += 86'400'000;
     --days;
   }
-  int64_t y;
-  unsigned mo, d;
+  int64_t y = 0;
+  unsigned mo = 0, d = 0;
   civil_from_days(days, y, mo, d);
   const int64_t secs = rem / 1000;
   detail::append_digits(out, y, 4);
@@ -44,15 +44,21 @@ inline void append_iso8601(std::string& out, int64_t ms) {
   detail::append_digits(out, mo, 2);
   out += '-';
   detail::append_digits(out, d, 2);
-  out += 'T';
+  out += sep;
   detail::append_digits(out, secs / 3600, 2);
   out += ':';
   detail::append_digits(out, secs / 60 % 60, 2);
   out += ':';
   detail::append_digits(out, secs % 60, 2);
-  if (rem % 1000 != 0) {
+  return rem % 1000;
+}
+
+// "2025-12-26T13:00:00Z", or "...00.250Z" when the milliseconds are not zero.
+inline void append_iso8601(std::string& out, int64_t ms) {
+  const int64_t millis = append_date_time(out, ms, 'T');
+  if (millis != 0) {
     out += '.';
-    detail::append_digits(out, rem % 1000, 3);
+    detail::append_digits(out, millis, 3);
   }
   out += 'Z';
 }
