@@ -1,4 +1,5 @@
 #include "sinks/clickhouse_sink.hpp"
+#include "sinks/sink_descriptor.hpp"
 
 #include <cmath>
 #include <cstdlib>
@@ -220,9 +221,8 @@ Status ClickHouseSink::write(std::span<const PredictionRecord> batch) {
 registry::Descriptor clickhouse_descriptor() {
   using registry::ParamSpec;
   using registry::ParamType;
-  registry::Descriptor d;
+  registry::Descriptor d = sink_descriptor();
   d.name = "sinks.clickhouse";
-  d.kind = registry::PluginKind::kSink;
   d.summary = "Insert predictions into a ClickHouse table over HTTP (ReplacingMergeTree, idempotent re-sends)";
   d.doc =
       "One `INSERT INTO db.table FORMAT JSONEachRow` per batch over ClickHouse's HTTP interface. Columns: "
@@ -244,10 +244,6 @@ registry::Descriptor clickhouse_descriptor() {
                                "password; default: $CLICKHOUSE_PASSWORD (prefer the environment)"});
   d.params.push_back(ParamSpec{"create_table", ParamType::kBool, false, false, {}, {}, {},
                                "create the table if it does not exist"});
-  d.input = registry::InputKind::kNone;
-  d.output = registry::OutputKind::kNone;
-  d.warmup_rows = [](const registry::Params&) -> int64_t { return 1; };
-  d.warmup_doc = "1 (a sink needs no history)";
   d.check = [](const registry::Params& p) {
     std::vector<std::string> problems;
     if (p.has("url")) {

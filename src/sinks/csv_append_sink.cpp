@@ -1,4 +1,5 @@
 #include "sinks/csv_append_sink.hpp"
+#include "sinks/sink_descriptor.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -252,9 +253,8 @@ Status CsvAppendSink::close() {
 registry::Descriptor csv_append_descriptor() {
   using registry::ParamSpec;
   using registry::ParamType;
-  registry::Descriptor d;
+  registry::Descriptor d = sink_descriptor();
   d.name = "sinks.csv_append";
-  d.kind = registry::PluginKind::kSink;
   d.summary = "Append predictions to a CSV file, at most once per dedup key across restarts";
   d.doc =
       "Columns: `ts,symbol,prediction,dag_name,frame,column,emitted_at` (header written once, when the file is new "
@@ -269,10 +269,6 @@ registry::Descriptor csv_append_descriptor() {
                                std::vector<std::string>{"ts", "symbol"}, {}, {}, {},
                                "record fields that identify a record, among ts, symbol, dag_name, frame, column; "
                                "must include ts (records of one key arrive in ts order)"});
-  d.input = registry::InputKind::kNone;
-  d.output = registry::OutputKind::kNone;
-  d.warmup_rows = [](const registry::Params&) -> int64_t { return 1; };
-  d.warmup_doc = "1 (a sink needs no history)";
   d.check = [](const registry::Params& p) {
     std::vector<std::string> problems;
     if (!p.has("dedup_key")) return problems;

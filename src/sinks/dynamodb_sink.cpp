@@ -1,4 +1,5 @@
 #include "sinks/dynamodb_sink.hpp"
+#include "sinks/sink_descriptor.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -230,9 +231,8 @@ Status DynamoDbSink::write(std::span<const PredictionRecord> batch) {
 registry::Descriptor dynamodb_descriptor() {
   using registry::ParamSpec;
   using registry::ParamType;
-  registry::Descriptor d;
+  registry::Descriptor d = sink_descriptor();
   d.name = "sinks.dynamodb";
-  d.kind = registry::PluginKind::kSink;
   d.summary = "Write predictions to a DynamoDB table (BatchWriteItem, SigV4), one item per record key";
   d.doc =
       "Items: partition key `pk` = `dag_name#symbol` (S), sort key `ts` (N, bar open time in ms), attributes "
@@ -253,10 +253,6 @@ registry::Descriptor dynamodb_descriptor() {
                                "emulator"});
   d.params.push_back(ParamSpec{"create_table", ParamType::kBool, false, false, {}, {}, {},
                                "create the table (pk S HASH, ts N RANGE, on demand) if it does not exist"});
-  d.input = registry::InputKind::kNone;
-  d.output = registry::OutputKind::kNone;
-  d.warmup_rows = [](const registry::Params&) -> int64_t { return 1; };
-  d.warmup_doc = "1 (a sink needs no history)";
   d.check = [](const registry::Params& p) {
     std::vector<std::string> problems;
     if (p.has("endpoint_url")) {

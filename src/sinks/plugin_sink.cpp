@@ -1,4 +1,5 @@
 #include "sinks/plugin_sink.hpp"
+#include "sinks/sink_descriptor.hpp"
 
 #include <dlfcn.h>
 
@@ -133,19 +134,14 @@ Result<std::shared_ptr<const SinkPlugin>> load_sink_plugin(const std::string& pa
 }
 
 registry::Descriptor plugin_descriptor(const SinkPlugin& plugin) {
-  registry::Descriptor d;
+  registry::Descriptor d = sink_descriptor();
   d.name = "sinks." + plugin.name;
-  d.kind = registry::PluginKind::kSink;
   d.summary = plugin.table->summary ? plugin.table->summary : "sink plugin";
   d.doc = plugin.table->doc ? plugin.table->doc : "";
   if (!d.doc.empty()) d.doc += "\n\n";
   d.doc += "Loaded from `" + plugin.path + "` (sink plugin ABI version " + std::to_string(AF_SINK_ABI_VERSION) +
            "); params reach the plugin as one JSON object.";
   d.params = plugin.params;
-  d.input = registry::InputKind::kNone;
-  d.output = registry::OutputKind::kNone;
-  d.warmup_rows = [](const registry::Params&) -> int64_t { return 1; };
-  d.warmup_doc = "1 (a sink needs no history)";
   return d;
 }
 
