@@ -184,8 +184,7 @@ void Engine::append_and_run(int frame, SymbolId symbol, const Bar& bar, std::spa
   for (size_t i = 0; i < extra.size(); ++i) row[kBarColumns.size() + i] = extra[i];
 
   const int flow = router_.route(frame);
-  if (flow >= 0) run_flow(flow, frame, symbol, depth);
-  (void)bar;
+  if (flow >= 0) run_flow(flow, frame, symbol, bar, depth);
 
   if (row_observer_) row_observer_(frame, symbol, series);
   if (frame == plan_.prediction.frame && streamed_) {
@@ -193,7 +192,7 @@ void Engine::append_and_run(int frame, SymbolId symbol, const Bar& bar, std::spa
   }
 }
 
-void Engine::run_flow(int flow, int frame, SymbolId symbol, int depth) {
+void Engine::run_flow(int flow, int frame, SymbolId symbol, const Bar& bar, int depth) {
   ++stats_.flow_runs;
   SymbolSeries& series = frames_[frame]->series(symbol);
   double* row = series.mutable_row(0);
@@ -222,18 +221,7 @@ void Engine::run_flow(int flow, int frame, SymbolId symbol, int depth) {
         row[rt.first_output] = rt.model->predict(symbol, series);
         break;
       case registry::PluginKind::kTransform: {
-        Bar bar;
-        bar.ts = series.ts(0);
-        bar.open = row[0];
-        bar.high = row[1];
-        bar.low = row[2];
-        bar.close = row[3];
-        bar.volume = row[4];
-        bar.quote_volume = row[5];
-        bar.trades = row[6];
-        bar.taker_buy_volume = row[7];
-        bar.taker_buy_quote_volume = row[8];
-        bar.origin = series.origin(0);
+        // Transforms read the bar itself: the row's bar columns are a copy of it.
         ChainOutput out(*this, rt.plan->output_frame, depth + 1);
         rt.transform->on_bar(symbol, bar, out);
         break;

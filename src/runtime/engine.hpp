@@ -82,7 +82,7 @@ class Engine {
 
   Engine(const dag::Plan& plan, SymbolTable symbols);
   void append_and_run(int frame, SymbolId symbol, const Bar& bar, std::span<const double> extra, int depth);
-  void run_flow(int flow, int frame, SymbolId symbol, int depth);
+  void run_flow(int flow, int frame, SymbolId symbol, const Bar& bar, int depth);
 
   dag::Plan plan_;
   SymbolTable symbols_;
