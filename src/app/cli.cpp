@@ -14,7 +14,7 @@ int run_cli(int argc, char** argv) {
   CLI::App app{"alpha_forge: a real-time signal engine for Binance klines, driven by a YAML pipeline"};
   app.require_subcommand(1);
   std::string log_level = "warn";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+  auto* log_level_option = app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (default warn; info for signal)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
   ValidateArgs validate;
@@ -30,6 +30,25 @@ int run_cli(int argc, char** argv) {
   r->add_option("--to", replay.to, "end (exclusive), ISO-8601 UTC; default: end of the data");
   r->add_option("--dump", replay.dumps, "FRAME=PATH: write every row of FRAME to a CSV file (repeatable)");
   r->add_option("--state-dir", replay.state_dir, "keep sink spool files here (records a sink could not take yet)");
+
+  SignalArgs sig;
+  auto* s = app.add_subcommand("signal", "The live service: warm up, stream Binance klines, emit predictions until Ctrl+C");
+  s->add_option("FILE", sig.file, "pipeline YAML")->required();
+  s->add_option("--state-dir", sig.state_dir, "snapshots, sink spools and the archive cache: restarts resume here");
+  s->add_option("--metrics-port", sig.metrics_port, "serve Prometheus /metrics and /healthz on this port (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  s->add_option("--metrics-bind", sig.metrics_bind, "address of the metrics endpoint (default 127.0.0.1)");
+  s->add_option("--binance-ws-url", sig.ws_url, "WebSocket base (default $ALPHA_FORGE_BINANCE_WS_URL, else Binance)");
+  s->add_option("--binance-rest-url", sig.rest_url, "REST base (default $ALPHA_FORGE_BINANCE_REST_URL, else Binance)");
+  s->add_option("--binance-vision-url", sig.vision_url,
+                "bulk archive base (default $ALPHA_FORGE_BINANCE_VISION_URL, else data.binance.vision)");
+  s->add_option("--ca-file", sig.ca_file, "CA bundle for TLS (default $SSL_CERT_FILE, else the system CAs)");
+  s->add_option("--cache-dir", sig.cache_dir, "archive cache (default <state-dir>/vision-cache or ~/.cache/alpha_forge)");
+  s->add_option("--snapshot-every", sig.snapshot_every_s, "seconds between state snapshots (default 10)")
+      ->check(CLI::Range(1, 86400));
+  s->add_option("--anchor-timeout", sig.anchor_timeout_s, "seconds to wait for the first kline message (default 120)")
+      ->check(CLI::Range(1, 3600));
+  s->add_flag("--print", sig.print_predictions, "print each prediction to stdout as `ts symbol prediction`");
 
   PluginsArgs plugins;
   auto* p = app.add_subcommand("plugins", "List every plugin with its parameters");
@@ -64,11 +83,13 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitInvalid;
   }
+  if (s->parsed() && log_level_option->count() == 0) log_level = "info";
   set_log_level(log_level);
 
   try {
     if (v->parsed()) return run_validate(validate);
     if (r->parsed()) return run_replay_command(replay);
+    if (s->parsed()) return run_signal_command(sig);
     if (p->parsed()) return run_plugins(plugins);
     if (g->parsed()) return run_synth_data(synth);
     if (x->parsed()) {

@@ -38,6 +38,21 @@ struct ReplayArgs {
 };
 int run_replay_command(const ReplayArgs& args);
 
+struct SignalArgs {
+  std::string file;
+  std::string state_dir;  // snapshots, spools and the Vision cache ("" = none)
+  std::string cache_dir;  // Vision cache ("" = <state_dir>/vision-cache or ~/.cache/alpha_forge/vision)
+  std::string ws_url, rest_url, vision_url;  // "" = environment, else Binance
+  std::string ca_file;
+  int metrics_port = -1;  // -1: no metrics endpoint
+  std::string metrics_bind = "127.0.0.1";
+  int64_t snapshot_every_s = 10;
+  int64_t anchor_timeout_s = 120;
+  bool print_predictions = false;
+};
+// The live service: runs until SIGINT/SIGTERM, then drains and exits 0.
+int run_signal_command(const SignalArgs& args);
+
 struct PluginsArgs {
   bool json = false;
   bool markdown = false;

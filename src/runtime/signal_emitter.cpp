@@ -87,3 +87,14 @@ Status SignalEmitter::status() const {
 }
 
 }  // namespace af
+
+namespace af {
+
+bool SignalEmitter::settled() const {
+  for (const auto& w : workers_) {
+    if (!w->settled()) return false;
+  }
+  return true;
+}
+
+}  // namespace af

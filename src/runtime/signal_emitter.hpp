@@ -44,6 +44,10 @@ class SignalEmitter {
   // sink that failed (fatal errors, lost records, close errors). Idempotent.
   Status close();
 
+  // Every record emitted so far is delivered, spooled or counted lost (see
+  // SinkWorker::settled): a snapshot taken now loses nothing to a kill -9.
+  bool settled() const;
+
   size_t size() const { return workers_.size(); }
   std::vector<SinkStats> stats() const;
   // Fatal errors of sinks stopped so far (ok while every sink is healthy).

@@ -93,6 +93,11 @@ bool SinkWorker::push(const PredictionRecord& record) {
   return true;
 }
 
+bool SinkWorker::settled() const {
+  std::lock_guard lock(mu_);
+  return count_ == 0 && !in_write_;
+}
+
 Status SinkWorker::call(const char* what, const std::function<Status()>& fn) {
   try {
     return fn();
@@ -299,9 +304,12 @@ void SinkWorker::run() {
       }
       count_ -= n;
       depth_.store(count_, std::memory_order_relaxed);
+      in_write_ = true;
       lock.unlock();
       space_cv_.notify_all();
       if (deliver_live(batch_) == Outcome::kDelivered) unflushed = true;
+      lock.lock();
+      in_write_ = false;
       continue;
     }
     if (spilling_) {

@@ -96,6 +96,11 @@ class SinkWorker {
   // summary of lost records, if any. Idempotent.
   Status close();
 
+  // True when every record pushed so far is settled: delivered, spooled (durable
+  // across a crash of the process) or counted as lost; none is queued or in a
+  // write. The live service snapshots its state only at such moments.
+  bool settled() const;
+
   // The fatal error that stopped this sink, if any.
   Status status() const;
   SinkStats stats() const;
@@ -132,6 +137,7 @@ class SinkWorker {
   bool spilling_ = false;  // the spool holds records newer than the queue's
   bool dead_ = false;
   bool exited_ = false;  // the thread has stopped taking records
+  bool in_write_ = false;  // the worker holds a batch taken from the queue
   std::unique_ptr<Spool> spool_;
   Error fatal_;
   std::string last_error_;

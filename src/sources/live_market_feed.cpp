@@ -58,6 +58,8 @@ struct LiveMarketFeed::Impl {
   std::optional<Error> failure;
   bool history_done = false;
   bool stopping = false;
+  std::optional<std::vector<int64_t>> caller_history;  // begin_history()
+  bool caller_use_archive = true;
   LiveFeedStats stats;
   int64_t started_at = 0;
 
@@ -73,9 +75,11 @@ struct LiveMarketFeed::Impl {
   }
   void push_bars(const std::vector<LiveFeedBar>& bars) {
     if (bars.empty()) return;
+    const int64_t now = now_ms();
     std::lock_guard lock(mutex);
     for (const auto& b : bars) {
       output.push_back(b);
+      output.back().final_at_ms = now;
       if (b.history) ++stats.history_bars;
       else ++stats.live_bars;
     }
@@ -187,9 +191,25 @@ void LiveMarketFeed::Impl::run() {
   const int64_t align = options.start_align_ms > 0 ? options.start_align_ms : iv;
   int64_t start = a - options.lookback_ms;
   start = bucket_start(start, align) == start ? start : bucket_start(start, align) + align;
-  for (uint32_t s = 0; s < options.universe.size() && start < a; ++s) {
+  std::vector<int64_t> from(options.universe.size(), start);
+  bool use_archive = true;
+  if (options.history_from_caller) {
+    std::unique_lock lock(mutex);
+    inbox_cv.wait(lock, [&] { return stopping || caller_history.has_value(); });
+    if (stopping) return;
+    if (caller_history->size() != from.size()) {
+      lock.unlock();
+      fail(make_error("live feed: begin_history got " + std::to_string(caller_history->size()) +
+                      " starts for a universe of " + std::to_string(from.size())));
+      return;
+    }
+    from = *caller_history;
+    use_archive = caller_use_archive;
+  }
+  for (uint32_t s = 0; s < options.universe.size(); ++s) {
     if (should_stop()) return;
-    auto bars = history_of(rest, vision.get(), options.universe[s], start, a);
+    if (from[s] >= a) continue;
+    auto bars = history_of(rest, use_archive ? vision.get() : nullptr, options.universe[s], from[s], a);
     if (!bars) {
       fail(bars.error());
       return;
@@ -304,6 +324,7 @@ Status LiveMarketFeed::start() {
       wo,
       [&im](const KlineUpdate& u) {
         std::lock_guard lock(im.mutex);
+        im.stats.last_message_ms = now_ms();
         im.inbox.push_back(Impl::InboxItem{false, u, {}});
         im.inbox_cv.notify_one();
       },
@@ -327,6 +348,14 @@ Result<int64_t> LiveMarketFeed::wait_anchor() {
   return make_error("live feed: stopped before the anchor");
 }
 
+void LiveMarketFeed::begin_history(std::vector<int64_t> from, bool use_archive) {
+  Impl& im = *impl_;
+  std::lock_guard lock(im.mutex);
+  im.caller_history = std::move(from);
+  im.caller_use_archive = use_archive;
+  im.inbox_cv.notify_all();
+}
+
 bool LiveMarketFeed::poll(std::vector<LiveFeedBar>& out, int64_t wait_ms) {
   Impl& im = *impl_;
   std::unique_lock lock(im.mutex);
@@ -342,6 +371,11 @@ bool LiveMarketFeed::poll(std::vector<LiveFeedBar>& out, int64_t wait_ms) {
 std::optional<Error> LiveMarketFeed::error() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->failure;
+}
+
+std::optional<int64_t> LiveMarketFeed::anchor() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->anchor;
 }
 
 bool LiveMarketFeed::history_done() const {

@@ -47,6 +47,10 @@ struct LiveMarketFeedOptions {
   int64_t anchor_timeout_ms = 120'000;  // no kline message by then: error
   int64_t stale_after_ms = 0;           // 0: 20 x the stream cadence (250 ms futures, 2 s spot), at least 10 s
   size_t max_streams_per_connection = 200;
+  // When set, history waits after the anchor until the caller says where each
+  // symbol's history starts (begin_history): the live service decides one anchor
+  // for several feeds, and resumes from a snapshot after a restart.
+  bool history_from_caller = false;
   int64_t rest_weight_budget = 1000;
 };
 
@@ -60,6 +64,7 @@ struct LiveFeedBar {
   uint32_t symbol = 0;  // index in options.universe
   Bar bar;              // origin: kArchive / kRest (history, backfill) or kStream
   bool history = false;  // ts < anchor
+  int64_t final_at_ms = 0;  // wall clock when the feed found the bar final (its close, as seen here)
 };
 
 struct LiveFeedStats {
@@ -68,6 +73,7 @@ struct LiveFeedStats {
   uint64_t rest_requests = 0;
   uint64_t rest_failures = 0;
   uint64_t reconnects = 0;
+  int64_t last_message_ms = 0;  // wall clock of the newest kline message (0: none yet)
   BarAssemblerStats assembler;
 };
 
@@ -83,6 +89,12 @@ class LiveMarketFeed {
   // Blocks until the anchor is known (or anchor_timeout_ms passed: an error naming
   // the WebSocket URL), then returns it.
   Result<int64_t> wait_anchor();
+  // With history_from_caller: history of symbol i is [from[i], anchor); from[i] >=
+  // anchor means none. use_archive = false asks REST only (a short catch-up after a
+  // restart fetches no archive file again). Call once, after wait_anchor().
+  void begin_history(std::vector<int64_t> from, bool use_archive);
+  // The anchor if known yet (non-blocking).
+  std::optional<int64_t> anchor() const;
   // Moves up to what is ready into `out` (appends), waiting up to `wait_ms` for at
   // least one bar. Returns false once the feed has failed (see error()).
   bool poll(std::vector<LiveFeedBar>& out, int64_t wait_ms);

@@ -1,0 +1,127 @@
+// `alpha_forge signal FILE`: the live service (DESIGN §1, §2; service/LiveDriver).
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+
+#include "app/builtin_plugins.hpp"
+#include "app/commands.hpp"
+#include "app/sink_setup.hpp"
+#include "common/log.hpp"
+#include "common/number_format.hpp"
+#include "common/time.hpp"
+#include "service/live_driver.hpp"
+#include "service/metrics_server.hpp"
+
+namespace af::app {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+// First SIGINT/SIGTERM: stop gracefully (drain, flush, snapshot). A second one
+// exits at once; the spool and the last snapshot keep what was pending.
+extern "C" void on_stop_signal(int) {
+  if (g_stop.exchange(true)) {
+    static const char kMsg[] = "second signal: exiting at once\n";
+    const ssize_t n = ::write(STDERR_FILENO, kMsg, sizeof kMsg - 1);
+    (void)n;
+    ::_exit(130);
+  }
+}
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+void print_plan_summary(const dag::Plan& plan, const SignalEmitter& sinks) {
+  std::cout << "signal " << plan.name << " (" << plan.file << ")\n";
+  for (const auto& s : plan.sources) {
+    std::cout << "  source " << s.event << ": " << s.universe.size() << " symbols, warmup " << s.warmup_bars
+              << " bars needed, lookback " << s.lookback_bars << " bars\n";
+  }
+  std::cout << "  flows " << plan.flows.size() << ", steps " << plan.steps.size() << ", prediction column "
+            << plan.prediction_column << ", sinks " << sinks.size() << '\n';
+  std::cout.flush();
+}
+
+}  // namespace
+
+int run_signal_command(const SignalArgs& args) {
+  PluginSet plugins;
+  register_all_builtins(plugins);
+  auto plan = load_plan(args.file, plugins);
+  if (!plan) return kExitInvalid;
+
+  const std::string spool_dir = args.state_dir.empty() ? std::string() : args.state_dir + "/spool";
+  // Live: a full sink queue spills to the spool; the event loop never waits.
+  auto emitter = build_signal_emitter(*plan, plugins, spool_dir, /*backpressure=*/false);
+  if (!emitter) {
+    std::cerr << "error: " << emitter.error().message << '\n';
+    return kExitFailure;
+  }
+  SignalEmitter& sinks = **emitter;
+  print_plan_summary(*plan, sinks);
+
+  service::LiveOptions o;
+  o.ws_url = args.ws_url;
+  o.rest_url = args.rest_url;
+  o.vision_url = args.vision_url;
+  o.ca_file = args.ca_file;
+  o.state_dir = args.state_dir;
+  o.cache_dir = args.cache_dir;
+  o.snapshot_every_ms = args.snapshot_every_s * 1000;
+  o.anchor_timeout_ms = args.anchor_timeout_s * 1000;
+  if (args.print_predictions) {
+    o.on_prediction = [](const PredictionRecord& r) {
+      std::printf("%s %s %s\n", format_iso8601(r.ts).c_str(), r.symbol->c_str(), format_double(r.prediction).c_str());
+      std::fflush(stdout);
+    };
+  }
+  auto driver = service::LiveDriver::create(*plan, plugins, sinks, o);
+  if (!driver) {
+    std::cerr << "error: " << driver.error().message << '\n';
+    return kExitFailure;
+  }
+
+  std::unique_ptr<service::MetricsServer> metrics;
+  if (args.metrics_port >= 0) {
+    service::MetricsServerOptions mo;
+    mo.bind_address = args.metrics_bind;
+    mo.port = static_cast<uint16_t>(args.metrics_port);
+    service::LiveDriver* d = driver->get();
+    mo.metrics = [d] { return d->metrics_text(); };
+    mo.health = [d] { return d->health(); };
+    metrics = std::make_unique<service::MetricsServer>(mo);
+    if (auto st = metrics->start(); !st) {
+      std::cerr << "error: " << st.error().message << '\n';
+      return kExitFailure;
+    }
+    logger("service")->info("metrics on http://{}:{}/metrics and /healthz", args.metrics_bind, metrics->port());
+    std::cout << "metrics http://" << args.metrics_bind << ':' << metrics->port() << "/metrics" << std::endl;
+  }
+
+  install_stop_handlers();
+  auto report = (*driver)->run(g_stop);
+  if (metrics) metrics->stop();
+  if (!report) {
+    std::cerr << "error: " << report.error().message << '\n';
+    return kExitFailure;
+  }
+  std::cout << "Signal generation completed: anchor=" << format_iso8601(report->anchor)
+            << (report->restored ? " restored=1" : " restored=0") << " history_bars=" << report->history_bars
+            << " catch_up_bars=" << report->catch_up_bars << " live_bars=" << report->live_bars
+            << " predictions=" << report->predictions << " snapshots=" << report->snapshots
+            << " seconds=" << report->seconds << std::endl;
+  return kExitOk;
+}
+
+}  // namespace af::app

@@ -1,0 +1,351 @@
+#include "service/live_driver.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <limits>
+#include <map>
+#include <thread>
+
+#include "common/interval.hpp"
+#include "common/log.hpp"
+#include "common/process_memory.hpp"
+#include "common/time.hpp"
+#include "runtime/replay_driver.hpp"
+#include "service/live_driver_impl.hpp"
+
+namespace af::service {
+namespace {
+
+constexpr int64_t kRssLogEvery = 100;  // the seed's memory observer: every 100 events
+
+std::string default_cache_dir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/alpha_forge/vision";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/alpha_forge/vision";
+  return ".alpha_forge_cache/vision";
+}
+
+// Per (source, symbol) what warmup delivered, for the summary line.
+struct WarmupTally {
+  uint64_t bars = 0;
+  int64_t first = std::numeric_limits<int64_t>::max();
+  int64_t last = std::numeric_limits<int64_t>::min();
+  void add(int64_t ts) {
+    ++bars;
+    first = std::min(first, ts);
+    last = std::max(last, ts);
+  }
+};
+
+}  // namespace
+
+void LiveDriver::Impl::on_prediction(const PredictionRecord& r) {
+  sinks->emit(r);
+  predictions.fetch_add(1, std::memory_order_relaxed);
+  if (current_live) close_to_emit.record(static_cast<double>(now_ms() - current_final_at));
+  if (options.on_prediction) options.on_prediction(r);
+}
+
+LiveDriver::LiveDriver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LiveDriver::~LiveDriver() = default;
+
+Result<std::unique_ptr<LiveDriver>> LiveDriver::create(const dag::Plan& plan, const PluginSet& plugins,
+                                                       SignalEmitter& sinks, LiveOptions options) {
+  auto impl = std::make_unique<Impl>();
+  Impl* im = impl.get();
+  im->plan = plan;
+  im->sinks = &sinks;
+  im->plugins = &plugins;
+  im->options = std::move(options);
+  auto engine = Engine::create(im->plan, plugins, [im](const PredictionRecord& r) { im->on_prediction(r); });
+  if (!engine) return engine.error();
+  im->engine = std::move(engine).value();
+
+  if (!im->options.state_dir.empty()) {
+    auto store = StateStore::open(im->options.state_dir, im->plan);
+    if (!store) return store.error();
+    im->store = std::move(store).value();
+  }
+  std::string cache = im->options.cache_dir;
+  if (cache.empty()) cache = im->store ? im->store->vision_cache_dir() : default_cache_dir();
+
+  for (size_t i = 0; i < im->plan.sources.size(); ++i) {
+    const auto& sp = im->plan.sources[i];
+    sources::LiveMarketFeedOptions o;
+    if (sp.plugin == "data.binance_futures") {
+      o.market = sources::BinanceMarket::kFutures;
+    } else if (sp.plugin == "data.binance_spot") {
+      o.market = sources::BinanceMarket::kSpot;
+    } else {
+      return make_error(im->plan.steps[sp.step].path + ": " + sp.plugin +
+                        " has no live feed; `signal` streams data.binance_futures and data.binance_spot");
+    }
+    o.universe = sp.universe;
+    o.interval_ms = sp.interval_ms;
+    o.lookback_ms = im->plan.lookback_days * kDayMs;
+    o.start_align_ms = im->plan.coarsest_interval_ms;
+    o.ws_url = im->options.ws_url;
+    o.rest_url = im->options.rest_url;
+    o.vision_url = im->options.vision_url;
+    o.cache_dir = cache;
+    o.ca_file = im->options.ca_file;
+    // buffer_minutes: the grace after a close before REST is asked for the bar.
+    o.buffer_ms = std::max<int64_t>(1, im->plan.buffer_minutes) * kMinuteMs;
+    o.anchor_timeout_ms = im->options.anchor_timeout_ms;
+    o.stale_after_ms = im->options.stale_after_ms;
+    o.history_from_caller = true;
+    Impl::Feed f;
+    f.source = i;
+    f.interval_ms = sp.interval_ms;
+    const int64_t cadence = o.market == sources::BinanceMarket::kFutures ? 250 : 2000;
+    f.stale_after_ms = o.stale_after_ms > 0 ? o.stale_after_ms : std::max<int64_t>(10'000, 20 * cadence);
+    for (const auto& sym : sp.universe) {
+      const auto id = im->engine->symbols().find(sym);
+      if (!id) return make_error("symbol " + sym + " is not in the engine's universe");
+      f.symbol_ids.push_back(*id);
+    }
+    f.feed = std::make_unique<sources::LiveMarketFeed>(std::move(o));
+    im->feeds.push_back(std::move(f));
+  }
+  if (im->feeds.empty()) return make_error(im->plan.file + ": the pipeline has no data step to stream");
+  return std::unique_ptr<LiveDriver>(new LiveDriver(std::move(impl)));
+}
+
+std::string LiveDriver::metrics_text() const { return impl_->metrics_text(); }
+HealthStatus LiveDriver::health() const { return impl_->health(); }
+
+Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
+  Impl& im = *impl_;
+  auto log = logger("service");
+  const auto started = std::chrono::steady_clock::now();
+  im.warmup_started_ms = now_ms();
+  LiveReport report;
+
+  // 1. The snapshot, if there is a usable one.
+  std::optional<Snapshot> snapshot;
+  if (im.store) {
+    auto loaded = im.store->load();
+    if (!loaded) {
+      log->warn("snapshot unusable, warming up afresh: {}", loaded.error().message);
+    } else if (*loaded) {
+      const Snapshot& found = **loaded;
+      StateReader reader(found.engine_state);
+      if (Status st = im.engine->load(reader); !st) {
+        log->warn("snapshot {} unusable, warming up afresh: {}", im.store->snapshot_path(), st.error().message);
+        // A half-loaded engine is not a fresh one: build it again.
+        auto fresh = Engine::create(im.plan, *im.plugins, [&im](const PredictionRecord& r) { im.on_prediction(r); });
+        if (!fresh) return fresh.error();
+        im.engine = std::move(fresh).value();
+      } else {
+        log->info("snapshot restored path={} anchor={} written_at={}", im.store->snapshot_path(),
+                  format_iso8601(found.anchor), format_iso8601(found.written_at));
+        snapshot = std::move(*loaded);
+      }
+    }
+  }
+  report.restored = snapshot.has_value();
+  im.restored = report.restored;
+  Engine& engine = *im.engine;
+
+  // The feeds stop however run() ends.
+  struct StopFeeds {
+    Impl& im;
+    ~StopFeeds() {
+      for (auto& f : im.feeds) f.feed->stop();
+    }
+  } stop_feeds{im};
+
+  auto finish = [&](std::optional<Error> failure) -> Result<LiveReport> {
+    for (auto& f : im.feeds) f.feed->stop();
+    Status closed = im.sinks->close();
+    if (!closed) log->error("sinks: {}", closed.error().message);
+    if (im.store && im.warmup_done.load()) {
+      Snapshot s{engine.anchor(), now_ms(), {}};
+      StateWriter w;
+      engine.save(w);
+      s.engine_state = w.take();
+      if (Status st = im.store->save(s); !st) {
+        log->error("final snapshot failed: {}", st.error().message);
+      } else {
+        im.snapshots.fetch_add(1);
+      }
+    }
+    report.anchor = engine.anchor();
+    report.history_bars = im.history_bars.load();
+    report.catch_up_bars = im.catch_up_bars.load();
+    report.live_bars = im.live_bars.load();
+    report.predictions = im.predictions.load();
+    report.snapshots = im.snapshots.load();
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (failure) return *failure;
+    if (!closed) return closed.error();
+    return report;
+  };
+
+  // 2. Streams first; then the anchor of every feed.
+  for (auto& f : im.feeds) {
+    if (Status st = f.feed->start(); !st) return finish(st.error());
+  }
+  std::vector<int64_t> feed_anchor(im.feeds.size(), 0);
+  for (size_t i = 0; i < im.feeds.size(); ++i) {
+    for (;;) {
+      if (stop.load()) return finish(std::nullopt);
+      if (auto a = im.feeds[i].feed->anchor()) {
+        feed_anchor[i] = *a;
+        break;
+      }
+      if (auto e = im.feeds[i].feed->error()) return finish(*e);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  const int64_t first_message_anchor = *std::min_element(feed_anchor.begin(), feed_anchor.end());
+  const int64_t anchor = snapshot ? snapshot->anchor : first_message_anchor;
+  engine.set_anchor(anchor);
+  im.anchor = anchor;
+  const int64_t fresh_start = history_start_for(anchor, im.plan.lookback_days, im.plan.coarsest_interval_ms);
+  for (auto& f : im.feeds) {
+    std::vector<int64_t> from(f.symbol_ids.size(), fresh_start);
+    bool use_archive = true;
+    if (snapshot) {
+      // Catch-up from each symbol's last processed bar: short, so REST only, and
+      // no archive file is fetched again.
+      use_archive = false;
+      for (size_t s = 0; s < from.size(); ++s) {
+        const int64_t last = engine.last_processed(f.source, f.symbol_ids[s]);
+        if (last == std::numeric_limits<int64_t>::min()) {
+          use_archive = true;  // a symbol the snapshot never saw: a fresh warmup for it
+        } else {
+          from[s] = last + f.interval_ms;
+        }
+      }
+    }
+    f.feed->begin_history(std::move(from), use_archive);
+  }
+  log->info("signal {}: anchor={} ({}), history from {}", im.plan.name, format_iso8601(anchor),
+            snapshot ? "restored" : "first kline message", snapshot ? "each symbol's last processed bar"
+                                                                      : format_iso8601(fresh_start));
+
+  // 3. History, then live. Several sources: their history is merged in close-time
+  // order (as replay runs it) before anything live.
+  const bool merge_history = im.feeds.size() > 1;
+  std::vector<bool> history_complete(im.feeds.size(), false);
+  std::vector<std::vector<sources::LiveFeedBar>> held(im.feeds.size());  // merge_history: until all complete
+  std::map<std::pair<size_t, SymbolId>, WarmupTally> tally;
+  std::vector<sources::LiveFeedBar> batch;
+  int64_t last_snapshot = now_ms();
+
+  auto process = [&](size_t feed_index, const sources::LiveFeedBar& b) {
+    const Impl::Feed& f = im.feeds[feed_index];
+    const bool before_anchor = b.bar.ts < anchor;
+    im.current_live = !b.history;
+    im.current_final_at = b.final_at_ms;
+    if (b.history) {
+      tally[{f.source, f.symbol_ids[b.symbol]}].add(b.bar.ts);
+      (before_anchor ? im.history_bars : im.catch_up_bars).fetch_add(1, std::memory_order_relaxed);
+    } else {
+      im.live_bars.fetch_add(1, std::memory_order_relaxed);
+    }
+    engine.on_source_bar(f.source, f.symbol_ids[b.symbol], b.bar);
+    const uint64_t n = im.events.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (n % kRssLogEvery == 0) {
+      log->info("events={} rss_mb={:.1f} predictions={}", n, static_cast<double>(current_rss_bytes()) / (1 << 20),
+                im.predictions.load(std::memory_order_relaxed));
+    }
+  };
+
+  auto on_warmup_done = [&] {
+    im.warmup_done = true;
+    im.warmup_done_ms = now_ms();
+    const double secs = static_cast<double>(im.warmup_done_ms.load() - im.warmup_started_ms.load()) / 1000.0;
+    for (const auto& [key, t] : tally) {
+      log->info("warmup source={} symbol={} bars={} first={} last={}", im.plan.sources[key.first].event,
+                engine.symbols().name(key.second), t.bars, format_iso8601(t.first), format_iso8601(t.last));
+    }
+    log->info("warmup done: {} bars{} in {:.1f} s; streaming", im.history_bars.load() + im.catch_up_bars.load(),
+              snapshot ? " (catch-up after a restart)" : "", secs);
+    tally.clear();
+  };
+
+  while (!stop.load()) {
+    size_t got = 0;
+    for (size_t i = 0; i < im.feeds.size(); ++i) {
+      auto& f = im.feeds[i];
+      const bool complete_before = f.feed->history_done();
+      batch.clear();
+      if (!f.feed->poll(batch, got == 0 && i + 1 == im.feeds.size() ? 50 : 0)) {
+        const Error e = *f.feed->error();
+        {
+          std::lock_guard lock(im.failure_mutex);
+          im.failure = e.message;
+        }
+        return finish(e);
+      }
+      got += batch.size();
+      if (merge_history && !im.warmup_done.load()) {
+        held[i].insert(held[i].end(), batch.begin(), batch.end());
+      } else {
+        for (const auto& b : batch) {
+          if (stop.load()) break;  // finish the bar in flight, not the batch: the rest is fetched again
+          process(i, b);
+        }
+      }
+      if (complete_before) history_complete[i] = true;
+    }
+    if (!im.warmup_done.load() &&
+        std::all_of(history_complete.begin(), history_complete.end(), [](bool c) { return c; })) {
+      if (merge_history) {
+        // History of every feed in close-time order, then what each streamed meanwhile.
+        struct Item {
+          int64_t close;
+          size_t feed;
+          const sources::LiveFeedBar* bar;
+        };
+        std::vector<Item> items;
+        for (size_t i = 0; i < held.size(); ++i) {
+          for (const auto& b : held[i]) {
+            if (b.history) items.push_back({b.bar.ts + im.feeds[i].interval_ms, i, &b});
+          }
+        }
+        std::stable_sort(items.begin(), items.end(), [&](const Item& x, const Item& y) {
+          if (x.close != y.close) return x.close < y.close;
+          if (x.feed != y.feed) return x.feed < y.feed;
+          return im.feeds[x.feed].symbol_ids[x.bar->symbol] < im.feeds[y.feed].symbol_ids[y.bar->symbol];
+        });
+        for (const auto& it : items) process(it.feed, *it.bar);
+        for (size_t i = 0; i < held.size(); ++i) {
+          for (const auto& b : held[i]) {
+            if (!b.history) process(i, b);
+          }
+          held[i].clear();
+          held[i].shrink_to_fit();
+        }
+      }
+      on_warmup_done();
+    }
+    // Engine counters for the metrics thread.
+    im.duplicates.store(engine.stats().duplicates, std::memory_order_relaxed);
+    im.revisions.store(engine.stats().revisions, std::memory_order_relaxed);
+    im.nan_skipped.store(engine.emitter().nan_skipped(), std::memory_order_relaxed);
+
+    // 4. A snapshot at this bar boundary, if due and every record is settled.
+    if (im.store && im.warmup_done.load() && now_ms() - last_snapshot >= im.options.snapshot_every_ms &&
+        im.sinks->settled()) {
+      Snapshot s{anchor, now_ms(), {}};
+      StateWriter w;
+      engine.save(w);
+      s.engine_state = w.take();
+      if (Status st = im.store->save(s); !st) {
+        im.snapshot_failures.fetch_add(1);
+        log->error("snapshot failed (the previous one stays): {}", st.error().message);
+      } else {
+        im.snapshots.fetch_add(1);
+        im.last_snapshot_ms = now_ms();
+      }
+      last_snapshot = now_ms();
+    }
+  }
+  log->info("stop requested: draining sinks");
+  return finish(std::nullopt);
+}
+
+}  // namespace af::service

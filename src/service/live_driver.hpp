@@ -1,0 +1,88 @@
+#pragma once
+// LiveDriver: `alpha_forge signal`, the long-running service. It runs the same
+// Engine as replay on the closed bars of live Binance feeds (sources/
+// LiveMarketFeed, one per data step):
+//
+//   1. restore the snapshot of the state directory, if there is a usable one;
+//   2. open every stream first; the anchor A is the open time of the first kline
+//      message (the earliest over the feeds); fresh: history [A - lookback, A)
+//      from the archive and REST; restored: A is the snapshot's, and each symbol
+//      catches up over REST from its last processed bar (DESIGN §2);
+//   3. run history, then live bars through the engine; predictions go to the sinks
+//      (off this thread) and to an optional observer;
+//   4. snapshot the engine at bar boundaries, every snapshot_every_ms, at moments
+//      when every emitted record is settled in its sink (delivered or spooled);
+//   5. on stop: finish the bar in flight, stop the feeds, drain and close the
+//      sinks, write the last snapshot.
+//
+// Owned by the signal command. run() is called on the thread that becomes the
+// compute thread; metrics_text() and health() may be called from any thread
+// (the metrics server's).
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.hpp"
+#include "dag/plan.hpp"
+#include "runtime/plugin_set.hpp"
+#include "runtime/record.hpp"
+#include "runtime/signal_emitter.hpp"
+#include "service/metrics_server.hpp"
+
+namespace af::service {
+
+struct LiveOptions {
+  // Endpoints; "" = $ALPHA_FORGE_BINANCE_{WS,REST,VISION}_URL, else Binance's.
+  std::string ws_url, rest_url, vision_url;
+  std::string ca_file;    // "" = $SSL_CERT_FILE, else the system CAs
+  std::string state_dir;  // "" = no snapshots: every start warms up afresh
+  std::string cache_dir;  // Vision cache; "" = <state_dir>/vision-cache, else ~/.cache/alpha_forge/vision
+  int64_t snapshot_every_ms = 10'000;
+  int64_t anchor_timeout_ms = 120'000;
+  int64_t stale_after_ms = 0;  // 0: the feed's default (20 x the stream cadence, at least 10 s)
+  int metrics_port = -1;       // -1: no endpoint; 0: an ephemeral port
+  std::string metrics_bind = "127.0.0.1";
+  // Called on the compute thread, after the sinks got the record (e.g. printing).
+  std::function<void(const PredictionRecord&)> on_prediction;
+  // Called once the metrics endpoint listens (its port), for tests and logs.
+  std::function<void(uint16_t)> on_metrics_listening;
+};
+
+struct LiveReport {
+  int64_t anchor = 0;
+  bool restored = false;          // resumed from a snapshot
+  uint64_t history_bars = 0;      // bars before A (fresh warmup)
+  uint64_t catch_up_bars = 0;     // bars fetched for the time the service was down
+  uint64_t live_bars = 0;         // bars from the stream (and its REST backfill)
+  uint64_t predictions = 0;
+  uint64_t snapshots = 0;
+  double seconds = 0;
+};
+
+class LiveDriver {
+ public:
+  static Result<std::unique_ptr<LiveDriver>> create(const dag::Plan& plan, const PluginSet& plugins,
+                                                    SignalEmitter& sinks, LiveOptions options);
+  ~LiveDriver();
+  LiveDriver(const LiveDriver&) = delete;
+  LiveDriver& operator=(const LiveDriver&) = delete;
+
+  // Runs until `stop` turns true (then drains and returns the report) or a feed
+  // fails (the error; sinks are closed and the state saved all the same).
+  Result<LiveReport> run(const std::atomic<bool>& stop);
+
+  // Prometheus text of every metric; thread-safe.
+  std::string metrics_text() const;
+  HealthStatus health() const;
+
+  struct Impl;
+
+ private:
+  explicit LiveDriver(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace af::service

@@ -1,0 +1,60 @@
+#pragma once
+// The private state of LiveDriver, shared by live_driver.cpp (the run loop) and
+// live_metrics.cpp (what the metrics endpoint shows). Fields written by the
+// compute thread and read by the metrics thread are atomics.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/engine.hpp"
+#include "service/latency_histogram.hpp"
+#include "service/live_driver.hpp"
+#include "service/state_store.hpp"
+#include "sources/live_market_feed.hpp"
+
+namespace af::service {
+
+struct LiveDriver::Impl {
+  dag::Plan plan;
+  SignalEmitter* sinks = nullptr;
+  const PluginSet* plugins = nullptr;  // outlives the driver (the command owns it)
+  LiveOptions options;
+  std::unique_ptr<Engine> engine;
+  std::optional<StateStore> store;
+
+  // One feed per data step (Plan::sources), and its universe index -> engine symbol.
+  struct Feed {
+    size_t source = 0;
+    std::unique_ptr<sources::LiveMarketFeed> feed;
+    std::vector<SymbolId> symbol_ids;
+    int64_t interval_ms = 0;
+    int64_t stale_after_ms = 0;
+  };
+  std::vector<Feed> feeds;
+
+  // The bar being processed (compute thread): its latency base and whether its
+  // predictions count as live.
+  int64_t current_final_at = 0;
+  bool current_live = false;
+
+  std::atomic<uint64_t> events{0}, history_bars{0}, catch_up_bars{0}, live_bars{0}, predictions{0};
+  std::atomic<uint64_t> snapshots{0}, snapshot_failures{0};
+  std::atomic<uint64_t> duplicates{0}, revisions{0}, nan_skipped{0};
+  std::atomic<int64_t> last_snapshot_ms{0}, warmup_started_ms{0}, warmup_done_ms{0};
+  std::atomic<bool> warmup_done{false}, restored{false};
+  std::atomic<int64_t> anchor{0};
+  LatencyHistogram close_to_emit;  // ms from a live bar found final to its record handed to the sinks
+
+  mutable std::mutex failure_mutex;
+  std::string failure;  // a feed's fatal error, for /healthz
+
+  void on_prediction(const PredictionRecord& r);
+  std::string metrics_text() const;
+  HealthStatus health() const;
+};
+
+}  // namespace af::service

@@ -1,0 +1,94 @@
+// What the live service's metrics endpoint and health check show (DESIGN §7).
+// Runs on the metrics server's io thread: it reads atomics, the feeds' and the
+// sinks' thread-safe stats, never the engine itself.
+
+#include "common/process_memory.hpp"
+#include "common/time.hpp"
+#include "service/live_driver_impl.hpp"
+#include "service/prometheus_text.hpp"
+
+namespace af::service {
+
+std::string LiveDriver::Impl::metrics_text() const {
+  PrometheusText t;
+  const auto d = [](uint64_t v) { return static_cast<double>(v); };
+  t.counter("af_events_total", "Closed source bars run through the engine (warmup included)", d(events.load()));
+  t.counter("af_history_bars_total", "Warmup bars before the anchor", d(history_bars.load()));
+  t.counter("af_catch_up_bars_total", "Bars fetched after a restart for the time the service was down",
+            d(catch_up_bars.load()));
+  t.counter("af_live_bars_total", "Closed bars from the stream and its REST backfill", d(live_bars.load()));
+  t.counter("af_predictions_total", "Prediction records handed to the sinks", d(predictions.load()));
+  t.counter("af_predictions_nan_skipped_total", "Predictions not emitted because they were NaN",
+            d(nan_skipped.load()));
+  t.counter("af_engine_duplicates_total", "Re-delivered identical bars dropped by the engine", d(duplicates.load()));
+  t.counter("af_engine_revisions_total", "Re-delivered different bars for a processed ts (logged, ignored)",
+            d(revisions.load()));
+  t.counter("af_snapshots_total", "State snapshots written", d(snapshots.load()));
+  t.counter("af_snapshot_failures_total", "State snapshots that could not be written", d(snapshot_failures.load()));
+  t.gauge("af_warmup_done", "1 once warmup (or the catch-up after a restart) is done", warmup_done.load() ? 1 : 0);
+  t.gauge("af_restored_from_snapshot", "1 when this run resumed from a snapshot", restored.load() ? 1 : 0);
+  t.gauge("af_anchor_timestamp_ms", "The anchor A: first streamed bar's open time", static_cast<double>(anchor.load()));
+  t.histogram("af_bar_close_to_emit_ms",
+              "From a live bar found final (its close as seen here) to its prediction handed to the sinks, ms",
+              close_to_emit.snapshot());
+
+  const int64_t now = now_ms();
+  for (const auto& f : feeds) {
+    const auto s = f.feed->stats();
+    const MetricLabels l{{"source", plan.sources[f.source].event}};
+    t.counter("af_feed_bars_total", "Bars delivered by a feed, by kind", d(s.history_bars),
+              {{"source", plan.sources[f.source].event}, {"kind", "history"}});
+    t.counter("af_feed_bars_total", "Bars delivered by a feed, by kind", d(s.live_bars),
+              {{"source", plan.sources[f.source].event}, {"kind", "live"}});
+    t.counter("af_feed_bars_from_rest_total", "Live bars that came from REST (late, missing or gap)",
+              d(s.assembler.emitted_rest), l);
+    t.counter("af_feed_duplicates_total", "Re-delivered identical bars dropped by the bar assembler",
+              d(s.assembler.duplicates), l);
+    t.counter("af_feed_revisions_total", "Different re-deliveries of a final bar (ignored)", d(s.assembler.revisions),
+              l);
+    t.counter("af_feed_gaps_repaired_total", "Missing bars found and fetched over REST", d(s.assembler.gaps_detected),
+              l);
+    t.counter("af_feed_real_gaps_total", "Bars the exchange does not have (outages)", d(s.assembler.real_gaps), l);
+    t.counter("af_feed_reconnects_total", "WebSocket reconnects", d(s.reconnects), l);
+    t.counter("af_feed_rest_requests_total", "REST kline requests", d(s.rest_requests), l);
+    t.counter("af_feed_rest_failures_total", "REST kline requests that failed", d(s.rest_failures), l);
+    t.gauge("af_feed_stream_staleness_seconds", "Seconds since the newest kline message",
+            s.last_message_ms > 0 ? static_cast<double>(now - s.last_message_ms) / 1000.0 : -1, l);
+  }
+  for (const auto& s : sinks->stats()) {
+    const MetricLabels l{{"sink", s.name}};
+    t.counter("af_sink_sent_total", "Records accepted by the sink", d(s.sent), l);
+    t.counter("af_sink_retried_total", "Writes retried after a transient error", d(s.retried), l);
+    t.counter("af_sink_spooled_total", "Records written to the spool", d(s.spooled), l);
+    t.counter("af_sink_replayed_total", "Records delivered from the spool", d(s.replayed), l);
+    t.counter("af_sink_failed_total", "Records lost (neither delivered nor spooled)", d(s.failed), l);
+    t.gauge("af_sink_queue_depth", "Records waiting in the sink's queue", d(s.queue_depth), l);
+    t.gauge("af_sink_spool_pending", "Records waiting in the sink's spool", d(s.spool_pending), l);
+    t.gauge("af_sink_dead", "1 when a fatal error stopped the sink", s.dead ? 1 : 0, l);
+  }
+  t.gauge("af_process_resident_memory_bytes", "Resident set size", static_cast<double>(current_rss_bytes()));
+  t.gauge("af_process_peak_resident_memory_bytes", "Peak resident set size", static_cast<double>(peak_rss_bytes()));
+  return t.str();
+}
+
+HealthStatus LiveDriver::Impl::health() const {
+  {
+    std::lock_guard lock(failure_mutex);
+    if (!failure.empty()) return {false, "feed failed: " + failure};
+  }
+  if (!warmup_done.load()) return {false, "warming up"};
+  const int64_t now = now_ms();
+  for (const auto& f : feeds) {
+    const auto s = f.feed->stats();
+    if (s.last_message_ms > 0 && now - s.last_message_ms > f.stale_after_ms) {
+      return {false, "stream " + plan.sources[f.source].event + " stale for " +
+                         std::to_string((now - s.last_message_ms) / 1000) + " s"};
+    }
+  }
+  for (const auto& s : sinks->stats()) {
+    if (s.dead) return {false, "sink " + s.name + " stopped: " + s.last_error};
+  }
+  return {true, ""};
+}
+
+}  // namespace af::service
