@@ -110,7 +110,12 @@ Status SimExchange::Impl::start(uint16_t listen_port) {
     std::optional<int64_t> first;
     for (MarketData* md : {futures_.get(), spot_.get()}) {
       for (const auto& s : md->symbols()) {
-        for (int64_t probe : {*iv, kMinuteMs, kHourMs, kDayMs}) {
+        // Any interval the mirror holds: the configured one first.
+        std::vector<int64_t> probes{*iv};
+        for (auto name : binance_interval_names()) {
+          if (auto p = parse_interval(name)) probes.push_back(*p);
+        }
+        for (int64_t probe : probes) {
           auto e = md->earliest(s, probe);
           if (e) {
             first = first ? std::min(*first, *e) : *e;

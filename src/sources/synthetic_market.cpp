@@ -186,22 +186,33 @@ std::vector<Bar> SyntheticMarket::bars(size_t index, int64_t interval_ms, int64_
   if (base_ms == interval_ms) return base;
 
   // Exact aggregation, in time order; a trailing bucket cut by `to` is dropped.
+  // Quantities are summed on their decimal grid (lots, 1e-4 of quote), as the
+  // exchange sums them: a sum of doubles would leave 90.37700000000001 where
+  // Binance writes 90.377, and the archive and the streams would disagree.
+  const double lot_scale = pow10(prof.qty_decimals);
+  constexpr double kQuoteScale = 1e4;
+  auto units = [](double v, double scale) { return std::llround(v * scale); };
   std::vector<Bar> out;
   out.reserve(base.size() / static_cast<size_t>(interval_ms / base_ms) + 1);
   const size_t per = static_cast<size_t>(interval_ms / base_ms);
   for (size_t i = 0; i + per <= base.size(); i += per) {
     Bar a = base[i];
-    for (size_t j = i + 1; j < i + per; ++j) {
+    int64_t volume = 0, quote = 0, taker = 0, taker_quote = 0;
+    for (size_t j = i; j < i + per; ++j) {
       const Bar& b = base[j];
       a.high = std::max(a.high, b.high);
       a.low = std::min(a.low, b.low);
       a.close = b.close;
-      a.volume += b.volume;
-      a.quote_volume += b.quote_volume;
-      a.trades += b.trades;
-      a.taker_buy_volume += b.taker_buy_volume;
-      a.taker_buy_quote_volume += b.taker_buy_quote_volume;
+      if (j > i) a.trades += b.trades;
+      volume += units(b.volume, lot_scale);
+      quote += units(b.quote_volume, kQuoteScale);
+      taker += units(b.taker_buy_volume, lot_scale);
+      taker_quote += units(b.taker_buy_quote_volume, kQuoteScale);
     }
+    a.volume = static_cast<double>(volume) / lot_scale;
+    a.quote_volume = static_cast<double>(quote) / kQuoteScale;
+    a.taker_buy_volume = static_cast<double>(taker) / lot_scale;
+    a.taker_buy_quote_volume = static_cast<double>(taker_quote) / kQuoteScale;
     out.push_back(a);
   }
   return out;

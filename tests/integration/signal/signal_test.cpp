@@ -140,7 +140,8 @@ class SignalTest : public ::testing::Test {
     ASSERT_TRUE(faults) << faults.error().message;
     so.faults = *faults;
     exchange_ = std::make_unique<sim::SimExchange>(so);
-    ASSERT_TRUE(exchange_->start(0));
+    auto started = exchange_->start(0);
+    ASSERT_TRUE(started) << started.error().message;
     base_ = "127.0.0.1:" + std::to_string(exchange_->port());
   }
   void TearDown() override {
