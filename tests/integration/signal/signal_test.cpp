@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iostream>
 #include <map>
 #include <regex>
 #include <set>
@@ -314,6 +315,86 @@ TEST_F(SignalTest, KillNineAndRestartEqualsReplay) {
   ASSERT_TRUE(std::regex_search(out, m, std::regex("catch_up_bars=(\\d+)")));
   EXPECT_GT(std::stoul(m[1].str()), 0u) << "bars closed while the service was down are caught up";
   expect_replay_equal(s, anchor, read_predictions(csv));
+}
+
+// Sum of every sample of a metric family (all label sets); -1 if absent.
+double metric(const std::string& text, const std::string& name) {
+  double sum = 0;
+  bool found = false;
+  for (const auto& line : split_lines(text)) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto sp = line.rfind(' ');
+    const std::string key = line.substr(0, sp);
+    if (key == name || key.rfind(name + "{", 0) == 0) {
+      sum += std::stod(line.substr(sp + 1));
+      found = true;
+    }
+  }
+  return found ? sum : -1;
+}
+
+// The metrics endpoint and the health check of a running service, and memory:
+// 24 h of 1m bars for 4 symbols at high speed leave the RSS flat.
+TEST_F(SignalTest, MetricsHealthAndFlatMemoryOverADayOfMinuteBars) {
+  Scenario s;
+  s.symbols = {"BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"};
+  s.speed = 3600;  // one 1m bar per 17 wall ms: a day in 24 s
+  s.lookback_days = 1;
+  s.mirror_to = "2024-01-14";
+  s.faults = "none";
+  start_exchange(s);
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string csv = dir_ / "live.csv";
+  write_file(dir_ / "live.yaml", pipeline_yaml(s, csv));
+  auto p = start_signal(dir_ / "live.yaml", dir_ / "state", "live", {"--metrics-port", "0"});
+  std::string url;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::smatch m;
+        const std::string out = p->out();
+        if (!std::regex_search(out, m, std::regex("metrics (http://\\S+)/metrics"))) return false;
+        url = m[1].str();
+        return true;
+      },
+      std::chrono::seconds(20)))
+      << p->out() << p->err();
+  auto get = [&](const std::string& path) { return run_command("curl -s -m 5 " + url + path).out; };
+  auto status = [&](const std::string& path) {
+    return run_command("curl -s -m 5 -o /dev/null -w '%{http_code}' " + url + path).out;
+  };
+  ASSERT_TRUE(wait_until([&] { return status("/healthz") == "200"; }, kLong)) << get("/healthz") << p->err();
+  EXPECT_EQ(get("/healthz"), "ok\n");
+  EXPECT_EQ(status("/nope"), "404");
+
+  // Warm: a few hundred live bars in, the steady state.
+  ASSERT_TRUE(wait_until([&] { return metric(get("/metrics"), "af_live_bars_total") >= 4 * 200; }, kLong));
+  const std::string warm = get("/metrics");
+  const double rss_warm = metric(warm, "af_process_resident_memory_bytes");
+  ASSERT_GT(rss_warm, 0);
+  // A day of bars later.
+  ASSERT_TRUE(wait_until([&] { return metric(get("/metrics"), "af_live_bars_total") >= 4 * 1440; },
+                         std::chrono::seconds(240)))
+      << get("/metrics");
+  const std::string day = get("/metrics");
+  const double rss_day = metric(day, "af_process_resident_memory_bytes");
+  std::cout << "rss after warmup " << rss_warm / 1048576 << " MiB, after a day of 1m bars " << rss_day / 1048576
+            << " MiB\n";
+  EXPECT_LT(rss_day, rss_warm * 1.02) << "memory grows with the number of events";
+
+  EXPECT_GE(metric(day, "af_events_total"), 4 * 1440);
+  EXPECT_GE(metric(day, "af_predictions_total"), 4 * 1440 - 8);
+  EXPECT_EQ(metric(day, "af_warmup_done"), 1);
+  EXPECT_GT(metric(day, "af_bar_close_to_emit_ms_count"), 4 * 1400);
+  EXPECT_GE(metric(day, "af_sink_sent_total"), 4 * 1400);
+  EXPECT_EQ(metric(day, "af_sink_failed_total"), 0);
+  EXPECT_GE(metric(day, "af_feed_reconnects_total"), 0);
+  EXPECT_NE(day.find("# TYPE af_bar_close_to_emit_ms histogram"), std::string::npos);
+  EXPECT_NE(day.find("af_sink_queue_depth{sink=\"sinks.csv_append[0]\"}"), std::string::npos) << day;
+  stop_signal(*p);
+  // Everything that was emitted reached the sink once.
+  const Predictions live = read_predictions(csv);
+  EXPECT_EQ(live.duplicates, 0u);
+  EXPECT_GE(live.rows.size(), 4u * 1440 - 8);
 }
 
 }  // namespace
