@@ -13,6 +13,7 @@
 #include "common/time.hpp"
 #include "runtime/replay_driver.hpp"
 #include "service/live_driver_impl.hpp"
+#include "sources/live_feed_factory.hpp"
 
 namespace af::service {
 namespace {
@@ -69,42 +70,31 @@ Result<std::unique_ptr<LiveDriver>> LiveDriver::create(const dag::Plan& plan, co
   std::string cache = im->options.cache_dir;
   if (cache.empty()) cache = im->store ? im->store->vision_cache_dir() : default_cache_dir();
 
+  sources::LiveFeedSettings settings;
+  settings.ws_url = im->options.ws_url;
+  settings.rest_url = im->options.rest_url;
+  settings.vision_url = im->options.vision_url;
+  settings.ca_file = im->options.ca_file;
+  settings.cache_dir = cache;
+  settings.lookback_ms = im->plan.lookback_days * kDayMs;
+  settings.start_align_ms = im->plan.coarsest_interval_ms;
+  // buffer_minutes: the grace after a close before REST (or the table) is asked for the bar.
+  settings.buffer_ms = std::max<int64_t>(1, im->plan.buffer_minutes) * kMinuteMs;
+  settings.anchor_timeout_ms = im->options.anchor_timeout_ms;
+  settings.stale_after_ms = im->options.stale_after_ms;
   for (size_t i = 0; i < im->plan.sources.size(); ++i) {
     const auto& sp = im->plan.sources[i];
-    sources::LiveMarketFeedOptions o;
-    if (sp.plugin == "data.binance_futures") {
-      o.market = sources::BinanceMarket::kFutures;
-    } else if (sp.plugin == "data.binance_spot") {
-      o.market = sources::BinanceMarket::kSpot;
-    } else {
-      return make_error(im->plan.steps[sp.step].path + ": " + sp.plugin +
-                        " has no live feed; `signal` streams data.binance_futures and data.binance_spot");
-    }
-    o.universe = sp.universe;
-    o.interval_ms = sp.interval_ms;
-    o.lookback_ms = im->plan.lookback_days * kDayMs;
-    o.start_align_ms = im->plan.coarsest_interval_ms;
-    o.ws_url = im->options.ws_url;
-    o.rest_url = im->options.rest_url;
-    o.vision_url = im->options.vision_url;
-    o.cache_dir = cache;
-    o.ca_file = im->options.ca_file;
-    // buffer_minutes: the grace after a close before REST is asked for the bar.
-    o.buffer_ms = std::max<int64_t>(1, im->plan.buffer_minutes) * kMinuteMs;
-    o.anchor_timeout_ms = im->options.anchor_timeout_ms;
-    o.stale_after_ms = im->options.stale_after_ms;
-    o.history_from_caller = true;
+    auto feed = sources::make_live_feed(im->plan, sp, settings);
+    if (!feed) return feed.error();
     Impl::Feed f;
     f.source = i;
     f.interval_ms = sp.interval_ms;
-    const int64_t cadence = o.market == sources::BinanceMarket::kFutures ? 250 : 2000;
-    f.stale_after_ms = o.stale_after_ms > 0 ? o.stale_after_ms : std::max<int64_t>(10'000, 20 * cadence);
     for (const auto& sym : sp.universe) {
       const auto id = im->engine->symbols().find(sym);
       if (!id) return make_error("symbol " + sym + " is not in the engine's universe");
       f.symbol_ids.push_back(*id);
     }
-    f.feed = std::make_unique<sources::LiveMarketFeed>(std::move(o));
+    f.feed = std::move(feed).value();
     im->feeds.push_back(std::move(f));
   }
   if (im->feeds.empty()) return make_error(im->plan.file + ": the pipeline has no data step to stream");

@@ -14,7 +14,7 @@
 #include "service/latency_histogram.hpp"
 #include "service/live_driver.hpp"
 #include "service/state_store.hpp"
-#include "sources/live_market_feed.hpp"
+#include "sources/live_bar_feed.hpp"
 
 namespace af::service {
 
@@ -29,10 +29,9 @@ struct LiveDriver::Impl {
   // One feed per data step (Plan::sources), and its universe index -> engine symbol.
   struct Feed {
     size_t source = 0;
-    std::unique_ptr<sources::LiveMarketFeed> feed;
+    std::unique_ptr<sources::LiveBarFeed> feed;
     std::vector<SymbolId> symbol_ids;
     int64_t interval_ms = 0;
-    int64_t stale_after_ms = 0;
   };
   std::vector<Feed> feeds;
 

@@ -80,7 +80,7 @@ HealthStatus LiveDriver::Impl::health() const {
   const int64_t now = now_ms();
   for (const auto& f : feeds) {
     const auto s = f.feed->stats();
-    if (s.last_message_ms > 0 && now - s.last_message_ms > f.stale_after_ms) {
+    if (s.last_message_ms > 0 && now - s.last_message_ms > f.feed->stale_after_ms()) {
       return {false, "stream " + plan.sources[f.source].event + " stale for " +
                          std::to_string((now - s.last_message_ms) / 1000) + " s"};
     }

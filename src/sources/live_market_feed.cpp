@@ -318,8 +318,7 @@ Status LiveMarketFeed::start() {
   for (const auto& s : im.options.universe) wo.streams.push_back(kline_stream_name(s, im.options.interval_ms));
   wo.max_streams_per_connection = im.options.max_streams_per_connection;
   wo.ca_file = im.options.ca_file;
-  const int64_t cadence = im.options.market == BinanceMarket::kFutures ? 250 : 2000;
-  wo.stale_after_ms = im.options.stale_after_ms > 0 ? im.options.stale_after_ms : std::max<int64_t>(10'000, 20 * cadence);
+  wo.stale_after_ms = stale_after_ms();
   im.ws = std::make_unique<BinanceWsClient>(
       wo,
       [&im](const KlineUpdate& u) {
@@ -381,6 +380,12 @@ std::optional<int64_t> LiveMarketFeed::anchor() const {
 bool LiveMarketFeed::history_done() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->history_done;
+}
+
+int64_t LiveMarketFeed::stale_after_ms() const {
+  const auto& o = impl_->options;
+  const int64_t cadence = o.market == BinanceMarket::kFutures ? 250 : 2000;  // Binance's kline push interval
+  return o.stale_after_ms > 0 ? o.stale_after_ms : std::max<int64_t>(10'000, 20 * cadence);
 }
 
 LiveFeedStats LiveMarketFeed::stats() const {

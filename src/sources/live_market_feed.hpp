@@ -27,6 +27,7 @@
 #include "common/result.hpp"
 #include "sources/bar_assembler.hpp"
 #include "sources/binance_rest_client.hpp"
+#include "sources/live_bar_feed.hpp"
 
 namespace af::sources {
 
@@ -60,50 +61,34 @@ struct LiveEndpoints {
 };
 LiveEndpoints resolve_live_endpoints(const LiveMarketFeedOptions& options);
 
-struct LiveFeedBar {
-  uint32_t symbol = 0;  // index in options.universe
-  Bar bar;              // origin: kArchive / kRest (history, backfill) or kStream
-  bool history = false;  // ts < anchor
-  int64_t final_at_ms = 0;  // wall clock when the feed found the bar final (its close, as seen here)
-};
-
-struct LiveFeedStats {
-  uint64_t history_bars = 0;
-  uint64_t live_bars = 0;
-  uint64_t rest_requests = 0;
-  uint64_t rest_failures = 0;
-  uint64_t reconnects = 0;
-  int64_t last_message_ms = 0;  // wall clock of the newest kline message (0: none yet)
-  BarAssemblerStats assembler;
-};
-
-class LiveMarketFeed {
+class LiveMarketFeed final : public LiveBarFeed {
  public:
   explicit LiveMarketFeed(LiveMarketFeedOptions options);
-  ~LiveMarketFeed();
+  ~LiveMarketFeed() override;
   LiveMarketFeed(const LiveMarketFeed&) = delete;
   LiveMarketFeed& operator=(const LiveMarketFeed&) = delete;
 
   // Opens the WebSocket (buffering) and starts the worker. Errors: bad options/URLs.
-  Status start();
+  Status start() override;
   // Blocks until the anchor is known (or anchor_timeout_ms passed: an error naming
   // the WebSocket URL), then returns it.
   Result<int64_t> wait_anchor();
   // With history_from_caller: history of symbol i is [from[i], anchor); from[i] >=
   // anchor means none. use_archive = false asks REST only (a short catch-up after a
   // restart fetches no archive file again). Call once, after wait_anchor().
-  void begin_history(std::vector<int64_t> from, bool use_archive);
+  void begin_history(std::vector<int64_t> from, bool use_archive) override;
   // The anchor if known yet (non-blocking).
-  std::optional<int64_t> anchor() const;
+  std::optional<int64_t> anchor() const override;
   // Moves up to what is ready into `out` (appends), waiting up to `wait_ms` for at
   // least one bar. Returns false once the feed has failed (see error()).
-  bool poll(std::vector<LiveFeedBar>& out, int64_t wait_ms);
+  bool poll(std::vector<LiveFeedBar>& out, int64_t wait_ms) override;
   // The fatal error that stopped the feed, if any.
-  std::optional<Error> error() const;
+  std::optional<Error> error() const override;
   // True once every history bar has been queued.
-  bool history_done() const;
-  LiveFeedStats stats() const;
-  void stop();
+  bool history_done() const override;
+  LiveFeedStats stats() const override;
+  int64_t stale_after_ms() const override;
+  void stop() override;
 
  private:
   struct Impl;
