@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "app/builtin_plugins.hpp"
@@ -61,6 +62,15 @@ int run_signal_command(const SignalArgs& args) {
   auto plan = load_plan(args.file, plugins);
   if (!plan) return kExitInvalid;
 
+  if (!args.state_dir.empty()) {
+    // Checked first: the spools and the snapshot both live there.
+    std::error_code ec;
+    std::filesystem::create_directories(args.state_dir, ec);
+    if (!std::filesystem::is_directory(args.state_dir, ec)) {
+      std::cerr << "error: --state-dir " << args.state_dir << ": not a directory and cannot be created\n";
+      return kExitFailure;
+    }
+  }
   const std::string spool_dir = args.state_dir.empty() ? std::string() : args.state_dir + "/spool";
   // Live: a full sink queue spills to the spool; the event loop never waits.
   auto emitter = build_signal_emitter(*plan, plugins, spool_dir, /*backpressure=*/false);

@@ -397,5 +397,33 @@ TEST_F(SignalTest, MetricsHealthAndFlatMemoryOverADayOfMinuteBars) {
   EXPECT_GE(live.rows.size(), 4u * 1440 - 8);
 }
 
+// Bad input at start-up: one clear line, exit 1, nothing hangs.
+TEST_F(SignalTest, NoKlineMessageWithinTheTimeoutIsAClearError) {
+  Scenario s;
+  write_file(dir_ / "live.yaml", pipeline_yaml(s, dir_ / "live.csv"));
+  // Nothing listens on port 1: the WebSocket never connects.
+  auto r = run_command(kBinary + " signal " + (dir_ / "live.yaml") + " --anchor-timeout 2" +
+                       " --binance-ws-url ws://127.0.0.1:1/market/stream --binance-rest-url http://127.0.0.1:1" +
+                       " --binance-vision-url http://127.0.0.1:1");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("error: live feed: no kline message from ws://127.0.0.1:1/market/stream within 2 s"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(SignalTest, AMissingFileOrAnUnusableStateDirIsNamed) {
+  auto missing = run_command(kBinary + " signal " + (dir_ / "missing.yaml"));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("missing.yaml"), std::string::npos) << missing.err;
+
+  Scenario s;
+  write_file(dir_ / "live.yaml", pipeline_yaml(s, dir_ / "live.csv"));
+  write_file(dir_ / "a_file", "not a directory");
+  auto bad_state = run_command(kBinary + " signal " + (dir_ / "live.yaml") + " --state-dir " + (dir_ / "a_file") +
+                               " --binance-ws-url ws://127.0.0.1:1/market/stream");
+  EXPECT_EQ(bad_state.exit_code, 1);
+  EXPECT_NE(bad_state.err.find("--state-dir " + (dir_ / "a_file")), std::string::npos) << bad_state.err;
+}
+
 }  // namespace
 }  // namespace af
