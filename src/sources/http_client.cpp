@@ -62,6 +62,7 @@ net::awaitable<void> HttpClient::Impl::exchange(Stream& stream, const Url& url,
   req.set(http::field::host, host_header(url));
   req.set(http::field::user_agent, options.user_agent);
   req.set(http::field::connection, "close");
+  for (const auto& [name, value] : options.headers) req.set(name, value);
   beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(options.io_timeout_ms));
   co_await http::async_write(stream, req, redirect);
   if (ec) {

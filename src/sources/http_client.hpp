@@ -21,6 +21,9 @@ struct HttpClientOptions {
   std::string ca_file;                  // empty: $SSL_CERT_FILE, else the system CAs
   std::string user_agent = "alpha_forge";
   uint64_t body_limit = 1ULL << 30;
+  // Sent with every request (credentials such as X-ClickHouse-Key travel here,
+  // never in the URL, which error messages quote).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 struct HttpResponse {

@@ -13,6 +13,7 @@
 // Thread-safe: poll() and the accessors may be called from the compute thread
 // while the feed's own threads work.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -28,6 +29,7 @@ struct LiveFeedBar {
   Bar bar;              // origin: kArchive / kRest (history, backfill) or kStream
   bool history = false;  // ts < anchor
   int64_t final_at_ms = 0;  // wall clock when the feed found the bar final (its close, as seen here)
+  int64_t final_at_us = 0;  // the same moment on feed_clock_us(), for latency (0: not measured)
 };
 
 struct LiveFeedStats {
@@ -37,8 +39,15 @@ struct LiveFeedStats {
   uint64_t rest_failures = 0;
   uint64_t reconnects = 0;
   int64_t last_message_ms = 0;  // wall clock of the newest kline message (0: none yet)
+  uint64_t rows_read = 0;       // table feeds (data.clickhouse_poll): rows the server returned
   BarAssemblerStats assembler;
 };
+
+// Microseconds on the steady clock: what latencies are measured on.
+inline int64_t feed_clock_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 class LiveBarFeed {
  public:

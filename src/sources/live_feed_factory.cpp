@@ -1,5 +1,6 @@
 #include "sources/live_feed_factory.hpp"
 
+#include "sources/clickhouse_poll_feed.hpp"
 #include "sources/live_market_feed.hpp"
 
 namespace af::sources {
@@ -23,6 +24,19 @@ Result<std::unique_ptr<LiveBarFeed>> make_live_feed(const dag::Plan& plan, const
     o.stale_after_ms = settings.stale_after_ms;
     o.history_from_caller = true;
     return std::unique_ptr<LiveBarFeed>(std::make_unique<LiveMarketFeed>(std::move(o)));
+  }
+  if (source.plugin == "data.clickhouse_poll") {
+    ClickHousePollFeedOptions o;
+    o.table = clickhouse_bar_table_config(plan.steps[source.step].params);
+    o.table.name = plan.steps[source.step].path + " (data.clickhouse_poll)";
+    o.universe = source.universe;
+    o.interval_ms = source.interval_ms;
+    o.buffer_ms = settings.buffer_ms;
+    o.stale_after_ms = settings.stale_after_ms;
+    o.lookback_ms = settings.lookback_ms;
+    o.start_align_ms = settings.start_align_ms;
+    o.history_from_caller = true;
+    return std::unique_ptr<LiveBarFeed>(std::make_unique<ClickHousePollFeed>(std::move(o)));
   }
   return make_error(plan.steps[source.step].path + ": " + source.plugin +
                     " has no live feed; `signal` streams data.binance_futures and data.binance_spot");

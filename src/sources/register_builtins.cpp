@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "common/interval.hpp"
+#include "sources/clickhouse_source.hpp"
 #include "sources/vision_source.hpp"
 
 namespace af::sources {
@@ -61,6 +62,7 @@ DataSourceRegistry::Factory vision_factory(VisionMarket market) {
 void register_builtins(DataSourceRegistry& registry) {
   registry.add(binance_descriptor("data.binance_futures", "USD-M futures"), vision_factory(VisionMarket::kFuturesUm));
   registry.add(binance_descriptor("data.binance_spot", "spot"), vision_factory(VisionMarket::kSpot));
+  registry.add(clickhouse_poll_descriptor(), clickhouse_poll_factory());
 }
 
 }  // namespace af::sources
