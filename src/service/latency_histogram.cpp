@@ -7,9 +7,15 @@
 
 namespace af::service {
 
+// record() runs on the compute thread; a lock there could stall it behind a scrape.
+static_assert(std::atomic<double>::is_always_lock_free);
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+
 const std::vector<double>& LatencyHistogram::default_bounds_ms() {
-  static const std::vector<double> kBounds = {1,   2,    5,    10,   25,    50,    100,  250,
-                                              500, 1000, 2500, 5000, 10000, 30000, 60000};
+  // From 50 us: the engine's own part is well under a millisecond, and a bucket
+  // [0, 1 ms) would hide it. Up to a minute: a bar fetched over REST after its buffer.
+  static const std::vector<double> kBounds = {0.05, 0.1,  0.25, 0.5,  1,    2,     5,     10,    25,
+                                              50,   100,  250,  500,  1000, 2500,  5000,  10000, 30000, 60000};
   return kBounds;
 }
 

@@ -30,7 +30,7 @@ class LatencyHistogram {
     double quantile(double q) const;
   };
 
-  // Bounds in ms used by the live service: 1 ms to 60 s, then +Inf.
+  // Bounds in ms used by the live service: 50 us to 60 s, then +Inf.
   static const std::vector<double>& default_bounds_ms();
 
   LatencyHistogram() : LatencyHistogram(default_bounds_ms()) {}

@@ -43,7 +43,8 @@ struct WarmupTally {
 void LiveDriver::Impl::on_prediction(const PredictionRecord& r) {
   sinks->emit(r);
   predictions.fetch_add(1, std::memory_order_relaxed);
-  if (current_live) close_to_emit.record(static_cast<double>(now_ms() - current_final_at));
+  if (current_live && current_final_at_us > 0)
+    close_to_emit.record(static_cast<double>(sources::feed_clock_us() - current_final_at_us) / 1000.0);
   if (options.on_prediction) options.on_prediction(r);
 }
 
@@ -228,7 +229,7 @@ Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
     const Impl::Feed& f = im.feeds[feed_index];
     const bool before_anchor = b.bar.ts < anchor;
     im.current_live = !b.history;
-    im.current_final_at = b.final_at_ms;
+    im.current_final_at_us = b.final_at_us;
     if (b.history) {
       tally[{f.source, f.symbol_ids[b.symbol]}].add(b.bar.ts);
       (before_anchor ? im.history_bars : im.catch_up_bars).fetch_add(1, std::memory_order_relaxed);

@@ -37,7 +37,7 @@ struct LiveDriver::Impl {
 
   // The bar being processed (compute thread): its latency base and whether its
   // predictions count as live.
-  int64_t current_final_at = 0;
+  int64_t current_final_at_us = 0;  // feed_clock_us()
   bool current_live = false;
 
   std::atomic<uint64_t> events{0}, history_bars{0}, catch_up_bars{0}, live_bars{0}, predictions{0};

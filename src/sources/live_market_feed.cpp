@@ -76,10 +76,12 @@ struct LiveMarketFeed::Impl {
   void push_bars(const std::vector<LiveFeedBar>& bars) {
     if (bars.empty()) return;
     const int64_t now = now_ms();
+    const int64_t now_us = feed_clock_us();
     std::lock_guard lock(mutex);
     for (const auto& b : bars) {
       output.push_back(b);
       output.back().final_at_ms = now;
+      output.back().final_at_us = now_us;
       if (b.history) ++stats.history_bars;
       else ++stats.live_bars;
     }

@@ -14,7 +14,8 @@ namespace {
 TEST(LatencyHistogram, DefaultBounds) {
   LatencyHistogram h;
   const auto s = h.snapshot();
-  const std::vector<double> finite = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000};
+  const std::vector<double> finite = {0.05, 0.1,  0.25, 0.5,  1,    2,    5,     10,    25,   50,
+                                      100,  250,  500,  1000, 2500, 5000, 10000, 30000, 60000};
   ASSERT_EQ(s.upper_bounds.size(), finite.size() + 1);
   for (size_t i = 0; i < finite.size(); ++i) EXPECT_EQ(s.upper_bounds[i], finite[i]);
   EXPECT_TRUE(std::isinf(s.upper_bounds.back()));
