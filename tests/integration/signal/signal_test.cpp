@@ -231,7 +231,16 @@ class SignalTest : public ::testing::Test {
     stop_signal(*p);
     const std::string anchor = anchor_of(p->out());
     ASSERT_FALSE(anchor.empty()) << p->out();
-    expect_replay_equal(s, anchor, read_predictions(csv));
+    const Predictions live = read_predictions(csv);
+    if (s.resample.empty()) {
+      // The seam: history ends with the bar just before A, and A is the first prediction.
+      const int64_t iv = s.interval == "1m" ? 60'000 : s.interval == "15m" ? 900'000 : 3'600'000;
+      const std::string last_history = format_iso8601(*parse_iso8601(anchor) - iv);
+      EXPECT_NE(p->err().find("last=" + last_history), std::string::npos) << p->err();
+      ASSERT_FALSE(live.rows.empty());
+      EXPECT_EQ(live.rows.begin()->first.first, anchor);
+    }
+    expect_replay_equal(s, anchor, live);
   }
 
   TempDir dir_;
