@@ -73,6 +73,12 @@ def quantile(buckets, q):
     return lower
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process, from /proc."""
+    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def delta_buckets(a, b):
     return [(bound, cb - ca) for (bound, ca), (_, cb) in zip(a, b)]
 
@@ -147,6 +153,7 @@ def main():
         rss_warm = metric(warm, "af_process_resident_memory_bytes")
         hist_warm = histogram(warm, "af_bar_close_to_emit_ms")
         t_warm = time.time()
+        cpu_warm = cpu_seconds(sig.pid)
         while True:
             t = scrape(url)
             if metric(t, "af_events_total") - events_warm >= args.events:
@@ -155,6 +162,7 @@ def main():
                 sys.exit("signal exited: " + open(os.path.join(work, "signal.err")).read())
             time.sleep(1)
         t_end = time.time()
+        cpu_end = cpu_seconds(sig.pid)
         end = t
         hist = delta_buckets(hist_warm, histogram(end, "af_bar_close_to_emit_ms"))
         streamed = metric(end, "af_events_total") - events_warm
@@ -174,9 +182,13 @@ def main():
             "latency_samples": int(hist[-1][1]) if hist else 0,
             "close_to_emit_p50_ms": round(quantile(hist, 0.5), 3),
             "close_to_emit_p99_ms": round(quantile(hist, 0.99), 3),
+            "close_to_emit_p999_ms": round(quantile(hist, 0.999), 3),
+            "stream_cpu_s": round(cpu_end - cpu_warm, 2),
+            "stream_cpu_us_per_event": round(1e6 * (cpu_end - cpu_warm) / max(1, streamed), 2),
             "rss_after_warmup_mib": round(rss_warm / 2**20, 2),
             "rss_after_stream_mib": round(rss_end / 2**20, 2),
             "rss_growth_pct": round(100 * (rss_end - rss_warm) / rss_warm, 2),
+            "peak_rss_mib": round(metric(end, "af_process_peak_resident_memory_bytes") / 2**20, 2),
             "reconnects": int(metric(end, "af_feed_reconnects_total") or 0),
             "sink_failed": int(metric(end, "af_sink_failed_total") or 0),
             "exit_code": code,
