@@ -185,9 +185,15 @@ Result<std::vector<Bar>> BinanceRestClient::klines(const std::string& symbol, in
   int64_t cursor = bucket_start(from, interval_ms);
   if (cursor < from) cursor += interval_ms;
   while (cursor < to) {
+    // Ask for no more rows than the range holds: Binance weighs a klines request by
+    // its `limit` (futures 1 / 2 / 5 / 10 for <100 / <500 / <=1000 / >1000), so a
+    // one-bar backfill with limit=1500 would cost 10 instead of 1.
+    const int64_t span = to - cursor;
+    const int64_t wanted = span / interval_ms + (span % interval_ms != 0 ? 1 : 0);
+    const int page_limit = static_cast<int>(std::min<int64_t>(limit, wanted));
     const std::string query = std::string(path) + "?symbol=" + url_encode(symbol) + "&interval=" + interval +
                               "&startTime=" + std::to_string(cursor) + "&endTime=" + std::to_string(to - 1) +
-                              "&limit=" + std::to_string(limit);
+                              "&limit=" + std::to_string(page_limit);
     auto res = get(query);
     if (!res) return res.error();
     auto page = parse_klines(res->body, options_.base_url + query);
@@ -200,7 +206,7 @@ Result<std::vector<Bar>> BinanceRestClient::klines(const std::string& symbol, in
       if (b.ts + interval_ms - 1 > *server_now) break;  // still open at the exchange
       out.push_back(b);
     }
-    if (static_cast<int>(page->size()) < limit || last_ts < cursor) break;
+    if (static_cast<int>(page->size()) < page_limit || last_ts < cursor) break;
     cursor = last_ts + interval_ms;
   }
   return out;

@@ -143,6 +143,8 @@ TEST(RestClientTest, PaginatesAndDropsTheOpenBar) {
   ASSERT_TRUE(two);
   ASSERT_EQ(two->size(), 2u);
   EXPECT_EQ((*two)[1].ts, kT0 + kIv);
+  // A short range asks for no more rows than it holds (weight 1, not 10).
+  EXPECT_NE(ex.targets.back().find("&limit=2"), std::string::npos) << ex.targets.back();
 }
 
 TEST(RestClientTest, SpotUsesItsPathsAndLimit) {
@@ -229,7 +231,7 @@ TEST(RestClientTest, ClientErrorNamesUrlAndBinanceMessage) {
   EXPECT_EQ(got.error().message, "GET http://127.0.0.1:" + std::to_string(server.port()) +
                                      "/fapi/v1/klines?symbol=NOPE&interval=1m&startTime=" +
                                      std::to_string(kT0 - 10 * kIv) + "&endTime=" + std::to_string(kT0 - 1) +
-                                     "&limit=1500: HTTP 400: Invalid symbol. (code -1121)");
+                                     "&limit=10: HTTP 400: Invalid symbol. (code -1121)");
 }
 
 TEST(RestClientTest, ServerErrorsAreRetriedThenTransient) {
