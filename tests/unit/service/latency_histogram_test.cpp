@@ -77,13 +77,22 @@ TEST(LatencyHistogram, ConcurrentRecordAndSnapshot) {
   const double pattern[] = {0.5, 1, 2, 3, 7, 50, 500};  // integers and halves: the sum is exact
   std::atomic<bool> done{false};
 
+  // The writer pauses halfway until the reader has seen that state, so at least one
+  // snapshot is taken mid-run even when the scheduler runs the threads one by one.
+  std::atomic<bool> seen_half{false};
   std::thread writer([&] {
-    for (int i = 0; i < kN; ++i) h.record(pattern[i % 7]);
+    for (int i = 0; i < kN; ++i) {
+      if (i == kN / 2) {
+        while (!seen_half.load()) std::this_thread::yield();
+      }
+      h.record(pattern[i % 7]);
+    }
     done = true;
   });
 
   int snapshots = 0;
   int failures = 0;
+  int mid_run = 0;  // snapshots with 0 < count < kN
   std::thread reader([&] {
     LatencyHistogram::Snapshot prev = h.snapshot();
     bool last = false;
@@ -91,6 +100,8 @@ TEST(LatencyHistogram, ConcurrentRecordAndSnapshot) {
       last = done.load();
       const auto s = h.snapshot();
       ++snapshots;
+      if (s.count > 0 && s.count < static_cast<uint64_t>(kN)) ++mid_run;
+      if (s.count >= static_cast<uint64_t>(kN / 2)) seen_half = true;
       bool ok = s.count == s.cumulative_counts.back() && s.count >= prev.count && s.sum >= prev.sum;
       for (size_t i = 0; i < s.cumulative_counts.size(); ++i) {
         if (i > 0 && s.cumulative_counts[i] < s.cumulative_counts[i - 1]) ok = false;  // cumulative
@@ -105,6 +116,7 @@ TEST(LatencyHistogram, ConcurrentRecordAndSnapshot) {
 
   EXPECT_EQ(failures, 0);
   EXPECT_GT(snapshots, 1);
+  EXPECT_GE(mid_run, 1);
   const auto s = h.snapshot();
   EXPECT_EQ(s.count, static_cast<uint64_t>(kN));
   double sum = 0;

@@ -181,10 +181,14 @@ TEST_F(MetricsServerTest, GarbageAndDisconnectsDoNotStopTheServer) {
     Client c(server->port());  // connects and leaves without a byte
   }
   {
-    Client c(server->port());  // a header line far past the limit
-    c.send_raw("GET /metrics HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n");
+    // A header far past the limit. The server answers 400 and closes while we are
+    // still writing, so our write may fail (EPIPE) and the kernel may reset the
+    // connection before the 400 arrives: only "a 400 or nothing" is certain.
+    Client c(server->port());
+    beast::error_code ec;
+    net::write(c.socket(), net::buffer("GET /metrics HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n"), ec);
     const std::string reply = c.read_until_closed();
-    EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply.substr(0, 200);
+    EXPECT_TRUE(reply.empty() || reply.rfind("HTTP/1.1 400", 0) == 0) << reply.substr(0, 200);
   }
   const Reply r = get(server->port(), "/metrics");
   EXPECT_EQ(r.status, 200u);
