@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <regex>
@@ -432,6 +433,66 @@ TEST_F(SignalTest, AMissingFileOrAnUnusableStateDirIsNamed) {
                                " --binance-ws-url ws://127.0.0.1:1/market/stream");
   EXPECT_EQ(bad_state.exit_code, 1);
   EXPECT_NE(bad_state.err.find("--state-dir " + (dir_ / "a_file")), std::string::npos) << bad_state.err;
+}
+
+// A damaged snapshot: a warning naming it, a fresh warmup, nothing doubled.
+TEST_F(SignalTest, ADamagedSnapshotFallsBackToAFreshWarmup) {
+  Scenario s;
+  start_exchange(s);
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string csv = dir_ / "live.csv";
+  write_file(dir_ / "live.yaml", pipeline_yaml(s, csv));
+  auto first = start_signal(dir_ / "live.yaml", dir_ / "state", "first");
+  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= 20 || !first->running(); }, kLong)) << first->err();
+  stop_signal(*first);
+  const std::string snapshot = dir_ / "state/snapshot.bin";
+  std::string bytes = read_file(snapshot);
+  ASSERT_GT(bytes.size(), 100u);
+  bytes[bytes.size() / 2] ^= 0x5a;
+  write_file(snapshot, bytes);
+
+  const size_t rows = data_lines(csv);
+  auto second = start_signal(dir_ / "live.yaml", dir_ / "state", "second");
+  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= rows + 20 || !second->running(); }, kLong)) << second->err();
+  stop_signal(*second);
+  EXPECT_NE(second->err().find("snapshot unusable, warming up afresh: " + snapshot + ": checksum mismatch"),
+            std::string::npos)
+      << second->err();
+  EXPECT_NE(second->out().find("restored=0"), std::string::npos) << second->out();
+  EXPECT_EQ(read_predictions(csv).duplicates, 0u);
+}
+
+// Shutdown while a sink is down: the first SIGTERM drains (the failing sink gets
+// its retry budget, then its records go to the spool); a second one exits at once,
+// and the spool keeps the pending records for the next start.
+TEST_F(SignalTest, ASecondSignalExitsAtOnceAndTheSpoolKeepsWhatWasPending) {
+  Scenario s;
+  start_exchange(s);
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string csv = dir_ / "live.csv";
+  std::string y = pipeline_yaml(s, csv);
+  // A second sink whose server is not there: nothing listens on port 1.
+  const std::string anchor = "pipeline:\n";
+  y.insert(y.find(anchor),
+           "    - using: sinks.clickhouse\n"
+           "      params: {url: \"http://127.0.0.1:1\", table_name: predictions, create_table: true}\n");
+  write_file(dir_ / "live.yaml", y);
+  auto p = start_signal(dir_ / "live.yaml", dir_ / "state", "live");
+  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= 30 || !p->running(); }, kLong)) << p->err();
+  ASSERT_TRUE(p->running()) << p->err();
+  p->signal(SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  const auto second_at = std::chrono::steady_clock::now();
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(std::chrono::seconds(5)), 130) << p->err();
+  EXPECT_LT(std::chrono::steady_clock::now() - second_at, std::chrono::seconds(2));
+  EXPECT_NE(p->err().find("second signal: exiting at once"), std::string::npos) << p->err();
+  std::error_code ec;
+  size_t spooled = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ / "state/spool", ec)) {
+    if (e.path().filename().string().find("clickhouse") != std::string::npos) spooled += e.file_size();
+  }
+  EXPECT_GT(spooled, 0u) << "the records the ClickHouse sink could not take are in its spool";
 }
 
 }  // namespace
