@@ -16,6 +16,7 @@
 #include <regex>
 #include <set>
 
+#include "common/interval.hpp"
 #include "common/time.hpp"
 #include "sim/sim_exchange.hpp"
 #include "support/child_process.hpp"
@@ -195,7 +196,7 @@ class SignalTest : public ::testing::Test {
     std::string last = live.rows.begin()->first.first;
     for (const auto& [key, v] : live.rows) last = std::max(last, key.first);
     const std::string iv = s.resample.empty() ? s.interval : s.resample;
-    const int64_t iv_ms = iv == "1m" ? 60'000 : iv == "15m" ? 900'000 : iv == "1h" ? 3'600'000 : 7'200'000;
+    const int64_t iv_ms = *parse_interval(iv);
     const std::string to = format_iso8601(*parse_iso8601(last) + iv_ms);
     const std::string csv = dir_ / "replay.csv";
     write_file(dir_ / "replay.yaml", pipeline_yaml(s, csv));
@@ -235,7 +236,7 @@ class SignalTest : public ::testing::Test {
     const Predictions live = read_predictions(csv);
     if (s.resample.empty()) {
       // The seam: history ends with the bar just before A, and A is the first prediction.
-      const int64_t iv = s.interval == "1m" ? 60'000 : s.interval == "15m" ? 900'000 : 3'600'000;
+      const int64_t iv = *parse_interval(s.interval);
       const std::string last_history = format_iso8601(*parse_iso8601(anchor) - iv);
       EXPECT_NE(p->err().find("last=" + last_history), std::string::npos) << p->err();
       ASSERT_FALSE(live.rows.empty());
