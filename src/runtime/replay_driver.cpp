@@ -3,6 +3,7 @@
 #include <chrono>
 #include <limits>
 #include <queue>
+#include <string>
 #include <vector>
 
 #include "common/interval.hpp"
@@ -20,14 +21,61 @@ int64_t history_start_for(int64_t anchor, int64_t lookback_days, int64_t coarses
 
 namespace {
 
-// One (source, symbol) series of loaded bars and the read position in it.
+// The first ms of the calendar month after the one holding `ts` (UTC). Chunks are
+// calendar months so that each monthly Vision file is read exactly once.
+int64_t next_month_start(int64_t ts) {
+  int64_t y = 0;
+  unsigned m = 0, d = 0;
+  civil_from_days(ts >= 0 ? ts / kDayMs : (ts - kDayMs + 1) / kDayMs, y, m, d);
+  if (++m > 12) {
+    m = 1;
+    ++y;
+  }
+  return days_from_civil(y, m, 1) * kDayMs;
+}
+
+// Past this, month arithmetic is pointless (and would overflow near INT64_MAX):
+// a probe window that reaches it is stretched to the end of the range.
+constexpr int64_t kFarFutureMs = 253'402'300'800'000;  // 10000-01-01
+
+// One (source, symbol) series, loaded one chunk (a calendar month) at a time so
+// that replay memory does not grow with the range (issue 8). Chunks are half-open
+// [loaded_to, chunk end): every bar of [from, end) is in exactly one chunk.
 struct Cursor {
   size_t source;
   SymbolId symbol;
   int64_t interval_ms;
-  std::vector<Bar> bars;
+  std::string name;       // the symbol, as the data source knows it
+  int64_t loaded_to = 0;  // bars with ts < loaded_to have been loaded
+  int64_t end = 0;        // exclusive end of the series' range
+  std::vector<Bar> bars;  // the current chunk
   size_t next = 0;
+  uint64_t total = 0;     // bars loaded so far
   int64_t close_time() const { return bars[next].ts + interval_ms; }
+
+  // Replaces the exhausted chunk with the next non-empty one. A month without
+  // bars (a gap in the data) widens the next window (2, 4, 8... months) so that
+  // an open-ended range (`end` = INT64_MAX) ends after a few probes once the data
+  // does. Returns false at the end of the range.
+  Result<bool> load_next(DataSource& data) {
+    bars.clear();
+    next = 0;
+    int64_t months = 1;
+    while (bars.empty() && loaded_to < end) {
+      int64_t to = loaded_to;
+      for (int64_t i = 0; i < months && to < end; ++i) {
+        to = to >= kFarFutureMs ? end : std::min(end, next_month_start(to));
+      }
+      auto chunk = data.history(name, loaded_to, to);
+      if (!chunk) return chunk.error();
+      bars = std::move(chunk).value();
+      loaded_to = to;
+      months *= 2;
+    }
+    bars.shrink_to_fit();
+    total += bars.size();
+    return !bars.empty();
+  }
 };
 
 }  // namespace
@@ -72,12 +120,13 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
   std::vector<Cursor> cursors;
   for (size_t i = 0; i < plan.sources.size(); ++i) {
     for (const auto& sym : plan.sources[i].universe) {
-      auto bars = sources[i]->history(sym, report.history_start, report.end);
-      if (!bars) return bars.error();
       const auto id = engine.symbols().find(sym);
       if (!id) return make_error("symbol " + sym + " is not in the engine's universe");
-      log->info("loaded source={} symbol={} bars={}", plan.sources[i].event, sym, bars->size());
-      if (!bars->empty()) cursors.push_back(Cursor{i, *id, plan.sources[i].interval_ms, std::move(bars).value()});
+      Cursor c{i, *id, plan.sources[i].interval_ms, sym, report.history_start, report.end, {}, 0, 0};
+      auto more = c.load_next(*sources[i]);
+      if (!more) return more.error();
+      if (*more) cursors.push_back(std::move(c));
+      else log->info("loaded source={} symbol={} bars=0", plan.sources[i].event, sym);
     }
   }
 
@@ -100,7 +149,20 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     const Bar& bar = c.bars[c.next];
     (bar.ts < report.anchor ? report.history_bars : report.streamed_bars)++;
     engine.on_source_bar(c.source, c.symbol, bar);
-    if (++c.next < c.bars.size()) heap.push(i);
+    if (++c.next < c.bars.size()) {
+      heap.push(i);
+      continue;
+    }
+    // The chunk is done: the next one is loaded before the series competes again,
+    // so the order is the same as with every bar in memory.
+    auto more = c.load_next(*sources[c.source]);
+    if (!more) return more.error();
+    if (*more) {
+      heap.push(i);
+    } else {
+      log->info("loaded source={} symbol={} bars={}", plan.sources[c.source].event, c.name, c.total);
+      std::vector<Bar>().swap(c.bars);
+    }
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;

@@ -2,7 +2,9 @@
 // ReplayDriver: runs a compiled pipeline over history (a Binance Vision mirror)
 // with the same Engine the live service uses. It decides which bars are warmup and
 // which are streamed exactly as DESIGN §2 says, loads them through each data
-// step's DataSource, and feeds them in time order across symbols.
+// step's DataSource, and feeds them in time order across symbols. Bars are loaded
+// one calendar month per (source, symbol) series at a time, so memory does not
+// grow with the replayed range (issue 8).
 // Used from one thread (the caller's, which becomes the compute thread).
 
 #include <cstdint>
