@@ -541,5 +541,52 @@ TEST_F(ClickHousePollTest, ReplayOverTheTableEqualsReplayOverTheVisionMirror) {
   EXPECT_EQ(v2.out.substr(0, v2.out.find(" seconds=")), c2.out.substr(0, c2.out.find(" seconds=")));
 }
 
+// `alpha_forge signal` over the table: the anchor is the bar in progress at start,
+// the history is exactly lookback_days of the table's bars, and SIGINT drains and
+// exits 0. (Live bars need a real minute to close: the feed test above covers them.)
+TEST_F(ClickHousePollTest, SignalWarmsUpFromTheTableAndStopsCleanly) {
+  create("ReplacingMergeTree");
+  // Closed bars for a day and more, and the next two (in progress, or closed if the
+  // minute turns before the service starts): history is [A - 1 day, A) either way.
+  const int64_t now_bucket = now_ms() / kMin * kMin;
+  const int64_t first = now_bucket - kDayMs - 30 * kMin;
+  const int n = static_cast<int>((now_bucket + 2 * kMin - first) / kMin);
+  insert("BTCUSDT", make_bars(first, n, kMin, 8));
+  insert("ETHUSDT", make_bars(first, n, kMin, 9));
+  TempDir tmp;
+  write_file(tmp / "live.yaml", R"(name: ch_live
+signal_generation:
+  warmup: {lookback_days: 1}
+  scheduling: {interval: 1m, buffer_minutes: 1}
+  on_prediction:
+    - using: sinks.csv_append
+      params: {path: )" + (tmp / "p.csv") + R"(}
+pipeline:
+  - data:
+      using: data.clickhouse_poll
+      outputs: {frame: ohlcv}
+      params: {universe: [BTCUSDT, ETHUSDT], interval: 1m, url: ")" + url_ + R"(", table_name: )" + table_ + R"(}
+  - features:
+      using: features.rsi
+      inputs: {column: ohlcv.close}
+      outputs: {columns: [rsi_14]}
+      params: {window: 14}
+  - model:
+      using: models.linear
+      inputs: {frame: ohlcv}
+      outputs: {columns: [model.prediction]}
+      params: {features: [rsi_14], weights: [-0.04], bias: 2.0, activation: tanh}
+)");
+  af::testing::ChildProcess run({kBinary, "signal", tmp / "live.yaml", "--state-dir", tmp / "state"}, tmp / "out",
+                                tmp / "err");
+  ASSERT_TRUE(run.started());
+  ASSERT_TRUE(wait_until([&] { return run.err().find("warmup done: 2880 bars") != std::string::npos; }, 20s))
+      << run.err();
+  EXPECT_NE(run.err().find("symbol=BTCUSDT bars=1440"), std::string::npos) << run.err();
+  run.signal(SIGINT);
+  ASSERT_EQ(run.wait(20s), 0) << run.err();
+  EXPECT_NE(run.out().find(" restored=0 history_bars=2880 "), std::string::npos) << run.out();
+}
+
 }  // namespace
 }  // namespace af::sources
