@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -55,6 +56,8 @@ struct ClickHousePollFeed::Impl {
   void run();
   // One query for every symbol behind; emits what is due. false: the query failed.
   bool poll_table(ClickHouseBarTable& table, int64_t now, bool history_only);
+  bool read_and_emit(ClickHouseBarTable& table, const std::vector<BarRange>& ranges,
+                     const std::vector<uint32_t>& symbol_of, int64_t now, int64_t closed_end);
 };
 
 bool ClickHousePollFeed::Impl::poll_table(ClickHouseBarTable& table, int64_t now, bool history_only) {
@@ -70,7 +73,30 @@ bool ClickHousePollFeed::Impl::poll_table(ClickHouseBarTable& table, int64_t now
       symbol_of.push_back(s);
     }
   }
-  if (ranges.empty()) return true;
+  // Several symbols per query, but a bounded number of rows (a warmup of many
+  // symbols would otherwise be one huge answer).
+  size_t begin = 0;
+  int64_t rows = 0;
+  for (size_t r = 0; r < ranges.size(); ++r) {
+    rows += (ranges[r].to - ranges[r].from) / iv;
+    if (r + 1 == ranges.size() || rows + (ranges[r + 1].to - ranges[r + 1].from) / iv > options.max_rows_per_query) {
+      std::vector<BarRange> chunk(ranges.begin() + static_cast<std::ptrdiff_t>(begin),
+                                  ranges.begin() + static_cast<std::ptrdiff_t>(r + 1));
+      std::vector<uint32_t> chunk_symbols(symbol_of.begin() + static_cast<std::ptrdiff_t>(begin),
+                                          symbol_of.begin() + static_cast<std::ptrdiff_t>(r + 1));
+      if (!read_and_emit(table, chunk, chunk_symbols, now, closed_end)) return false;
+      begin = r + 1;
+      rows = 0;
+    }
+  }
+  return true;
+}
+
+bool ClickHousePollFeed::Impl::read_and_emit(ClickHouseBarTable& table, const std::vector<BarRange>& ranges,
+                                             const std::vector<uint32_t>& symbol_of, int64_t now,
+                                             int64_t closed_end) {
+  const int64_t iv = options.interval_ms;
+  const int64_t a = *anchor;
   const ClickHouseReadStats before = table.stats();
   auto read = table.read(ranges, BarOrigin::kRest);
   const ClickHouseReadStats& after = table.stats();
@@ -221,11 +247,11 @@ void ClickHousePollFeed::Impl::run() {
         continue;  // the closed live bars, at once
       }
     }
-    int64_t next;
     if (options.poll_every_ms > 0) {
       if (sleep(options.poll_every_ms)) return;
       continue;
     }
+    int64_t next;
     if (!ok) {
       next = last_poll + retry_ms();
     } else {

@@ -40,6 +40,9 @@ struct ClickHousePollFeedOptions {
   bool history_from_caller = true;
   int64_t lookback_ms = 0;
   int64_t start_align_ms = 0;
+  // Rows one query may return, about: the symbols of a long history are split
+  // over several queries.
+  int64_t max_rows_per_query = 200'000;
   // Tests only: poll every poll_every_ms of real time instead of at the closes,
   // and read "now" from `clock` (ms since the epoch) instead of the system clock,
   // so that a test walks through 1m bars in milliseconds.
