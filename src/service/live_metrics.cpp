@@ -50,7 +50,8 @@ std::string LiveDriver::Impl::metrics_text() const {
               l);
     t.counter("af_feed_real_gaps_total", "Bars the exchange does not have (outages)", d(s.assembler.real_gaps), l);
     t.counter("af_feed_reconnects_total", "WebSocket reconnects", d(s.reconnects), l);
-    t.counter("af_feed_rest_requests_total", "REST kline requests", d(s.rest_requests), l);
+    t.counter("af_feed_rest_requests_total", "REST kline requests (ClickHouse: polls)", d(s.rest_requests), l);
+    t.counter("af_feed_rows_read_total", "Rows read from a polled table (data.clickhouse_poll)", d(s.rows_read), l);
     t.counter("af_feed_rest_failures_total", "REST kline requests that failed", d(s.rest_failures), l);
     t.gauge("af_feed_stream_staleness_seconds", "Seconds since the newest kline message",
             s.last_message_ms > 0 ? static_cast<double>(now - s.last_message_ms) / 1000.0 : -1, l);

@@ -157,9 +157,11 @@ bool ClickHousePollFeed::Impl::read_and_emit(ClickHouseBarTable& table, const st
     }
   }
   const int64_t wall = now_ms();
+  const int64_t wall_us = feed_clock_us();
   std::lock_guard lock(mutex);
   for (auto& b : out) {
     b.final_at_ms = wall;
+    b.final_at_us = wall_us;
     if (b.history) ++stats.history_bars;
     else {
       ++stats.live_bars;
