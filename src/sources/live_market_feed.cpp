@@ -185,9 +185,26 @@ void LiveMarketFeed::Impl::run() {
   logger("sources.market")->info("live feed anchor={} ws={}", format_iso8601(a), endpoints.ws_url);
 
   // Exchange time, from the REST server time (deadlines run on it, not the local clock).
+  // Exchange time: the REST server time's offset from the local clock, moved
+  // forward by the event times (E) of the stream, so that deadlines follow the
+  // exchange even when its clock runs faster than ours (the simulated exchange at
+  // speed) or the local clock drifts. An E is only believed when it is consistent
+  // with its own bar (between its open and two intervals later): a stray
+  // timestamp cannot move the clock.
   int64_t offset = 0;
   if (auto t = rest.server_time()) offset = *t - now_ms();
-  auto exchange_now = [&] { return now_ms() + offset; };
+  int64_t newest_event = 0, newest_event_wall = 0;
+  auto exchange_now = [&] {
+    const int64_t wall = now_ms();
+    int64_t t = wall + offset;
+    if (newest_event > 0) t = std::max(t, newest_event + (wall - newest_event_wall));
+    return t;
+  };
+  auto observe_event_time = [&](const KlineUpdate& u) {
+    if (u.event_time <= newest_event || u.event_time < u.bar.ts || u.event_time > u.bar.ts + 2 * iv) return;
+    newest_event = u.event_time;
+    newest_event_wall = now_ms();
+  };
 
   // 2. History [start, anchor), symbol by symbol.
   const int64_t align = options.start_align_ms > 0 ? options.start_align_ms : iv;
@@ -256,6 +273,7 @@ void LiveMarketFeed::Impl::run() {
     for (auto& item : batch) {
       if (!item.is_event) {
         if (item.update.interval_ms == iv) {
+          observe_event_time(item.update);
           assembler.on_update(item.update.symbol_index, item.update.bar, item.update.closed, exchange_now(), out);
         }
       } else if (item.event.kind == WsEventKind::kReconnected) {
