@@ -267,7 +267,7 @@ int main(int argc, char** argv) {
   const uint64_t live = from_stream + from_rest;
   std::printf(
       "feed_soak symbols=%zu interval=%s start=%s days=%lld speed=%g tls=%d faults=%s rest_budget=%lld "
-      "sim_weight_limit=%d retry_after_s=%d bars=%llu expected=%llu "
+      "sim_weight_limit=%d retry_after_s=%d anchor=%s bars=%llu expected=%llu "
       "per_symbol=%s missing=%llu doubled=%llu mismatched=%llu extra=%llu unordered=%llu history_bars=%llu "
       "live_bars=%llu from_stream_pct=%.1f from_rest=%llu reconnects=%llu rest_requests=%llu rest_failures=%llu "
       "asm_duplicates=%llu asm_revisions=%llu asm_gaps=%llu asm_real_gaps=%llu sim_ws_connections=%llu "
@@ -276,7 +276,7 @@ int main(int argc, char** argv) {
       "sim_age_cuts=%llu wall_seconds=%.1f feed_error=%s timed_out=%d\n",
       a.symbols.size(), a.interval.c_str(), a.start.c_str(), static_cast<long long>(a.days), a.speed, a.tls ? 1 : 0,
       faults->text().c_str(), static_cast<long long>(a.rest_budget), a.sim_weight_limit, a.retry_after_s,
-      static_cast<unsigned long long>(bars), static_cast<unsigned long long>(expected),
+      af::format_iso8601(*anchor).c_str(), static_cast<unsigned long long>(bars), static_cast<unsigned long long>(expected),
       per_symbol.c_str(), static_cast<unsigned long long>(missing), static_cast<unsigned long long>(doubled),
       static_cast<unsigned long long>(mismatched), static_cast<unsigned long long>(extra),
       static_cast<unsigned long long>(unordered), static_cast<unsigned long long>(fs_stats.history_bars),
