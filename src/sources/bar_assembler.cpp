@@ -117,11 +117,24 @@ void BarAssembler::on_update(uint32_t symbol, const Bar& bar, bool closed, int64
     slot.have = true;
     slot.gap = false;
     if (closed) slot.final = true;
+    if (!slot.final && bar.ts < s.max_seen_ts) {
+      // Data for a bar the stream has already moved past: it is closed.
+      if (!options_.confirm_over_rest) {
+        slot.final = true;
+      } else if (!slot.closed_seen) {
+        slot.closed_seen = true;
+        want(symbol, bar.ts, slot, now, FetchReason::kConfirm, out);
+        flush_request(out);
+      }
+    }
   }
   if (bar.ts > s.max_seen_ts) {
     // A later bar of the stream arrived: every earlier bar with data of this
-    // connection is final; earlier bars without data are missing.
-    for (int64_t ts = s.next_ts; ts < bar.ts; ts += iv) {
+    // connection is final; earlier bars without data are missing. Only the bars
+    // this update moved past are walked (those before were walked when the stream
+    // passed them; their failed requests are asked again by on_tick), so a feed that
+    // is behind pays O(1) per bar, not O(its lag).
+    for (int64_t ts = std::max(s.next_ts, s.max_seen_ts); ts < bar.ts; ts += iv) {
       Slot& earlier = s.pending[ts];
       if (earlier.final || earlier.gap) continue;
       if (earlier.have) {
