@@ -67,6 +67,7 @@ Result<std::unique_ptr<LiveDriver>> LiveDriver::create(const dag::Plan& plan, co
     auto store = StateStore::open(im->options.state_dir, im->plan);
     if (!store) return store.error();
     im->store = std::move(store).value();
+    im->snapshot_writer = std::make_unique<SnapshotWriter>(*im->store);
   }
   std::string cache = im->options.cache_dir;
   if (cache.empty()) cache = im->store ? im->store->vision_cache_dir() : default_cache_dir();
@@ -155,18 +156,15 @@ Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
       StateWriter w;
       engine.save(w);
       s.engine_state = w.take();
-      if (Status st = im.store->save(s); !st) {
-        log->error("final snapshot failed: {}", st.error().message);
-      } else {
-        im.snapshots.fetch_add(1);
-      }
+      im.snapshot_writer->submit(std::move(s));
     }
+    if (im.snapshot_writer) im.snapshot_writer->close();  // the last one is on disk before we return
     report.anchor = engine.anchor();
     report.history_bars = im.history_bars.load();
     report.catch_up_bars = im.catch_up_bars.load();
     report.live_bars = im.live_bars.load();
     report.predictions = im.predictions.load();
-    report.snapshots = im.snapshots.load();
+    report.snapshots = im.snapshot_writer ? im.snapshot_writer->written() : 0;
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (failure) return *failure;
     if (!closed) return closed.error();
@@ -325,13 +323,7 @@ Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
       StateWriter w;
       engine.save(w);
       s.engine_state = w.take();
-      if (Status st = im.store->save(s); !st) {
-        im.snapshot_failures.fetch_add(1);
-        log->error("snapshot failed (the previous one stays): {}", st.error().message);
-      } else {
-        im.snapshots.fetch_add(1);
-        im.last_snapshot_ms = now_ms();
-      }
+      im.snapshot_writer->submit(std::move(s));  // written and fsynced off this thread
       last_snapshot = now_ms();
     }
   }

@@ -13,6 +13,7 @@
 #include "runtime/engine.hpp"
 #include "service/latency_histogram.hpp"
 #include "service/live_driver.hpp"
+#include "service/snapshot_writer.hpp"
 #include "service/state_store.hpp"
 #include "sources/live_bar_feed.hpp"
 
@@ -25,6 +26,7 @@ struct LiveDriver::Impl {
   LiveOptions options;
   std::unique_ptr<Engine> engine;
   std::optional<StateStore> store;
+  std::unique_ptr<SnapshotWriter> snapshot_writer;  // with a store; after it, so destroyed first
 
   // One feed per data step (Plan::sources), and its universe index -> engine symbol.
   struct Feed {
@@ -41,9 +43,8 @@ struct LiveDriver::Impl {
   bool current_live = false;
 
   std::atomic<uint64_t> events{0}, history_bars{0}, catch_up_bars{0}, live_bars{0}, predictions{0};
-  std::atomic<uint64_t> snapshots{0}, snapshot_failures{0};
   std::atomic<uint64_t> duplicates{0}, revisions{0}, nan_skipped{0};
-  std::atomic<int64_t> last_snapshot_ms{0}, warmup_started_ms{0}, warmup_done_ms{0};
+  std::atomic<int64_t> warmup_started_ms{0}, warmup_done_ms{0};
   std::atomic<bool> warmup_done{false}, restored{false};
   std::atomic<int64_t> anchor{0};
   LatencyHistogram close_to_emit;  // ms from a live bar found final to its record handed to the sinks

@@ -23,8 +23,9 @@ std::string LiveDriver::Impl::metrics_text() const {
   t.counter("af_engine_duplicates_total", "Re-delivered identical bars dropped by the engine", d(duplicates.load()));
   t.counter("af_engine_revisions_total", "Re-delivered different bars for a processed ts (logged, ignored)",
             d(revisions.load()));
-  t.counter("af_snapshots_total", "State snapshots written", d(snapshots.load()));
-  t.counter("af_snapshot_failures_total", "State snapshots that could not be written", d(snapshot_failures.load()));
+  t.counter("af_snapshots_total", "State snapshots written", d(snapshot_writer ? snapshot_writer->written() : 0));
+  t.counter("af_snapshot_failures_total", "State snapshots that could not be written",
+            d(snapshot_writer ? snapshot_writer->failed() : 0));
   t.gauge("af_warmup_done", "1 once warmup (or the catch-up after a restart) is done", warmup_done.load() ? 1 : 0);
   t.gauge("af_restored_from_snapshot", "1 when this run resumed from a snapshot", restored.load() ? 1 : 0);
   t.gauge("af_anchor_timestamp_ms", "The anchor A: first streamed bar's open time", static_cast<double>(anchor.load()));
