@@ -91,6 +91,7 @@ def main():
     ap.add_argument("--interval", default="15m", help="the pipeline's stream interval (the mirror is made in it)")
     ap.add_argument("--speed", type=float, default=9000, help="simulated ms per wall ms")
     ap.add_argument("--events", type=int, default=20000, help="events to stream after warmup")
+    ap.add_argument("--settle-events", type=int, help="live bars before the 'after warmup' sample (default: max(4 x symbols, events / 10))")
     ap.add_argument("--mirror-from", default="2024-01-01")
     ap.add_argument("--sim-start", default="2024-04-01T00:03:00Z")
     ap.add_argument("--mirror-to", default="2025-01-01")
@@ -139,10 +140,12 @@ def main():
                 sys.exit("signal exited: " + open(os.path.join(work, "signal.err")).read())
             time.sleep(0.1)
 
-        # Warm: warmup done and a first round of live bars through.
+        # Warm: warmup done, and the catch-up of what closed during warmup streamed
+        # (--settle-events live bars), so that the sample is the steady state.
+        settle = args.settle_events if args.settle_events is not None else max(4 * args.symbols, args.events // 10)
         while True:
             t = scrape(url)
-            if metric(t, "af_warmup_done") == 1 and (metric(t, "af_live_bars_total") or 0) >= 4 * args.symbols:
+            if metric(t, "af_warmup_done") == 1 and (metric(t, "af_live_bars_total") or 0) >= settle:
                 break
             if sig.poll() is not None:
                 sys.exit("signal exited: " + open(os.path.join(work, "signal.err")).read())
@@ -174,7 +177,7 @@ def main():
             "symbols": args.symbols,
             "interval": args.interval,
             "speed": args.speed,
-            "warmup_events": int(events_warm),
+            "warm_sample_at_events": int(events_warm),
             "warmup_wall_s": round(warm_s, 2),
             "streamed_events": int(streamed),
             "streamed_events_per_s": round(streamed / (t_end - t_warm), 1),
