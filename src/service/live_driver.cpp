@@ -139,14 +139,7 @@ Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
   im.restored = report.restored;
   Engine& engine = *im.engine;
 
-  // The feeds stop however run() ends.
-  struct StopFeeds {
-    Impl& im;
-    ~StopFeeds() {
-      for (auto& f : im.feeds) f.feed->stop();
-    }
-  } stop_feeds{im};
-
+  // Every way out of run() from here on goes through finish(): feeds, then sinks, then the last snapshot.
   auto finish = [&](std::optional<Error> failure) -> Result<LiveReport> {
     for (auto& f : im.feeds) f.feed->stop();
     Status closed = im.sinks->close();
