@@ -8,7 +8,7 @@ packages=(
   libboost-dev libssl-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libcli11-dev libeigen3-dev libzip-dev zipcmp zipmerge ziptool zip unzip nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev openssl
+  clang libclang-rt-14-dev openssl ccache
 )
 
 # npm fetches TA-Lib's sources (the feature tests' oracle) and, where moto is
