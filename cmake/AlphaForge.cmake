@@ -5,12 +5,19 @@ if(AF_WERROR)
   list(APPEND AF_WARNINGS -Werror)
 endif()
 
-if(AF_SANITIZE)
+if(AF_SANITIZE STREQUAL "address")
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(AF_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(AF_SANITIZE)
+  message(FATAL_ERROR "AF_SANITIZE must be empty, address or thread, not '${AF_SANITIZE}'")
+endif()
+if(AF_SANITIZE)
   # g++ 12 with the sanitizers sees Asio's coroutine-frame operator delete as
   # mismatched with its operator new (they are a pair; a known false positive).
   add_compile_options(-Wno-mismatched-new-delete)
-  add_link_options(-fsanitize=address,undefined)
 endif()
 
 # af_library(NAME SOURCES ... DEPS ...): one static library per module, af::NAME.

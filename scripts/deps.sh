@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the engine builds and tests with. Idempotent:
-# packages already present are not fetched again.
+# Installs the Debian 12 packages the engine builds with; `deps.sh test` adds
+# those the test command needs (the servers of the integration tests, the
+# sanitizers' runtime, Python for helper scripts). Idempotent: packages already
+# present are not fetched again. apt-get is bounded by AF_APT_TIMEOUT (default
+# 1800 s) so that a stuck mirror fails the run instead of hanging it.
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  build-essential cmake ninja-build pkg-config git ca-certificates curl ccache
   libboost-dev libssl-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libcli11-dev libeigen3-dev libzip-dev zipcmp zipmerge ziptool zip unzip nlohmann-json3-dev zlib1g-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev openssl ccache
+  libgtest-dev libgmock-dev libbenchmark-dev openssl
 )
-
-# npm fetches TA-Lib's sources (the feature tests' oracle) and, where moto is
-# absent, a DynamoDB emulator. A machine whose Node.js already brings npm keeps it.
-command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+if [ "${1:-}" = test ]; then
+  # clang + its runtime: the libFuzzer run; clickhouse-server: the sink and source
+  # tests; python3: helper scripts (a free port); nodejs/npm: dynalite and TA-Lib.
+  packages+=(clang libclang-rt-14-dev clickhouse-server python3)
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,8 +28,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  limit=${AF_APT_TIMEOUT:-1800}
+  $SUDO timeout "$limit" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO timeout "$limit" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "deps: all ${#packages[@]} packages present"
 fi

@@ -1,47 +1,67 @@
 #!/usr/bin/env bash
-# Starts (or stops) the database servers the sink integration tests talk to, on
-# loopback ports, with all state under DIR:
-#   scripts/test_servers.sh start DIR   -> DIR/endpoints.env (AF_CLICKHOUSE_URL, AF_DYNAMODB_URL, ...)
-#   scripts/test_servers.sh stop DIR
-# ClickHouse: Debian's clickhouse-server (installed with apt-get when missing).
-# DynamoDB: moto_server when on PATH, else dynalite 3 from npm under DIR/npm.
-# A server that cannot be installed or started is reported and left out of
-# endpoints.env (its tests then skip); this script always exits 0.
+# Starts (or stops) the servers the integration tests talk to, on loopback ports,
+# with all state under DIR:
+#
+#   scripts/test_servers.sh start DIR   starts them; writes DIR/endpoints.env and DIR/status
+#   scripts/test_servers.sh stop DIR    stops them, removes DIR/endpoints.env
+#   scripts/test_servers.sh env DIR     prints `export KEY=VALUE` lines, shell-quoted,
+#                                       for eval "$(scripts/test_servers.sh env DIR)"
+#
+# The servers are the same on every machine, whatever else it has installed:
+#   ClickHouse: Debian's clickhouse-server (scripts/deps.sh test installs it);
+#   DynamoDB:   dynalite 3 from the npm registry, installed once under
+#               $AF_TOOLS_DIR (default: build/tools in the repository).
+#
+# DIR/endpoints.env holds KEY=VALUE lines whose values are literal text (they
+# contain spaces: a server's command line, a folder's path). Read it with
+# scripts/lib/endpoints.sh or the `env` command; never source it.
+# DIR/status has one line per server: `CLICKHOUSE=started`, `DYNAMODB=failed ...`
+# or `DYNAMODB=unavailable: REASON` (only when the npm registry cannot be reached).
+#
+# Exit status of start: 0 when every server started or is unavailable for a
+# reason outside this machine (then its tests skip and the test command says so);
+# 1 when a server that could be had failed to install or start (its log is shown).
+# Every wait is bounded: installs by AF_INSTALL_TIMEOUT (default 600 s), each
+# server's start-up by AF_SERVER_START_TIMEOUT (default 30 s).
 set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+. "$here/lib/endpoints.sh"
 
 cmd=${1:-}
 dir=${2:-}
 if [[ -z "$cmd" || -z "$dir" ]]; then
-  echo "usage: $0 start|stop DIR" >&2
-  exit 0
+  echo "usage: $0 start|stop|env DIR" >&2
+  exit 2
 fi
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 env_file="$dir/endpoints.env"
+status_file="$dir/status"
+tools_dir=${AF_TOOLS_DIR:-$repo/build/tools}
+install_timeout=${AF_INSTALL_TIMEOUT:-600}
+start_timeout=${AF_SERVER_START_TIMEOUT:-30}
+dynalite_version=3.2.2
+
+log() { echo "test_servers: $*"; }
 
 free_port() {
-  local py
-  for py in /usr/bin/python3 python3; do
-    if command -v "$py" >/dev/null 2>&1; then
-      "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' && return 0
-    fi
-  done
-  echo $((20000 + RANDOM % 20000))
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
 wait_http() {  # URL SECONDS
-  local i
-  for ((i = 0; i < $2 * 10; i++)); do
-    if curl -s -o /dev/null --max-time 1 "$1"; then return 0; fi
+  local deadline=$((SECONDS + $2))
+  while ((SECONDS < deadline)); do
+    curl -s -o /dev/null --max-time 1 "$1" && return 0
     sleep 0.1
   done
   return 1
 }
 
 stop_pid_file() {
-  local f=$1
+  local f=$1 pid
   [[ -f "$f" ]] || return 0
-  local pid
   pid=$(cat "$f")
   if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
     kill "$pid" 2>/dev/null
@@ -51,10 +71,18 @@ stop_pid_file() {
   rm -f "$f"
 }
 
+# fail_server NAME LOG MESSAGE: records the failure and shows the log's tail.
+fail_server() {
+  log "$1: $3 (log: $2)"
+  [[ -f "$2" ]] && tail -n 20 "$2" | sed "s/^/  $1| /"
+  endpoints_put "$status_file" "$(tr a-z A-Z <<<"$1")" "failed $3"
+}
+
 clickhouse_bin() {
-  if command -v clickhouse-server >/dev/null 2>&1; then command -v clickhouse-server; return 0; fi
-  [[ -x /usr/sbin/clickhouse-server ]] && { echo /usr/sbin/clickhouse-server; return 0; }
-  [[ -x /usr/bin/clickhouse-server ]] && { echo /usr/bin/clickhouse-server; return 0; }
+  local b
+  for b in "$(command -v clickhouse-server 2>/dev/null)" /usr/sbin/clickhouse-server /usr/bin/clickhouse-server; do
+    [[ -n "$b" && -x "$b" ]] && { echo "$b"; return 0; }
+  done
   return 1
 }
 
@@ -96,95 +124,108 @@ XML
 }
 
 start_clickhouse() {
-  local bin
-  if ! bin=$(clickhouse_bin); then
-    echo "test_servers: clickhouse-server not found, installing it with apt-get"
-    if ! apt-get install -y clickhouse-server >"$dir/clickhouse-apt.log" 2>&1; then
-      echo "test_servers: apt-get install clickhouse-server failed (see $dir/clickhouse-apt.log); ClickHouse tests will skip"
-      return 0
-    fi
-    bin=$(clickhouse_bin) || { echo "test_servers: clickhouse-server still missing; ClickHouse tests will skip"; return 0; }
-  fi
-  local d="$dir/clickhouse"
-  write_clickhouse_config "$d"
-  local http tcp
-  http=$(free_port)
-  tcp=$(free_port)
+  local d="$dir/clickhouse" bin http tcp
   mkdir -p "$d/data"
+  if ! bin=$(clickhouse_bin); then
+    log "clickhouse-server not found, installing it with apt-get"
+    if ! timeout "$install_timeout" apt-get install -y -qq clickhouse-server >"$d/apt.log" 2>&1 || ! bin=$(clickhouse_bin); then
+      fail_server clickhouse "$d/apt.log" "apt-get install clickhouse-server failed"
+      return 1
+    fi
+  fi
+  write_clickhouse_config "$d"
+  http=$(free_port) && tcp=$(free_port) || { fail_server clickhouse /dev/null "no free port"; return 1; }
   "$bin" --config-file="$d/config.xml" -- --http_port="$http" --tcp_port="$tcp" --path="$d/data/" \
     >"$d/server.log" 2>&1 &
   echo $! >"$d/pid"
-  if ! wait_http "http://127.0.0.1:$http/ping" 30; then
-    echo "test_servers: clickhouse-server did not answer on port $http (log: $d/server.log); ClickHouse tests will skip"
-    tail -5 "$d/server.log"
+  if ! wait_http "http://127.0.0.1:$http/ping" "$start_timeout"; then
     stop_pid_file "$d/pid"
-    return 0
+    fail_server clickhouse "$d/server.log" "clickhouse-server did not answer on port $http within ${start_timeout} s"
+    return 1
   fi
-  {
-    echo "AF_CLICKHOUSE_URL=http://127.0.0.1:$http"
-    echo "AF_CLICKHOUSE_SERVER=$bin"
-    echo "AF_CLICKHOUSE_CONFIG=$d/config.xml"
-  } >>"$env_file"
-  echo "test_servers: ClickHouse on http://127.0.0.1:$http"
+  endpoints_put "$env_file" AF_CLICKHOUSE_URL "http://127.0.0.1:$http"
+  endpoints_put "$env_file" AF_CLICKHOUSE_SERVER "$bin"
+  endpoints_put "$env_file" AF_CLICKHOUSE_CONFIG "$d/config.xml"
+  endpoints_put "$status_file" CLICKHOUSE started
+  log "ClickHouse on http://127.0.0.1:$http"
 }
 
-dynamodb_cmd() {  # prints the emulator command line without host/port, or fails
-  if command -v moto_server >/dev/null 2>&1; then
-    echo "moto_server"
-    return 0
-  fi
-  local cli="$dir/npm/node_modules/dynalite/cli.js"
+# Installs dynalite under $tools_dir once; prints its cli.js.
+install_dynalite() {
+  local prefix="$tools_dir/dynalite-$dynalite_version" cli
+  cli="$prefix/node_modules/dynalite/cli.js"
   if [[ ! -f "$cli" ]]; then
-    command -v npm >/dev/null 2>&1 || return 1
-    echo "test_servers: moto_server absent, installing dynalite@3 with npm" >&2
-    npm install --silent --prefix "$dir/npm" dynalite@3 >"$dir/dynalite-npm.log" 2>&1 || return 1
+    mkdir -p "$prefix"
+    log "installing dynalite@$dynalite_version from the npm registry into $prefix" >&2
+    timeout "$install_timeout" npm install --no-audit --no-fund --silent --prefix "$prefix" \
+      "dynalite@$dynalite_version" >"$dir/dynamodb/npm.log" 2>&1 || return 1
   fi
-  [[ -f "$cli" ]] || return 1
-  echo "node $cli --createTableMs 0"
+  [[ -f "$cli" ]] && echo "$cli"
 }
 
 start_dynamodb() {
-  local base
-  if ! base=$(dynamodb_cmd); then
-    echo "test_servers: no DynamoDB emulator (moto_server absent, npm install dynalite@3 failed: see $dir/dynalite-npm.log); DynamoDB tests will skip"
-    return 0
-  fi
-  local d="$dir/dynamodb" port
+  local d="$dir/dynamodb" cli port
   mkdir -p "$d"
-  port=$(free_port)
-  if [[ "$base" == moto_server ]]; then
-    moto_server -H 127.0.0.1 -p "$port" >"$d/server.log" 2>&1 &
-  else
-    $base --host 127.0.0.1 --port "$port" >"$d/server.log" 2>&1 &
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    fail_server dynamodb /dev/null "node or npm is missing (scripts/deps.sh installs them)"
+    return 1
   fi
+  if ! cli=$(install_dynalite); then
+    if ! timeout 30 npm ping >"$d/npm-ping.log" 2>&1; then
+      log "dynamodb: the npm registry cannot be reached; the DynamoDB tests will be skipped"
+      endpoints_put "$status_file" DYNAMODB "unavailable: the npm registry cannot be reached (dynalite)"
+      return 0
+    fi
+    fail_server dynamodb "$d/npm.log" "npm install dynalite@$dynalite_version failed"
+    return 1
+  fi
+  port=$(free_port) || { fail_server dynamodb /dev/null "no free port"; return 1; }
+  node "$cli" --host 127.0.0.1 --port "$port" --createTableMs 0 >"$d/server.log" 2>&1 &
   echo $! >"$d/pid"
-  if ! wait_http "http://127.0.0.1:$port/" 30; then
-    echo "test_servers: DynamoDB emulator did not answer on port $port (log: $d/server.log); DynamoDB tests will skip"
-    tail -5 "$d/server.log"
+  if ! wait_http "http://127.0.0.1:$port/" "$start_timeout"; then
     stop_pid_file "$d/pid"
-    return 0
+    fail_server dynamodb "$d/server.log" "dynalite did not answer on port $port within ${start_timeout} s"
+    return 1
   fi
-  {
-    echo "AF_DYNAMODB_URL=http://127.0.0.1:$port"
-    echo "AF_DYNAMODB_SERVER=$base"
-  } >>"$env_file"
-  echo "test_servers: DynamoDB emulator ($base) on http://127.0.0.1:$port"
+  endpoints_put "$env_file" AF_DYNAMODB_URL "http://127.0.0.1:$port"
+  endpoints_put "$env_file" AF_DYNAMODB_SERVER "node $cli --createTableMs 0"
+  endpoints_put "$status_file" DYNAMODB started
+  log "DynamoDB emulator (dynalite $dynalite_version) on http://127.0.0.1:$port"
+}
+
+stop_all() {
+  stop_pid_file "$dir/clickhouse/pid"
+  stop_pid_file "$dir/dynamodb/pid"
+  rm -f "$env_file" "$status_file"
 }
 
 case "$cmd" in
   start)
-    bash "$0" stop "$dir" >/dev/null 2>&1
-    echo "AF_TEST_SERVERS_DIR=$dir" >"$env_file"
-    start_clickhouse
-    start_dynamodb
+    stop_all
+    : >"$env_file"
+    : >"$status_file"
+    endpoints_put "$env_file" AF_TEST_SERVERS_DIR "$dir"
+    rc=0
+    start_clickhouse || rc=1
+    start_dynamodb || rc=1
+    exit $rc
     ;;
   stop)
-    stop_pid_file "$dir/clickhouse/pid"
-    stop_pid_file "$dir/dynamodb/pid"
-    rm -f "$env_file"
+    stop_all
+    ;;
+  env)
+    [[ -f "$env_file" ]] || { echo "$0: no $env_file (run start first)" >&2; exit 1; }
+    (
+      endpoints_export "$env_file" || exit 1
+      while IFS= read -r line; do
+        [[ -z "$line" || "$line" == \#* ]] && continue
+        key=${line%%=*}
+        printf 'export %s=%q\n' "$key" "${!key}"
+      done <"$env_file"
+    )
     ;;
   *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|env DIR" >&2
+    exit 2
     ;;
 esac
-exit 0

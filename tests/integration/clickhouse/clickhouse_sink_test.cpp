@@ -87,8 +87,8 @@ class ClickHouseSinkTest : public ::testing::Test {
   void SetUp() override {
     url_ = env("AF_CLICKHOUSE_URL");
     if (url_.empty())
-      GTEST_SKIP() << "AF_CLICKHOUSE_URL is not set: start a server with scripts/test_servers.sh start DIR and "
-                      "export the variables of DIR/endpoints.env";
+      GTEST_SKIP() << "AF_CLICKHOUSE_URL is not set: start a server with scripts/test_servers.sh start DIR, then "
+                      "eval \"$(scripts/test_servers.sh env DIR)\"";
     table_ = unique_table();
   }
   void TearDown() override {
@@ -217,7 +217,7 @@ class PrivateClickHouseTest : public ::testing::Test {
   void SetUp() override {
     if (env("AF_CLICKHOUSE_SERVER").empty() || env("AF_CLICKHOUSE_CONFIG").empty())
       GTEST_SKIP() << "AF_CLICKHOUSE_SERVER / AF_CLICKHOUSE_CONFIG not set (scripts/test_servers.sh start DIR "
-                      "writes them to DIR/endpoints.env)";
+                      "writes them to DIR/endpoints.env; eval \"$(scripts/test_servers.sh env DIR)\")";
   }
 };
 

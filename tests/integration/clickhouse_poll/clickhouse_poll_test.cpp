@@ -158,7 +158,8 @@ class ClickHousePollTest : public ::testing::Test {
   void SetUp() override {
     url_ = env("AF_CLICKHOUSE_URL");
     if (url_.empty())
-      GTEST_SKIP() << "AF_CLICKHOUSE_URL is not set: scripts/test_servers.sh start DIR, then export DIR/endpoints.env";
+      GTEST_SKIP() << "AF_CLICKHOUSE_URL is not set: scripts/test_servers.sh start DIR, then "
+                      "eval \"$(scripts/test_servers.sh env DIR)\"";
     table_ = unique_table();
   }
   void TearDown() override {

@@ -1,4 +1,4 @@
-// sinks.dynamodb against a DynamoDB emulator (moto or dynalite, from
+// sinks.dynamodb against a DynamoDB emulator (dynalite 3, from
 // scripts/test_servers.sh: AF_DYNAMODB_URL), read back with curl --aws-sigv4,
 // an independent client. Faults (an unreachable server, throttling,
 // UnprocessedItems) come from a small HTTP proxy in front of the emulator.
@@ -218,8 +218,8 @@ class DynamoDbSinkTest : public ::testing::Test {
   void SetUp() override {
     url_ = env("AF_DYNAMODB_URL");
     if (url_.empty())
-      GTEST_SKIP() << "AF_DYNAMODB_URL is not set: start an emulator with scripts/test_servers.sh start DIR and "
-                      "export the variables of DIR/endpoints.env";
+      GTEST_SKIP() << "AF_DYNAMODB_URL is not set: start the emulator with scripts/test_servers.sh start DIR, then "
+                      "eval \"$(scripts/test_servers.sh env DIR)\"";
     ::setenv("AWS_ACCESS_KEY_ID", "testing", 1);
     ::setenv("AWS_SECRET_ACCESS_KEY", "testing", 1);
     ::unsetenv("AWS_SESSION_TOKEN");
