@@ -26,8 +26,9 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 . scripts/lib/endpoints.sh
 jobs=${AF_JOBS:-$(nproc)}
-export CCACHE_BASEDIR="$root"
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1  # cache hits from any clone of the tree
 
+reports="$root/build/test-reports"
 stage_names=()
 stage_secs=()
 unavailable=()
@@ -58,8 +59,9 @@ finish() {
     total=$((total + stage_secs[i]))
   done
   printf 'test:   %-8s %5d s\n' total "$total"
-  if [[ -s "$root/build/test-reports/summary.txt" ]]; then
-    cat "$root/build/test-reports/summary.txt"
+  if [[ -d "$reports" ]]; then
+    /usr/bin/python3 scripts/lib/test_report.py "$reports" >"$reports/summary.txt"
+    cat "$reports/summary.txt"
   fi
   if [[ $failed -ne 0 ]]; then
     echo "test: FAILED"
@@ -103,7 +105,6 @@ servers() {
 
 # Each gtest binary writes an XML report; the summary counts them and lists
 # every skipped test with its reason.
-reports="$root/build/test-reports"
 run_ctest() {  # BUILD_DIR REPORT_SUBDIR [ctest args...]
   local build_dir=$1 sub=$2
   shift 2
@@ -130,14 +131,17 @@ fuzz() {
   tools/fuzz/run_fuzz.sh "${AF_FUZZ_SECONDS:-20}" build/fuzz
 }
 
-# Counts passed/failed/skipped over every XML report; a skip is allowed only
-# when something was unavailable for a reason outside this machine.
+# Counts passed/failed/skipped over every XML report (finish prints the list);
+# a skip is allowed only when something was unavailable for a reason outside
+# this machine.
 summarise() {
-  /usr/bin/python3 scripts/lib/test_report.py "$reports" >"$reports/summary.txt"
-  local rc=$? skipped
-  skipped=$(sed -n 's/^test: [0-9]* passed, [0-9]* failed, \([0-9]*\) skipped$/\1/p' "$reports/summary.txt")
+  local out rc skipped
+  out=$(/usr/bin/python3 scripts/lib/test_report.py "$reports")
+  rc=$?
+  skipped=$(tail -n 1 <<<"$out" | sed -n 's/^test: [0-9]* passed, [0-9]* failed, \([0-9]*\) skipped$/\1/p')
   if [[ "${skipped:-0}" -gt 0 && ${#unavailable[@]} -eq 0 ]]; then
-    echo "test: $skipped tests skipped although every server, oracle and data set was set up"
+    echo "test: $skipped tests skipped although every server, oracle and data set was set up:"
+    grep '^test: skipped ' <<<"$out"
     return 1
   fi
   return $rc
