@@ -147,6 +147,7 @@ summarise() {
   return $rc
 }
 
+rm -rf "$reports"
 [[ -d ../shared/data ]] || unavailable+=("the shared test data (../shared/data is absent, as in a user's clone)")
 
 stage deps ./scripts/deps.sh test
