@@ -1,7 +1,6 @@
 #include "models/safetensors.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -15,59 +14,13 @@ namespace {
 // The header is JSON of a few KiB; anything near this is not a safetensors file.
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;
 
-float half_to_float(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exp = (h >> 10) & 0x1Fu;
-  const uint32_t mant = h & 0x3FFu;
-  uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal half: value = mant * 2^-24, exact in float
-      const float v = static_cast<float>(mant) * 0x1p-24f;
-      return sign ? -v : v;
-    }
-  } else if (exp == 0x1F) {
-    bits = sign | 0x7F800000u | (mant << 13);  // inf / nan
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  return std::bit_cast<float>(bits);
-}
-
-template <class T>
-T load_le(const uint8_t* p) {
-  static_assert(std::endian::native == std::endian::little, "big-endian hosts need a byte swap here");
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
-
-int dtype_size(const std::string& dtype) {
-  if (dtype == "F32") return 4;
-  if (dtype == "F64") return 8;
-  if (dtype == "F16" || dtype == "BF16") return 2;
-  return 0;
-}
-
 }  // namespace
-
-int64_t LoadedTensor::numel() const {
-  int64_t n = 1;
-  for (auto d : shape) n *= d;
-  return n;
-}
-
-std::string shape_to_string(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 Result<SafetensorsFile> parse_safetensors(const std::vector<uint8_t>& bytes, const std::string& where) {
   if (bytes.size() < 8)
     return make_error(where + ": truncated: " + std::to_string(bytes.size()) + " bytes, no header length");
-  const uint64_t header_len = load_le<uint64_t>(bytes.data());
+  uint64_t header_len = 0;  // little-endian; the element decoders assert a little-endian host
+  std::memcpy(&header_len, bytes.data(), sizeof header_len);
   if (header_len > kMaxHeaderBytes || header_len > bytes.size() - 8)
     return make_error(where + ": header length " + std::to_string(header_len) + " exceeds the file (" +
                       std::to_string(bytes.size()) + " bytes): truncated or not a safetensors file");
@@ -127,17 +80,8 @@ Result<SafetensorsFile> parse_safetensors(const std::vector<uint8_t>& bytes, con
     ranges.emplace_back(begin, end);
     t.data.resize(numel);
     const uint8_t* p = data + begin;
-    for (uint64_t i = 0; i < numel; ++i) {
-      if (t.dtype == "F32") {
-        t.data[i] = load_le<float>(p + 4 * i);
-      } else if (t.dtype == "F64") {
-        t.data[i] = static_cast<float>(load_le<double>(p + 8 * i));
-      } else if (t.dtype == "F16") {
-        t.data[i] = half_to_float(load_le<uint16_t>(p + 2 * i));
-      } else {
-        t.data[i] = std::bit_cast<float>(static_cast<uint32_t>(load_le<uint16_t>(p + 2 * i)) << 16);
-      }
-    }
+    const ElementDecoder decode = element_decoder(t.dtype);
+    for (uint64_t i = 0; i < numel; ++i) t.data[i] = decode(p + static_cast<uint64_t>(esize) * i);
     out.tensors.emplace(name, std::move(t));
   }
   std::sort(ranges.begin(), ranges.end());

@@ -13,16 +13,9 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "models/loaded_tensor.hpp"
 
 namespace af::models {
-
-// A tensor as read, converted to float (F32 exactly; F64 rounded; F16/BF16 widened).
-struct LoadedTensor {
-  std::string dtype;           // as in the file: "F32", "F64", "F16", "BF16"
-  std::vector<int64_t> shape;  // row-major, PyTorch's layout
-  std::vector<float> data;
-  int64_t numel() const;
-};
 
 // All tensors of a file, by name, plus its metadata.
 struct SafetensorsFile {
@@ -35,8 +28,5 @@ Result<SafetensorsFile> parse_safetensors(const std::vector<uint8_t>& bytes, con
 
 // Reads and parses the file at `path`.
 Result<SafetensorsFile> read_safetensors(const std::string& path);
-
-// "[4, 3]"
-std::string shape_to_string(const std::vector<int64_t>& shape);
 
 }  // namespace af::models
