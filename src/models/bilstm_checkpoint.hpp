@@ -1,9 +1,11 @@
 #pragma once
-// Loads a BiLSTM checkpoint directory (the format is in docs/models.md):
-// `config.json` (architecture, input columns in order, normalisation, output
-// scaling, version) and `weights.safetensors` (PyTorch state_dict names and
-// layout). Every inconsistency between the two is an error here, at start-up.
-// Used by the model factory on the thread that builds the pipeline.
+// Loads a BiLSTM checkpoint (the formats are in docs/models.md): a JSON of
+// architecture, input columns in order, normalisation, output scaling and
+// version, and the weights with PyTorch's state_dict names and layout, either
+// the portable export (`config.json` + `weights.safetensors`) or a torch.save
+// file with its `<stem>.json` (whose architecture may be left out: the tensor
+// shapes give it). Every inconsistency between the two is an error here, at
+// start-up. Used by the model factory on the thread that builds the pipeline.
 
 #include <cstdint>
 #include <memory>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "models/checkpoint_locator.hpp"
 #include "models/lstm_net.hpp"
 
 namespace af::models {
@@ -20,7 +23,8 @@ namespace af::models {
 inline constexpr int kBilstmFormatVersion = 1;
 
 struct BilstmCheckpoint {
-  std::string dir;
+  CheckpointFiles files;
+  std::string state_dict_key;  // torch.save files: where the state_dict was ("" bare)
   LstmShape shape;
   std::vector<std::string> input_columns;  // size shape.input_size
   std::vector<double> mean;                // per column; x' = (x - mean) / std
@@ -33,7 +37,7 @@ struct BilstmCheckpoint {
 
 // `max_steps`: the window the model will run with; `max_group`: the most samples
 // per forward() call (see LstmNet). Both size the network's scratch.
-Result<BilstmCheckpoint> load_bilstm_checkpoint(const std::string& dir, int max_steps,
+Result<BilstmCheckpoint> load_bilstm_checkpoint(const CheckpointFiles& files, int max_steps,
                                                 int max_group = LstmNet::kMaxGroup);
 
 }  // namespace af::models

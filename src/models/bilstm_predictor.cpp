@@ -4,11 +4,13 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/log.hpp"
 #include "models/bilstm_checkpoint.hpp"
+#include "models/checkpoint_locator.hpp"
 #include "models/column_lookup.hpp"
 
 namespace af::models {
@@ -120,15 +122,21 @@ class BilstmPredictor final : public Model {
 
 // `max_group`: per_symbol nets only ever run one sample at a time, so their
 // scratch is sized for one (200 symbols x a full group would waste memory).
-Result<std::shared_ptr<Member>> load_member(const std::string& dir, const ModelContext& ctx, int64_t window,
-                                            int max_group) {
-  auto ck = load_bilstm_checkpoint(dir, static_cast<int>(window), max_group);
+// `stem`: the checkpoint model_ref names, when the directory holds several.
+Result<std::shared_ptr<Member>> load_member(const std::string& dir, const std::optional<std::string>& stem,
+                                            const ModelContext& ctx, int64_t window, int max_group) {
+  auto files = locate_checkpoint(dir, stem);
+  if (!files.ok()) return make_error(std::string(kName) + ": " + files.error().message);
+  auto ck = load_bilstm_checkpoint(*files, static_cast<int>(window), max_group);
   if (!ck.ok()) return make_error(std::string(kName) + ": " + ck.error().message);
   if (ck->window_size && *ck->window_size != window)
     return make_error(std::string(kName) + ": window_size " + std::to_string(window) + " but the checkpoint in '" + dir +
                       "' was trained on windows of " + std::to_string(*ck->window_size) + " rows");
   auto columns = resolve_input_columns(ck->input_columns, ctx, std::string(kName) + " (checkpoint '" + dir + "')");
   if (!columns.ok()) return columns.error();
+  if (files->format == CheckpointFormat::kTorchSave)
+    logger("models")->info("{} checkpoint={} state_dict={}", kName, files->weights,
+                           ck->state_dict_key.empty() ? "(the whole file)" : ck->state_dict_key);
   auto m = std::make_shared<Member>();
   m->checkpoint = std::move(*ck);
   m->columns = std::move(*columns);
@@ -144,25 +152,29 @@ Result<std::unique_ptr<Model>> make_predictor(const ModelContext& ctx) {
   if (window > ctx.frame_capacity)
     return make_error(std::string(kName) + ": window_size " + std::to_string(window) + " exceeds the frame's capacity of " +
                       std::to_string(ctx.frame_capacity) + " rows per symbol");
+  // model_ref is `name.strategy` as the Python original writes it; `name` is the
+  // stem of the torch.save file to load when the directory holds several.
+  std::optional<std::string> stem;
   if (ctx.model_ref) {
     const auto dot = ctx.model_ref->rfind('.');
     const std::string suffix = dot == std::string::npos ? "" : ctx.model_ref->substr(dot + 1);
     if ((suffix == "unified" || suffix == "per_symbol") && suffix != strategy)
       return make_error(std::string(kName) + ": model_ref '" + *ctx.model_ref + "' names a " + suffix +
                         " model but strategy is " + strategy);
+    stem = suffix == strategy ? ctx.model_ref->substr(0, dot) : *ctx.model_ref;
   }
   std::vector<std::shared_ptr<Member>> members;
   std::vector<size_t> member_of_symbol;
   if (strategy == "per_symbol") {
     for (const auto& symbol : ctx.symbols) {
-      auto m = load_member((std::filesystem::path(dir) / symbol).string(), ctx, window, 1);
+      auto m = load_member((std::filesystem::path(dir) / symbol).string(), stem, ctx, window, 1);
       if (!m.ok()) return m.error();
       member_of_symbol.push_back(members.size());
       members.push_back(std::move(*m));
     }
     if (members.empty()) return make_error(std::string(kName) + ": per_symbol strategy with an empty universe");
   } else {
-    auto m = load_member(dir, ctx, window, LstmNet::kMaxGroup);
+    auto m = load_member(dir, stem, ctx, window, LstmNet::kMaxGroup);
     if (!m.ok()) return m.error();
     members.push_back(std::move(*m));
   }
@@ -188,9 +200,12 @@ void register_bilstm_predictor(ModelRegistry& registry) {
       "bidirectional, and an nn.Linear head with one output) over the last `window_size` rows of the "
       "checkpoint's input columns, oldest first, each normalised as `(x - mean) / std`; the prediction is "
       "`head * scale + offset`. `checkpoint_dir` holds `config.json` and `weights.safetensors` as written by "
-      "`tools/export_bilstm.py` (format in docs/models.md); relative paths are relative to the working "
-      "directory. `strategy: unified` loads `checkpoint_dir` itself for every symbol; `per_symbol` loads "
-      "`checkpoint_dir/<SYMBOL>/` for each symbol of the universe. No prediction (NaN) while the window is "
+      "`tools/export_bilstm.py`, or what training wrote with `torch.save` (a state_dict, bare or in a dict under "
+      "`state_dict`, `model_state_dict` or `model`; `.pt`/`.pth`) with a `<stem>.json` of columns and "
+      "normalisation beside it, read without running any pickle code (formats in docs/models.md); relative "
+      "paths are relative to the working directory. When the directory holds several torch.save files, "
+      "`model_ref: <stem>.<strategy>` selects `<stem>.pt`. `strategy: unified` loads `checkpoint_dir` itself "
+      "for every symbol; `per_symbol` loads `checkpoint_dir/<SYMBOL>/` for each symbol of the universe. No prediction (NaN) while the window is "
       "not full or when any input in it is NaN. Everything about the checkpoint (columns, shapes, files) "
       "is checked at start-up. Float32 arithmetic; equal to PyTorch to 1e-5; a prediction is bit-identical "
       "whether computed alone or batched with other symbols.";
@@ -201,7 +216,8 @@ void register_bilstm_predictor(ModelRegistry& registry) {
       ParamSpec{"output_col", ParamType::kString, false, {}, {}, {}, {},
                 "the emitted column (the step's output column name)"},
       ParamSpec{"checkpoint_dir", ParamType::kString, true, {}, {}, {}, {},
-                "directory with config.json and weights.safetensors (relative: to the working directory)"},
+                "directory with config.json + weights.safetensors, or a torch.save file (.pt/.pth) + its .json "
+                "(relative: to the working directory)"},
   };
   d.input = registry::InputKind::kFrame;
   d.output = registry::OutputKind::kColumns;
