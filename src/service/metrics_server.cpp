@@ -8,10 +8,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <fmt/format.h>
@@ -31,6 +33,9 @@ constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=
 constexpr const char* kTextContentType = "text/plain; charset=utf-8";
 constexpr uint32_t kHeaderLimit = 8 * 1024;  // a scrape request is a few hundred bytes
 constexpr uint64_t kBodyLimit = 64 * 1024;
+constexpr auto kFirstAcceptBackoff = std::chrono::milliseconds(10);
+constexpr auto kMaxAcceptBackoff = std::chrono::milliseconds(1000);
+constexpr auto kSessionCapPoll = std::chrono::milliseconds(20);
 
 std::shared_ptr<spdlog::logger> log() { return af::logger("service"); }
 
@@ -56,24 +61,50 @@ struct MetricsServer::Impl {
   std::thread thread;
   std::atomic<uint16_t> bound_port{0};
   bool running = false;  // owner's thread only
+  size_t sessions = 0;   // io thread only
   RateLimiter error_limiter{5, 60'000};
+  RateLimiter accept_limiter{5, 60'000};
 };
 
 net::awaitable<void> MetricsServer::Impl::accept_loop() {
+  net::steady_timer timer(*ioc);
+  std::chrono::milliseconds backoff{0};
+  const size_t cap = std::max<size_t>(1, options.max_sessions);
   for (;;) {
     beast::error_code ec;
+    while (sessions >= cap && acceptor->is_open()) {
+      // At the cap: the next connection waits in the listen backlog until a session ends.
+      timer.expires_after(kSessionCapPoll);
+      co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+    }
     tcp::socket socket = co_await acceptor->async_accept(net::redirect_error(net::use_awaitable, ec));
     if (ec == net::error::operation_aborted || !acceptor->is_open()) co_return;
     if (ec) {
-      // Out of file descriptors and the like: keep serving the connections we have.
-      log()->warn("metrics server: accept failed: {}", ec.message());
+      // Out of file descriptors and the like: the pending connection stays queued and
+      // accept fails again at once, so wait (longer each time) and keep serving the
+      // connections we have.
+      backoff = backoff.count() == 0 ? kFirstAcceptBackoff : std::min(backoff * 2, kMaxAcceptBackoff);
+      uint64_t suppressed = 0;
+      if (accept_limiter.allow(suppressed)) {
+        log()->warn("metrics server: accept failed: {}; retrying in {} ms (sessions={} suppressed={})", ec.message(),
+                    backoff.count(), sessions, suppressed);
+      }
+      timer.expires_after(backoff);
+      co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
       continue;
     }
+    backoff = std::chrono::milliseconds(0);
+    ++sessions;
     net::co_spawn(*ioc, session(std::move(socket)), net::detached);
   }
 }
 
 net::awaitable<void> MetricsServer::Impl::session(tcp::socket socket) {
+  // Counted by accept_loop for the cap; this guard also runs when stop() destroys a waiting session.
+  struct Release {
+    size_t& n;
+    ~Release() { --n; }
+  } release{sessions};
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {

@@ -4,7 +4,10 @@
 //   GET /metrics  -> 200, `text/plain; version=0.0.4; charset=utf-8`, the metrics callback's text
 //   GET /healthz  -> 200 "ok\n" when healthy, else 503 "<reason>\n"
 //   other paths 404, methods other than GET/HEAD 405, unparsable requests 400 (then close).
-// Keep-alive is honoured; idle connections are closed after `idle_timeout`.
+// Keep-alive is honoured; idle connections are closed after `idle_timeout`. At most
+// `max_sessions` connections are served at once: further ones wait in the kernel's
+// listen backlog until one closes. A failing accept (out of file descriptors)
+// backs off exponentially (10 ms .. 1 s) and is logged at most 5 times a minute.
 //
 // Owned by the live driver; start() and stop() are called from the owner's thread.
 // The server runs one io thread of its own, and BOTH CALLBACKS ARE CALLED ON THAT IO
@@ -32,6 +35,7 @@ struct MetricsServerOptions {
   std::function<std::string()> metrics;          // the /metrics body; empty function: empty body
   std::function<HealthStatus()> health;          // /healthz; empty function: always healthy
   std::chrono::milliseconds idle_timeout{30000}; // a connection silent this long is closed
+  size_t max_sessions = 64;                      // connections served at once
 };
 
 class MetricsServer {
