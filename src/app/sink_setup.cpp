@@ -3,9 +3,11 @@
 namespace af::app {
 
 Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& plan, const PluginSet& plugins,
-                                                            const std::string& spool_dir, bool backpressure) {
+                                                            const std::string& spool_dir, bool backpressure,
+                                                            uint64_t spool_max_bytes) {
   SinkWorkerOptions defaults;
   defaults.block_when_full = backpressure;
+  if (spool_max_bytes > 0) defaults.spool_max_bytes = spool_max_bytes;
   auto emitter = std::make_unique<SignalEmitter>(defaults);
   if (!spool_dir.empty()) emitter->set_spool_dir(spool_dir);
   std::string errors;

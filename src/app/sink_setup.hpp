@@ -16,7 +16,9 @@ namespace af::app {
 // spool_dir: where records a sink cannot take yet are kept durably ("" = none:
 // such records are counted as failed and reported by close()). backpressure: a
 // full sink queue makes emit() wait (replay) instead of spilling (live).
+// spool_max_bytes: each spool file's bound (0: SinkWorkerOptions' default).
 Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& plan, const PluginSet& plugins,
-                                                            const std::string& spool_dir, bool backpressure);
+                                                            const std::string& spool_dir, bool backpressure,
+                                                            uint64_t spool_max_bytes = 0);
 
 }  // namespace af::app

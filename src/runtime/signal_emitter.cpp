@@ -97,4 +97,14 @@ bool SignalEmitter::settled() const {
   return true;
 }
 
+std::optional<int64_t> SignalEmitter::last_ts_held(const std::string& dag_name, const std::string& symbol) const {
+  assert(opened_ && "last_ts_held before open_all");
+  std::optional<int64_t> oldest;
+  for (const auto& w : workers_) {
+    const auto ts = w->last_ts(dag_name, symbol);
+    if (ts && (!oldest || *ts < *oldest)) oldest = ts;
+  }
+  return oldest;
+}
+
 }  // namespace af

@@ -5,6 +5,7 @@
 // the caller nor another sink. emit() is called from one thread, the engine's
 // event loop; add/open_all/close from the thread that owns the emitter.
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,12 @@ class SignalEmitter {
   // Every record emitted so far is delivered, spooled or counted lost (see
   // SinkWorker::settled): a snapshot taken now loses nothing to a kill -9.
   bool settled() const;
+
+  // After open_all(): for (dag_name, symbol), the oldest of the newest ts each
+  // sink durably held at open (Sink::last_ts); sinks that cannot tell are left
+  // out; nullopt when none can. Predicting again from after it leaves no sink
+  // with a hole (the others skip what they hold).
+  std::optional<int64_t> last_ts_held(const std::string& dag_name, const std::string& symbol) const;
 
   size_t size() const { return workers_.size(); }
   std::vector<SinkStats> stats() const;

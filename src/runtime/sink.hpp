@@ -4,7 +4,9 @@
 // on one Sink come from that thread, in order: open, then write/flush any number
 // of times, then close.
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -24,8 +26,21 @@ class Sink {
   // Delivers a batch, in order. Records this sink already holds (its dedup key)
   // are skipped, not doubled. A transient Error is retried with the same batch.
   virtual Status write(std::span<const PredictionRecord> batch) = 0;
+  // A successful flush means the records written so far are durably accepted
+  // (in the file, in the database): the worker counts them as settled only then.
   virtual Status flush() = 0;
   virtual Status close() = 0;
+
+  // Optional capability: the newest ts of a record of (dag_name, symbol) that the
+  // destination held durably when open() returned; nullopt when it holds none or
+  // cannot tell. A restart without a usable snapshot resumes predicting after it
+  // instead of leaving a hole. Called after open(), from any thread: an
+  // implementation answers from state it no longer changes.
+  virtual std::optional<int64_t> last_ts(const std::string& dag_name, const std::string& symbol) const {
+    (void)dag_name;
+    (void)symbol;
+    return std::nullopt;
+  }
 };
 
 struct SinkContext {

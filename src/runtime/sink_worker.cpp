@@ -52,7 +52,11 @@ Status SinkWorker::wait_open() {
 bool SinkWorker::push(const PredictionRecord& record) {
   std::unique_lock lock(mu_);
   if (options_.block_when_full)
-    space_cv_.wait(lock, [&] { return count_ < ring_.size() || dead_ || exited_ || spilling_; });
+    space_cv_.wait(lock, [&] { return count_ < ring_.size() || dead_ || exited_ || spilling_ || holding_back_; });
+  if (holding_back_) {
+    hold_back_locked(1, "");
+    return false;
+  }
   const bool full = count_ == ring_.size();
   if (dead_ || exited_ || spilling_ || full) {
     if (spool_) {
@@ -63,15 +67,17 @@ bool SinkWorker::push(const PredictionRecord& record) {
           log_->warn("sink={} queue full (capacity {}); spooling newer records to {}", name_, ring_.size(),
                      spool_->path());
       }
-      Status st = spool_->append({&record, 1}, false);
-      if (st) {
+      size_t appended = 0;
+      Status st = spool_->append({&record, 1}, false, &appended);
+      if (appended == 1) {
         spooled_.fetch_add(1, std::memory_order_relaxed);
-        spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
+        update_spool_gauges_locked();
         lock.unlock();
         cv_.notify_one();
         return true;
       }
-      last_error_ = named(st.error().message);
+      hold_back_locked(1, st.error().message);
+      return false;
     }
     failed_.fetch_add(1, std::memory_order_relaxed);
     uint64_t suppressed = 0;
@@ -95,7 +101,37 @@ bool SinkWorker::push(const PredictionRecord& record) {
 
 bool SinkWorker::settled() const {
   std::lock_guard lock(mu_);
-  return count_ == 0 && !in_write_;
+  return count_ == 0 && !in_write_ && !unflushed_ && !holding_back_ && failed_.load(std::memory_order_relaxed) == 0;
+}
+
+std::optional<int64_t> SinkWorker::last_ts(const std::string& dag_name, const std::string& symbol) const {
+  {
+    std::lock_guard lock(open_mu_);
+    assert(open_done_ && "SinkWorker::last_ts before wait_open");
+    if (!open_status_) return std::nullopt;
+  }
+  return sink_->last_ts(dag_name, symbol);
+}
+
+void SinkWorker::hold_back_locked(size_t records, const std::string& why) {
+  if (!holding_back_) {
+    holding_back_ = true;
+    spool_full_flag_.store(true, std::memory_order_release);
+    last_error_ = named(why);
+    log_->error(
+        "sink={} the spool refused records: {}; every newer record is held back (not delivered) until a restart, "
+        "which computes them again from the last snapshot",
+        name_, why);
+  }
+  held_back_.fetch_add(records, std::memory_order_relaxed);
+  space_cv_.notify_all();
+}
+
+void SinkWorker::update_spool_gauges_locked() {
+  if (!spool_) return;
+  spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
+  spool_bytes_.store(spool_->bytes(), std::memory_order_relaxed);
+  spooling_flag_.store(spilling_, std::memory_order_relaxed);
 }
 
 Status SinkWorker::call(const char* what, const std::function<Status()>& fn) {
@@ -134,34 +170,46 @@ void SinkWorker::sleep_ms(int64_t ms, bool interruptible) {
 
 void SinkWorker::spill_locked(std::span<const PredictionRecord> first) {
   assert(spool_);
+  // Records the spool refuses are held back together with every newer one (the
+  // queue), so that the sink never receives a record before an older one.
+  auto hold_back_rest = [&](size_t n, const std::string& why) {
+    hold_back_locked(n + count_, why);
+    head_ = count_ = 0;
+  };
   if (!first.empty()) {
-    if (Status st = spool_->append(first, false); !st) {
-      failed_.fetch_add(first.size(), std::memory_order_relaxed);
-      last_error_ = named(st.error().message);
-      log_->error("sink={} {} records LOST: {}", name_, first.size(), st.error().message);
+    if (holding_back_) {
+      hold_back_rest(first.size(), "");
     } else {
-      spooled_.fetch_add(first.size(), std::memory_order_relaxed);
+      size_t appended = 0;
+      Status st = spool_->append(first, false, &appended);
+      spooled_.fetch_add(appended, std::memory_order_relaxed);
+      if (appended < first.size()) hold_back_rest(first.size() - appended, st ? "" : st.error().message);
     }
   }
   // The queue holds records newer than `first`: they follow it into the spool.
   while (count_ > 0) {
+    if (holding_back_) {
+      hold_back_rest(0, "");
+      break;
+    }
     const size_t n = std::min(count_, ring_.size() - head_);
     std::span<const PredictionRecord> part(ring_.data() + head_, n);
-    if (Status st = spool_->append(part, false); !st) {
-      last_error_ = named(st.error().message);
-      log_->error("sink={} cannot spool queued records: {}", name_, st.error().message);
-      break;  // they stay queued
+    size_t appended = 0;
+    Status st = spool_->append(part, false, &appended);
+    spooled_.fetch_add(appended, std::memory_order_relaxed);
+    head_ = (head_ + appended) % ring_.size();
+    count_ -= appended;
+    if (appended < n) {
+      hold_back_rest(0, st ? "" : st.error().message);
+      break;
     }
-    spooled_.fetch_add(n, std::memory_order_relaxed);
-    head_ = (head_ + n) % ring_.size();
-    count_ -= n;
   }
   depth_.store(count_, std::memory_order_relaxed);
   // No fsync here: the producer may be waiting for mu_. The worker loop syncs
   // before it replays, and again before it exits.
   spilling_ = spool_->pending() > 0;
   space_cv_.notify_all();
-  spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
+  update_spool_gauges_locked();
 }
 
 void SinkWorker::on_fatal(const Error& error, std::span<const PredictionRecord> batch) {
@@ -174,8 +222,8 @@ void SinkWorker::on_fatal(const Error& error, std::span<const PredictionRecord> 
   const size_t held = batch.size() + count_;
   if (spool_) {
     spill_locked(batch);
-    log_->error("sink={} stopped by a fatal error: {}; {} undelivered records kept in {} for the next start", name_,
-                error.message, held, spool_->path());
+    log_->error("sink={} stopped by a fatal error: {}; {} undelivered records kept in {} for the next start{}", name_,
+                error.message, held, spool_->path(), holding_back_ ? " (as far as it had room)" : "");
   } else {
     failed_.fetch_add(held, std::memory_order_relaxed);
     head_ = count_ = 0;
@@ -255,10 +303,57 @@ SinkWorker::Outcome SinkWorker::deliver_from_spool(std::vector<PredictionRecord>
 }
 
 void SinkWorker::run() {
+  try {
+    run_loop();
+  } catch (const std::exception& e) {
+    on_thread_exception(e.what());
+  } catch (...) {
+    on_thread_exception("unknown exception");
+  }
+}
+
+void SinkWorker::on_thread_exception(const std::string& what) {
+  const Error error{named("worker thread failed: " + what), false};
+  {
+    std::lock_guard lock(open_mu_);
+    if (!open_done_) {
+      {
+        std::lock_guard l(mu_);
+        dead_ = exited_ = true;
+        fatal_ = error;
+        last_error_ = error.message;
+        space_cv_.notify_all();
+      }
+      dead_flag_.store(true, std::memory_order_release);
+      open_done_ = true;
+      open_status_ = error;
+      open_cv_.notify_all();
+      return;
+    }
+  }
+  bool batch_in_hand = false;
+  {
+    std::lock_guard lock(mu_);
+    batch_in_hand = in_write_;
+    in_write_ = false;
+  }
+  // The batch in hand may or may not have reached the sink: spooling it again is
+  // safe (the sink's dedup key absorbs a repeat), dropping it is not.
+  on_fatal(error, batch_in_hand ? std::span<const PredictionRecord>(batch_) : std::span<const PredictionRecord>());
+  try {
+    finish_thread();
+  } catch (const std::exception& e) {
+    log_->error("sink={} cleanup after a worker failure failed: {}", name_, e.what());
+  } catch (...) {
+    log_->error("sink={} cleanup after a worker failure failed", name_);
+  }
+}
+
+void SinkWorker::run_loop() {
   Status st;
   std::unique_ptr<Spool> spool;
   if (!options_.spool_path.empty()) {
-    auto opened = Spool::open(options_.spool_path);
+    auto opened = Spool::open(options_.spool_path, options_.spool_max_bytes);
     if (!opened) {
       st = Error{named(opened.error().message), false};
     } else {
@@ -271,7 +366,7 @@ void SinkWorker::run() {
     spool_ = std::move(spool);
     if (spool_) {
       spilling_ = spool_->pending() > 0;
-      spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
+      update_spool_gauges_locked();
     }
     if (!st) {
       dead_ = exited_ = true;
@@ -290,7 +385,6 @@ void SinkWorker::run() {
   open_cv_.notify_all();
   if (!st) return;  // never opened, so not closed either
 
-  bool unflushed = false;
   int flush_failures = 0;
   for (;;) {
     std::unique_lock lock(mu_);
@@ -307,9 +401,10 @@ void SinkWorker::run() {
       in_write_ = true;
       lock.unlock();
       space_cv_.notify_all();
-      if (deliver_live(batch_) == Outcome::kDelivered) unflushed = true;
+      const Outcome o = deliver_live(batch_);
       lock.lock();
       in_write_ = false;
+      if (o == Outcome::kDelivered) unflushed_ = true;
       continue;
     }
     if (spilling_) {
@@ -323,22 +418,26 @@ void SinkWorker::run() {
         if (Status c = spool_->commit(); !c) log_->error("sink={} {}", name_, c.error().message);
         lock.lock();
         spilling_ = spool_->pending() > 0;
-        spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
+        update_spool_gauges_locked();
         continue;
       }
       const Outcome o = deliver_from_spool(batch_);
       if (o != Outcome::kDelivered) break;  // fatal, or stopping while the sink is down
+      // The spool lets go of the batch only once the sink has it durably; until
+      // then the spool holding it is what keeps it settled.
+      if (!flush_replayed()) break;
       if (Status c = spool_->commit(); !c) log_->error("sink={} {}", name_, c.error().message);
       replayed_.fetch_add(batch_.size(), std::memory_order_relaxed);
-      spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
-      unflushed = true;
+      std::lock_guard l(mu_);
+      update_spool_gauges_locked();
       continue;
     }
-    if (unflushed) {
+    if (unflushed_) {
       lock.unlock();
       Status fs = call("flush", [&] { return sink_->flush(); });
       if (fs) {
-        unflushed = false;
+        lock.lock();
+        unflushed_ = false;
         flush_failures = 0;
       } else if (!fs.error().transient) {
         on_fatal(fs.error(), {});
@@ -355,7 +454,34 @@ void SinkWorker::run() {
     if (stopping()) break;
     cv_.wait(lock);
   }
+  finish_thread();
+}
 
+bool SinkWorker::flush_replayed() {
+  int attempt = 0;
+  for (;;) {
+    Status fs = call("flush", [&] { return sink_->flush(); });
+    if (fs) {
+      std::lock_guard lock(mu_);
+      unflushed_ = false;
+      return true;
+    }
+    if (!fs.error().transient) {
+      on_fatal(fs.error(), {});  // the batch stays in the spool
+      return false;
+    }
+    set_last_error(fs.error().message);
+    ++attempt;
+    retried_.fetch_add(1, std::memory_order_relaxed);
+    if (stopping() && attempt >= options_.retry.max_attempts) return false;  // the spool keeps the batch
+    if (attempt == 1 || attempt % 10 == 0)
+      log_->warn("sink={} flush after replay failed (attempt {}), the batch stays spooled: {}", name_, attempt,
+                 fs.error().message);
+    sleep_ms(backoff_ms(attempt), !stopping());
+  }
+}
+
+void SinkWorker::finish_thread() {
   std::vector<std::string> problems;
   {
     std::lock_guard lock(mu_);
@@ -368,12 +494,20 @@ void SinkWorker::run() {
     }
   }
   if (!dead_flag_.load()) {
-    if (Status fs = call("flush", [&] { return sink_->flush(); }); !fs) problems.push_back(named(fs.error().message));
+    if (Status fs = call("flush", [&] { return sink_->flush(); }); !fs) {
+      problems.push_back(named(fs.error().message));
+    } else {
+      std::lock_guard lock(mu_);
+      unflushed_ = false;
+    }
   }
   if (Status cs = call("close", [&] { return sink_->close(); }); !cs) problems.push_back(named(cs.error().message));
   if (spool_) {
     if (Status s = spool_->sync(); !s) problems.push_back(named(s.error().message));
-    spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
+    {
+      std::lock_guard lock(mu_);
+      update_spool_gauges_locked();
+    }
     if (spool_->pending() > 0)
       log_->warn("sink={} {} records left in {} for the next start", name_, spool_->pending(), spool_->path());
   }
@@ -403,6 +537,9 @@ Status SinkWorker::close() {
   }
   if (!close_error_.empty()) add(close_error_);
   if (const uint64_t lost = failed_.load(); lost > 0) add(name_ + ": " + std::to_string(lost) + " records lost");
+  if (const uint64_t held = held_back_.load(); held > 0)
+    add(name_ + ": " + std::to_string(held) +
+        " records held back (spool full or failing); the next start computes them again from the last snapshot");
   close_status_ = msg.empty() ? Status{} : Status{make_error(msg)};
   return close_status_;
 }
@@ -423,6 +560,10 @@ SinkStats SinkWorker::stats() const {
   s.replayed = replayed_.load(std::memory_order_relaxed);
   s.queue_depth = depth_.load(std::memory_order_relaxed);
   s.spool_pending = spool_pending_.load(std::memory_order_relaxed);
+  s.spool_bytes = spool_bytes_.load(std::memory_order_relaxed);
+  s.held_back = held_back_.load(std::memory_order_relaxed);
+  s.spooling = spooling_flag_.load(std::memory_order_relaxed);
+  s.spool_full = spool_full_flag_.load(std::memory_order_acquire);
   s.dead = dead_flag_.load(std::memory_order_acquire);
   std::lock_guard lock(mu_);
   s.last_error = last_error_;

@@ -10,6 +10,14 @@
 // allows, records go to the spool (if one is configured), and while the spool
 // holds records every newer record goes there too, so that the spool is replayed
 // before anything newer reaches the sink.
+//
+// A record is settled once the sink durably holds it (a write and then a
+// successful flush) or the spool does. When the spool reaches its size bound (or
+// cannot be written), the worker holds the sink's newer records back: they are
+// not delivered in this process (delivering a newer record first would move a
+// deduplicating sink's high-water mark past them) and the worker never counts as
+// settled again, so no snapshot passes them and a restart computes them again.
+// The thread's top level turns an exception into this sink's fatal-error path.
 
 #include <atomic>
 #include <condition_variable>
@@ -17,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -49,6 +58,8 @@ struct SinkWorkerOptions {
   size_t max_batch = 512;          // records per write()
   RetryPolicy retry;
   std::string spool_path;  // empty: no spool
+  // The spool file's size bound (docs/sinks.md, "Spool bound").
+  uint64_t spool_max_bytes = uint64_t{1} << 30;
   // Replay sets this: its producer can wait, so a full queue makes push() wait for
   // room while the sink is alive, rather than spilling to the spool or losing the
   // record. The live service leaves it off: the event loop must never block.
@@ -65,6 +76,10 @@ struct SinkStats {
   uint64_t replayed = 0;       // records delivered from the spool
   uint64_t queue_depth = 0;    // records waiting in the queue now
   uint64_t spool_pending = 0;  // records waiting in the spool now
+  uint64_t spool_bytes = 0;    // the spool file's size now
+  uint64_t held_back = 0;      // records held back because the spool was full or failing
+  bool spooling = false;       // newer records go to the spool (it holds undelivered records)
+  bool spool_full = false;     // the spool refused records: newer ones are held back until a restart
   bool dead = false;           // a fatal error stopped this sink
   std::string last_error;      // the most recent error, fatal or not ("" if none)
 };
@@ -88,7 +103,8 @@ class SinkWorker {
 
   // Hands one record to the worker. Never blocks on the sink, never allocates.
   // Returns false when the record was lost (queue full and no spool, or a dead
-  // sink without a spool); it is counted in `failed` and logged.
+  // sink without a spool; counted in `failed`) or held back (the spool is full or
+  // failing; counted in `held_back`), logged either way.
   bool push(const PredictionRecord& record);
 
   // Drains the queue (and the spool, while the sink accepts), flushes and closes
@@ -96,10 +112,14 @@ class SinkWorker {
   // summary of lost records, if any. Idempotent.
   Status close();
 
-  // True when every record pushed so far is settled: delivered, spooled (durable
-  // across a crash of the process) or counted as lost; none is queued or in a
-  // write. The live service snapshots its state only at such moments.
+  // True when every record pushed so far is settled: written to the sink and
+  // flushed since, or in the spool (durable across a crash of the process); none
+  // is queued, in a write or written but not yet flushed, and none was lost or
+  // held back. The live service snapshots its state only at such moments.
   bool settled() const;
+
+  // The sink's Sink::last_ts; after wait_open() succeeded, from any thread.
+  std::optional<int64_t> last_ts(const std::string& dag_name, const std::string& symbol) const;
 
   // The fatal error that stopped this sink, if any.
   Status status() const;
@@ -109,6 +129,14 @@ class SinkWorker {
   enum class Outcome { kDelivered, kSpooled, kLost, kFatal, kStopped };
 
   void run();
+  void run_loop();
+  void on_thread_exception(const std::string& what);
+  void finish_thread();
+  // Flushes after a replayed batch, retrying while the sink fails transiently;
+  // false when the batch stays in the spool (fatal error, or stopping).
+  bool flush_replayed();
+  void hold_back_locked(size_t records, const std::string& why);
+  void update_spool_gauges_locked();
   Status call(const char* what, const std::function<Status()>& fn);
   Outcome deliver_live(std::vector<PredictionRecord>& batch);
   Outcome deliver_from_spool(std::vector<PredictionRecord>& batch);
@@ -138,6 +166,8 @@ class SinkWorker {
   bool dead_ = false;
   bool exited_ = false;  // the thread has stopped taking records
   bool in_write_ = false;  // the worker holds a batch taken from the queue
+  bool unflushed_ = false;  // records were written to the sink since its last successful flush
+  bool holding_back_ = false;  // the spool refused records: every newer one is held back
   std::unique_ptr<Spool> spool_;
   Error fatal_;
   std::string last_error_;
@@ -147,13 +177,14 @@ class SinkWorker {
   bool started_ = false;
   bool closed_ = false;
   Status close_status_;
-  std::mutex open_mu_;
+  mutable std::mutex open_mu_;
   std::condition_variable open_cv_;
   bool open_done_ = false;
   Status open_status_;
 
   std::atomic<uint64_t> sent_{0}, retried_{0}, failed_{0}, spooled_{0}, replayed_{0}, depth_{0}, spool_pending_{0};
-  std::atomic<bool> dead_flag_{false};
+  std::atomic<uint64_t> held_back_{0}, spool_bytes_{0};
+  std::atomic<bool> dead_flag_{false}, spooling_flag_{false}, spool_full_flag_{false};
   std::mt19937_64 rng_;
   RateLimiter drop_log_limit_{5, 10'000};
   std::vector<PredictionRecord> batch_;  // worker thread only

@@ -13,6 +13,7 @@
 
 #include "common/log.hpp"
 #include "common/number_format.hpp"
+#include "runtime/sync_directory.hpp"
 
 namespace af {
 namespace {
@@ -129,7 +130,8 @@ void Spool::append_line(std::string& out, const PredictionRecord& r) {
   out += '\n';
 }
 
-Spool::Spool(std::string path, int fd, int offset_fd) : path_(std::move(path)), fd_(fd), offset_fd_(offset_fd) {}
+Spool::Spool(std::string path, int fd, int offset_fd, uint64_t max_bytes)
+    : path_(std::move(path)), fd_(fd), offset_fd_(offset_fd), max_bytes_(max_bytes) {}
 
 Spool::~Spool() {
   ::fsync(fd_);
@@ -137,7 +139,7 @@ Spool::~Spool() {
   ::close(offset_fd_);
 }
 
-Result<std::unique_ptr<Spool>> Spool::open(const std::string& path) {
+Result<std::unique_ptr<Spool>> Spool::open(const std::string& path, uint64_t max_bytes) {
   namespace fs = std::filesystem;
   const fs::path p(path);
   if (p.has_parent_path()) {
@@ -145,16 +147,22 @@ Result<std::unique_ptr<Spool>> Spool::open(const std::string& path) {
     fs::create_directories(p.parent_path(), ec);
     if (ec) return make_error(path + ": cannot create spool directory '" + p.parent_path().string() + "': " + ec.message());
   }
+  const std::string offset_path = path + ".offset";
+  std::error_code exists_ec;
+  const bool created = !fs::exists(path, exists_ec) || !fs::exists(offset_path, exists_ec);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return make_error(path + ": cannot open spool: " + errno_text(errno));
-  const std::string offset_path = path + ".offset";
   const int ofd = ::open(offset_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (ofd < 0) {
     const int err = errno;
     ::close(fd);
     return make_error(offset_path + ": cannot open spool offset file: " + errno_text(err));
   }
-  std::unique_ptr<Spool> spool(new Spool(path, fd, ofd));
+  std::unique_ptr<Spool> spool(new Spool(path, fd, ofd, max_bytes));
+  if (created) {
+    // The new entries must reach the disk before anything spooled in them counts as durable.
+    if (Status st = sync_parent_directory(path); !st) return make_error(path + ": " + st.error().message);
+  }
   auto log = logger("emitter");
 
   // Scan the file once: its size, where its last newline is, where lines start.
@@ -229,17 +237,39 @@ Result<std::unique_ptr<Spool>> Spool::open(const std::string& path) {
     // Everything was delivered but the process stopped before truncating.
     if (::ftruncate(fd, 0) != 0) return make_error(path + ": cannot truncate spool: " + errno_text(errno));
     spool->committed_offset_ = spool->committed_line_ = 0;
+    size = 0;
   }
   std::lock_guard lock(spool->mu_);
+  spool->size_ = size;
   if (Status st = spool->write_offset_locked(); !st) return st.error();
   if (pending > 0) log->info("spool={} pending={} (replayed before newer records)", path, pending);
   return spool;
 }
 
-Status Spool::append(std::span<const PredictionRecord> records, bool sync_now) {
+Status Spool::append(std::span<const PredictionRecord> records, bool sync_now, size_t* appended) {
   std::lock_guard lock(mu_);
+  if (appended) *appended = 0;
   line_buf_.clear();
-  for (const auto& r : records) append_line(line_buf_, r);
+  const uint64_t room = size_ < max_bytes_ ? max_bytes_ - size_ : 0;
+  size_t fit = 0;
+  for (const auto& r : records) {
+    const size_t before = line_buf_.size();
+    append_line(line_buf_, r);
+    if (line_buf_.size() > room) {
+      line_buf_.resize(before);
+      break;
+    }
+    ++fit;
+  }
+  full_ = fit < records.size();
+  Status result;
+  if (full_) {
+    result = make_error(path_ + ": spool full (" + std::to_string(size_) + " bytes, bound " +
+                            std::to_string(max_bytes_) + "; " + std::to_string(records.size() - fit) +
+                            " records refused)",
+                        true);
+    if (fit == 0) return result;
+  }
   struct stat st{};
   const off_t before = ::fstat(fd_, &st) == 0 ? st.st_size : -1;
   if (Status w = write_all(fd_, line_buf_.data(), line_buf_.size(), path_); !w) {
@@ -249,13 +279,15 @@ Status Spool::append(std::span<const PredictionRecord> records, bool sync_now) {
     }
     return w;
   }
-  pending_ += records.size();
+  size_ += line_buf_.size();
+  pending_ += fit;
+  if (appended) *appended = fit;
   dirty_ = true;
   if (sync_now) {
     if (::fsync(fd_) != 0) return make_error(path_ + ": fsync failed: " + errno_text(errno), true);
     dirty_ = false;
   }
-  return {};
+  return result;
 }
 
 Status Spool::sync() {
@@ -373,6 +405,7 @@ Status Spool::commit() {
   if (pending_ == 0) {
     if (::ftruncate(fd_, 0) != 0) return make_error(path_ + ": cannot truncate spool: " + errno_text(errno), true);
     committed_offset_ = committed_line_ = 0;
+    size_ = 0;
   }
   read_end_offset_ = committed_offset_;
   return write_offset_locked();
@@ -390,6 +423,16 @@ Status Spool::write_offset_locked() {
 uint64_t Spool::pending() const {
   std::lock_guard lock(mu_);
   return pending_;
+}
+
+uint64_t Spool::bytes() const {
+  std::lock_guard lock(mu_);
+  return size_;
+}
+
+bool Spool::full() const {
+  std::lock_guard lock(mu_);
+  return full_;
 }
 
 uint64_t Spool::corrupt() const {

@@ -16,6 +16,13 @@
 // batch again: the sink's dedup key absorbs it). A line whose checksum does not
 // match is skipped with a warning naming file:line; a torn last line (a crash
 // mid-append) is cut off when the spool is opened.
+//
+// Size bound: the file may not grow past `max_bytes` (what was already delivered
+// counts until the file is truncated, which happens once everything is
+// delivered). An append that would cross it writes nothing and fails with
+// "spool full"; the SinkWorker then holds the sink's newer records back (see
+// docs/sinks.md, "Spool bound"). Creating the file or its offset sidecar fsyncs
+// the directory, so that a crash cannot lose the file itself.
 
 #include <cstdint>
 #include <memory>
@@ -32,18 +39,23 @@ namespace af {
 
 class Spool {
  public:
+  static constexpr uint64_t kUnbounded = UINT64_MAX;
+
   // Opens (creating the file and its directory if needed) the spool at `path`.
-  static Result<std::unique_ptr<Spool>> open(const std::string& path);
+  static Result<std::unique_ptr<Spool>> open(const std::string& path, uint64_t max_bytes = kUnbounded);
   ~Spool();
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
 
   const std::string& path() const { return path_; }
 
-  // Appends records after every pending one. `sync`: fsync before returning
+  // Appends records after every pending one. When the file would grow past
+  // max_bytes, only the records that fit are appended (their count in
+  // `*appended`, if given) and the Error says "spool full" (full() is then true).
+  // `sync`: fsync before returning
   // (the worker spooling a batch); otherwise the data is in the kernel (it
   // survives the process) and sync() makes it durable later.
-  Status append(std::span<const PredictionRecord> records, bool sync);
+  Status append(std::span<const PredictionRecord> records, bool sync, size_t* appended = nullptr);
   // fsyncs what append() wrote since the last sync (a no-op when nothing did).
   Status sync();
 
@@ -57,6 +69,10 @@ class Spool {
   Status commit();
 
   uint64_t pending() const;  // lines not yet committed (corrupt ones included)
+  uint64_t bytes() const;    // the file's size now
+  uint64_t max_bytes() const { return max_bytes_; }
+  // True when the last append() was refused by the size bound.
+  bool full() const;
   uint64_t corrupt() const;  // corrupt lines skipped so far
 
   // Serialises one record as a spool line (with checksum and newline); exposed
@@ -65,14 +81,17 @@ class Spool {
   static uint32_t crc32(std::string_view data);
 
  private:
-  Spool(std::string path, int fd, int offset_fd);
+  Spool(std::string path, int fd, int offset_fd, uint64_t max_bytes);
   Status write_offset_locked();
   const std::string* intern(std::string_view s);
 
   const std::string path_;
   const int fd_;
   const int offset_fd_;
+  const uint64_t max_bytes_;
   mutable std::mutex mu_;
+  uint64_t size_ = 0;  // bytes in the file
+  bool full_ = false;
   uint64_t committed_offset_ = 0;  // byte offset of the first pending line
   uint64_t committed_line_ = 0;    // its 0-based line number in the file
   uint64_t read_end_offset_ = 0;   // past the last line handed out by read()

@@ -12,6 +12,7 @@
 #include "common/log.hpp"
 #include "common/number_format.hpp"
 #include "common/time.hpp"
+#include "runtime/sync_directory.hpp"
 #include "sinks/text_format.hpp"
 
 namespace af::sinks {
@@ -106,8 +107,13 @@ Status CsvAppendSink::open() {
     fs::create_directories(p.parent_path(), ec);
     if (ec) return error("cannot create directory '" + p.parent_path().string() + "': " + ec.message(), false);
   }
+  std::error_code exists_ec;
+  const bool created = !fs::exists(p, exists_ec);
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0) return error(std::string("cannot open for writing: ") + std::strerror(errno), false);
+  if (created) {
+    if (Status s = sync_parent_directory(path_); !s) return error(s.error().message, false);
+  }
   struct stat st{};
   if (::fstat(fd_, &st) != 0) return error(std::string("cannot stat: ") + std::strerror(errno), false);
   if (!S_ISREG(st.st_mode)) return error("not a regular file", false);
@@ -160,6 +166,11 @@ Status CsvAppendSink::load_existing(uint64_t size) {
       if (++malformed <= 5) log->warn("{}:{}: malformed line ignored for deduplication", path_, line_no);
       continue;
     }
+    std::string held_key = fields[3];
+    held_key += kKeySep;
+    held_key += fields[1];
+    auto [held, fresh] = held_at_open_.emplace(std::move(held_key), *ts);
+    if (!fresh && *ts > held->second) held->second = *ts;
     build_key(&fields[1], &fields[3], &fields[4], &fields[5]);
     auto it = high_water_.find(key_);
     if (it == high_water_.end()) {
@@ -240,6 +251,12 @@ Status CsvAppendSink::drain() {
 Status CsvAppendSink::flush() {
   if (fd_ < 0) return {};
   return drain();
+}
+
+std::optional<int64_t> CsvAppendSink::last_ts(const std::string& dag_name, const std::string& symbol) const {
+  auto it = held_at_open_.find(dag_name + kKeySep + symbol);
+  if (it == held_at_open_.end()) return std::nullopt;
+  return it->second;
 }
 
 Status CsvAppendSink::close() {

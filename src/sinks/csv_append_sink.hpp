@@ -8,6 +8,9 @@
 // all that is needed: it grows with the number of keys, not of records). A torn
 // last line left by a crash is cut off. Writes are buffered and reach the file on
 // flush() (the worker flushes whenever its queue runs empty); no fsync per line.
+// A new file's directory is fsynced once, so the file itself survives a crash.
+// last_ts() answers from what the file held at open: per (dag_name, symbol), the
+// newest ts (the restart's catch-up point when there is no usable snapshot).
 
 #include <cstdint>
 #include <optional>
@@ -35,6 +38,7 @@ class CsvAppendSink : public Sink {
   Status write(std::span<const PredictionRecord> batch) override;
   Status flush() override;
   Status close() override;
+  std::optional<int64_t> last_ts(const std::string& dag_name, const std::string& symbol) const override;
 
   uint64_t written() const { return written_; }            // records formatted (this process)
   uint64_t deduplicated() const { return deduplicated_; }  // records skipped: ts <= the key's high-water mark
@@ -54,6 +58,8 @@ class CsvAppendSink : public Sink {
   std::string out_;   // formatted, not yet written
   std::string key_;   // reused key buffer
   std::unordered_map<std::string, int64_t> high_water_;
+  // dag_name kKeySep symbol -> newest ts in the file at open; written by open() only.
+  std::unordered_map<std::string, int64_t> held_at_open_;
   uint64_t written_ = 0;
   uint64_t deduplicated_ = 0;
 };

@@ -43,6 +43,8 @@ struct SinkScript {
   std::atomic<int> fail_from{-1};           // write attempts [fail_from, fail_from + fail_count) fail transiently
   std::atomic<int> fail_count{0};
   std::atomic<bool> gate_closed{false};     // writes wait while set
+  std::atomic<bool> flush_down{false};      // every flush fails transiently while set (a full disk)
+  std::atomic<int> failed_flushes{0};
 
   size_t count() {
     std::lock_guard l(mu);
@@ -88,6 +90,10 @@ class ScriptedSink : public Sink {
   }
   Status flush() override {
     ++s_.flushes;
+    if (s_.flush_down) {
+      ++s_.failed_flushes;
+      return make_error("write failed: No space left on device", true);
+    }
     return {};
   }
   Status close() override {

@@ -154,6 +154,27 @@ TEST_F(CsvAppendTest, DedupKeyWithColumnKeepsColumnsApart) {
   ASSERT_TRUE(s->close().ok());
 }
 
+// The restart's catch-up point without a snapshot (issue 12 item 3): what the
+// file held at open, per dag and symbol; nothing for what it does not hold.
+TEST_F(CsvAppendTest, LastTsIsTheNewestRecordPerDagAndSymbolInTheFileAtOpen) {
+  const fs::path p = dir_ / "out.csv";
+  write_range(p, 0, 5, kBtc);
+  write_range(p, 0, 2, kEth);
+  auto s = make(p);
+  EXPECT_EQ(s->last_ts(kDag, kBtc), std::nullopt) << "before open it cannot tell";
+  ASSERT_TRUE(s->open().ok());
+  EXPECT_EQ(s->last_ts(kDag, kBtc), kT0 + 5 * kHour);
+  EXPECT_EQ(s->last_ts(kDag, kEth), kT0 + 2 * kHour);
+  EXPECT_EQ(s->last_ts(kDag, "SOLUSDT"), std::nullopt);
+  EXPECT_EQ(s->last_ts("another_dag", kBtc), std::nullopt);
+  // What this process writes later is not what the file held at open.
+  std::vector<PredictionRecord> batch{rec(kT0 + 9 * kHour, kBtc, 1.0)};
+  ASSERT_TRUE(s->write(batch).ok());
+  ASSERT_TRUE(s->flush().ok());
+  EXPECT_EQ(s->last_ts(kDag, kBtc), kT0 + 5 * kHour);
+  ASSERT_TRUE(s->close().ok());
+}
+
 TEST_F(CsvAppendTest, TornLastLineIsRemoved) {
   const auto path = dir_ / "p.csv";
   write_range(path, 1, 3);
