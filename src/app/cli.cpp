@@ -46,6 +46,14 @@ int run_cli(int argc, char** argv) {
   s->add_option("--cache-dir", sig.cache_dir, "archive cache (default <state-dir>/vision-cache or ~/.cache/alpha_forge)");
   s->add_option("--snapshot-every", sig.snapshot_every_s, "seconds between state snapshots (default 10)")
       ->check(CLI::Range(1, 86400));
+  s->add_option("--snapshot-max-age", sig.snapshot_max_age_s,
+                "seconds without a snapshot after which /healthz is unhealthy (default 0: 6 x --snapshot-every, at "
+                "least 60)")
+      ->check(CLI::Range(0, 7 * 86400));
+  s->add_option("--spool-max-mb", sig.spool_max_mb,
+                "bound of each sink's spool file in MiB (default 1024); when full, newer records are held back until "
+                "a restart")
+      ->check(CLI::Range(1, 1024 * 1024));
   s->add_option("--anchor-timeout", sig.anchor_timeout_s, "seconds to wait for the first kline message (default 120)")
       ->check(CLI::Range(1, 3600));
   s->add_flag("--print", sig.print_predictions, "print each prediction to stdout as `ts symbol prediction`");

@@ -1,6 +1,7 @@
 #pragma once
 // The alpha_forge commands. Each returns the process exit code: 0 success,
-// 1 runtime failure (I/O, data), 2 invalid pipeline or usage.
+// 1 runtime failure (I/O, data), 2 invalid pipeline or usage, 3 (signal) every
+// record was delivered but the final state snapshot is not on disk.
 
 #include <cstdint>
 #include <optional>
@@ -15,6 +16,7 @@ namespace af::app {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitInvalid = 2;
+inline constexpr int kExitSnapshotFailed = 3;
 
 // Loads the sink plugins the pipeline lists (and ALPHA_FORGE_SINK_PLUGINS), then
 // parses, expands and compiles FILE; prints every error (and, unless
@@ -47,10 +49,13 @@ struct SignalArgs {
   int metrics_port = -1;  // -1: no metrics endpoint
   std::string metrics_bind = "127.0.0.1";
   int64_t snapshot_every_s = 10;
+  int64_t snapshot_max_age_s = 0;  // 0: max(6 x snapshot_every_s, 60)
+  int64_t spool_max_mb = 1024;
   int64_t anchor_timeout_s = 120;
   bool print_predictions = false;
 };
-// The live service: runs until SIGINT/SIGTERM, then drains and exits 0.
+// The live service: runs until SIGINT/SIGTERM, then drains and exits 0 (3 when
+// the final snapshot failed).
 int run_signal_command(const SignalArgs& args);
 
 struct PluginsArgs {

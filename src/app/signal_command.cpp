@@ -41,6 +41,9 @@ void install_stop_handlers() {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // A file-size limit (ulimit -f) is then a write error (EFBIG) that the sinks and
+  // the snapshot writer report and retry, not a signal that kills the process.
+  ::signal(SIGXFSZ, SIG_IGN);
 }
 
 void print_plan_summary(const dag::Plan& plan, const SignalEmitter& sinks) {
@@ -73,7 +76,8 @@ int run_signal_command(const SignalArgs& args) {
   }
   const std::string spool_dir = args.state_dir.empty() ? std::string() : args.state_dir + "/spool";
   // Live: a full sink queue spills to the spool; the event loop never waits.
-  auto emitter = build_signal_emitter(*plan, plugins, spool_dir, /*backpressure=*/false);
+  auto emitter = build_signal_emitter(*plan, plugins, spool_dir, /*backpressure=*/false,
+                                      static_cast<uint64_t>(args.spool_max_mb) << 20);
   if (!emitter) {
     std::cerr << "error: " << emitter.error().message << '\n';
     return kExitFailure;
@@ -89,6 +93,7 @@ int run_signal_command(const SignalArgs& args) {
   o.state_dir = args.state_dir;
   o.cache_dir = args.cache_dir;
   o.snapshot_every_ms = args.snapshot_every_s * 1000;
+  o.snapshot_max_age_ms = args.snapshot_max_age_s * 1000;
   o.anchor_timeout_ms = args.anchor_timeout_s * 1000;
   if (args.print_predictions) {
     o.on_prediction = [](const PredictionRecord& r) {
@@ -126,11 +131,19 @@ int run_signal_command(const SignalArgs& args) {
     std::cerr << "error: " << report.error().message << '\n';
     return kExitFailure;
   }
-  std::cout << "Signal generation completed: anchor=" << format_iso8601(report->anchor)
-            << (report->restored ? " restored=1" : " restored=0") << " history_bars=" << report->history_bars
-            << " catch_up_bars=" << report->catch_up_bars << " live_bars=" << report->live_bars
-            << " predictions=" << report->predictions << " snapshots=" << report->snapshots
+  const bool snapshot_failed = !report->final_snapshot_error.empty();
+  std::cout << (snapshot_failed ? "Signal generation stopped WITHOUT its final snapshot: anchor="
+                                : "Signal generation completed: anchor=")
+            << format_iso8601(report->anchor) << (report->restored ? " restored=1" : " restored=0")
+            << " history_bars=" << report->history_bars << " catch_up_bars=" << report->catch_up_bars
+            << " live_bars=" << report->live_bars << " predictions=" << report->predictions
+            << " snapshots=" << report->snapshots << " snapshot_failures=" << report->snapshot_failures
             << " seconds=" << report->seconds << std::endl;
+  if (snapshot_failed) {
+    std::cerr << "error: final snapshot failed: " << report->final_snapshot_error
+              << " (the next start resumes from the previous snapshot)\n";
+    return kExitSnapshotFailed;
+  }
   return kExitOk;
 }
 

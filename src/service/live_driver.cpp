@@ -48,6 +48,36 @@ void LiveDriver::Impl::on_prediction(const PredictionRecord& r) {
   if (options.on_prediction) options.on_prediction(r);
 }
 
+int64_t LiveDriver::Impl::anchor_from_sinks(int64_t first_message_anchor) const {
+  auto log = logger("service");
+  std::optional<int64_t> oldest;
+  for (const auto& sp : plan.sources) {
+    for (const auto& sym : sp.universe) {
+      const auto held = sinks->last_ts_held(plan.name, sym);
+      if (held && (!oldest || *held < *oldest)) oldest = held;
+    }
+  }
+  if (!oldest) return first_message_anchor;
+  const int64_t step = std::max<int64_t>(1, plan.interval_ms);
+  if (*oldest >= first_message_anchor - step) return first_message_anchor;  // nothing was missed
+  int64_t from = *oldest + step;
+  if (first_message_anchor - from > options.sink_catch_up_max_ms) {
+    const int64_t align = std::max<int64_t>(1, plan.coarsest_interval_ms);
+    const int64_t bounded = first_message_anchor - options.sink_catch_up_max_ms;
+    const int64_t rem = ((bounded % align) + align) % align;
+    const int64_t aligned = rem == 0 ? bounded : bounded - rem + align;
+    log->warn("no usable snapshot: the sinks hold predictions up to {}, more than {} h before {}; predicting from {} "
+              "(bars in [{}, {}) are not predicted)",
+              format_iso8601(*oldest), options.sink_catch_up_max_ms / 3'600'000, format_iso8601(first_message_anchor),
+              format_iso8601(aligned), format_iso8601(from), format_iso8601(aligned));
+    from = aligned;
+  } else {
+    log->info("no usable snapshot: the sinks hold predictions up to {}; predicting again from {}",
+              format_iso8601(*oldest), format_iso8601(from));
+  }
+  return from;
+}
+
 LiveDriver::LiveDriver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LiveDriver::~LiveDriver() = default;
 
@@ -59,6 +89,14 @@ Result<std::unique_ptr<LiveDriver>> LiveDriver::create(const dag::Plan& plan, co
   im->sinks = &sinks;
   im->plugins = &plugins;
   im->options = std::move(options);
+  if (im->options.snapshot_every_ms <= 0) return make_error("signal: --snapshot-every must be positive");
+  if (im->options.snapshot_max_age_ms < 0) return make_error("signal: --snapshot-max-age must not be negative");
+  if (im->options.sink_catch_up_max_ms < 0) return make_error("signal: the sink catch-up bound must not be negative");
+  im->snapshot_max_age_ms = im->options.snapshot_max_age_ms > 0
+                                ? im->options.snapshot_max_age_ms
+                                : std::max<int64_t>(60'000, std::min<int64_t>(im->options.snapshot_every_ms,
+                                                                               std::numeric_limits<int64_t>::max() / 6) *
+                                                                6);
   auto engine = Engine::create(im->plan, plugins, [im](const PredictionRecord& r) { im->on_prediction(r); });
   if (!engine) return engine.error();
   im->engine = std::move(engine).value();
@@ -144,20 +182,35 @@ Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
     for (auto& f : im.feeds) f.feed->stop();
     Status closed = im.sinks->close();
     if (!closed) log->error("sinks: {}", closed.error().message);
+    bool final_submitted = false;
     if (im.store && im.warmup_done.load()) {
-      Snapshot s{engine.anchor(), now_ms(), {}};
-      StateWriter w;
-      engine.save(w);
-      s.engine_state = w.take();
-      im.snapshot_writer->submit(std::move(s));
+      if (im.sinks->settled()) {
+        Snapshot s{engine.anchor(), now_ms(), {}};
+        StateWriter w;
+        engine.save(w);
+        s.engine_state = w.take();
+        im.snapshot_writer->submit(std::move(s));
+        final_submitted = true;
+      } else {
+        // A snapshot now would count records no sink holds: the next start resumes
+        // from the previous one and computes them again.
+        report.final_snapshot_error = "not taken: some records are not settled in their sinks (see the sink errors)";
+      }
     }
     if (im.snapshot_writer) im.snapshot_writer->close();  // the last one is on disk before we return
+    if (final_submitted) {
+      if (Status st = im.snapshot_writer->last_status(); !st) report.final_snapshot_error = st.error().message;
+    }
+    if (!report.final_snapshot_error.empty())
+      log->error("final snapshot failed: {}; the next start resumes from the previous one",
+                 report.final_snapshot_error);
     report.anchor = engine.anchor();
     report.history_bars = im.history_bars.load();
     report.catch_up_bars = im.catch_up_bars.load();
     report.live_bars = im.live_bars.load();
     report.predictions = im.predictions.load();
     report.snapshots = im.snapshot_writer ? im.snapshot_writer->written() : 0;
+    report.snapshot_failures = im.snapshot_writer ? im.snapshot_writer->failed() : 0;
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (failure) return *failure;
     if (!closed) return closed.error();
@@ -181,7 +234,8 @@ Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
     }
   }
   const int64_t first_message_anchor = *std::min_element(feed_anchor.begin(), feed_anchor.end());
-  const int64_t anchor = snapshot ? snapshot->anchor : first_message_anchor;
+  const int64_t anchor = snapshot ? snapshot->anchor : im.anchor_from_sinks(first_message_anchor);
+  if (!snapshot && anchor != first_message_anchor) report.sink_resume_from = anchor;
   engine.set_anchor(anchor);
   im.anchor = anchor;
   const int64_t fresh_start = history_start_for(anchor, im.plan.lookback_days, im.plan.coarsest_interval_ms);

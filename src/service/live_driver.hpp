@@ -10,10 +10,13 @@
 //      catches up over REST from its last processed bar (DESIGN §2);
 //   3. run history, then live bars through the engine; predictions go to the sinks
 //      (off this thread) and to an optional observer;
+//      Without a usable snapshot, A moves back to just after the oldest of the
+//      newest predictions the sinks hold (Sink::last_ts), so that the time the
+//      service was down is predicted rather than left a hole;
 //   4. snapshot the engine at bar boundaries, every snapshot_every_ms, at moments
-//      when every emitted record is settled in its sink (delivered or spooled);
+//      when every emitted record is settled in its sink (flushed or spooled);
 //   5. on stop: finish the bar in flight, stop the feeds, drain and close the
-//      sinks, write the last snapshot.
+//      sinks, write the last snapshot (only if every record settled).
 //
 // Owned by the signal command. run() is called on the thread that becomes the
 // compute thread; metrics_text() and health() may be called from any thread
@@ -41,6 +44,12 @@ struct LiveOptions {
   std::string state_dir;  // "" = no snapshots: every start warms up afresh
   std::string cache_dir;  // Vision cache; "" = <state_dir>/vision-cache, else ~/.cache/alpha_forge/vision
   int64_t snapshot_every_ms = 10'000;
+  // /healthz turns unhealthy when the newest snapshot (or, before the first, the
+  // end of warmup) is older than this; 0: max(6 x snapshot_every_ms, 60 s).
+  int64_t snapshot_max_age_ms = 0;
+  // Without a usable snapshot, how far back the sinks' newest predictions may move
+  // the anchor (a longer outage keeps a hole, logged, rather than an unbounded fetch).
+  int64_t sink_catch_up_max_ms = 7 * 24 * 3'600'000LL;
   int64_t anchor_timeout_ms = 120'000;
   int64_t stale_after_ms = 0;  // 0: the feed's default (20 x the stream cadence, at least 10 s)
   int metrics_port = -1;       // -1: no endpoint; 0: an ephemeral port
@@ -59,6 +68,12 @@ struct LiveReport {
   uint64_t live_bars = 0;         // bars from the stream (and its REST backfill)
   uint64_t predictions = 0;
   uint64_t snapshots = 0;
+  uint64_t snapshot_failures = 0;
+  // Why the final snapshot is not on disk ("" when it is, or when warmup never
+  // finished and there was nothing to snapshot): the next start resumes from an
+  // older one.
+  std::string final_snapshot_error;
+  int64_t sink_resume_from = 0;  // the anchor the sinks' newest predictions gave (0: none)
   double seconds = 0;
 };
 

@@ -47,13 +47,18 @@ struct LiveDriver::Impl {
   std::atomic<int64_t> warmup_started_ms{0}, warmup_done_ms{0};
   std::atomic<bool> warmup_done{false}, restored{false};
   std::atomic<int64_t> anchor{0};
+  int64_t snapshot_max_age_ms = 0;  // resolved from the options
   LatencyHistogram close_to_emit;  // ms from a live bar found final to its record handed to the sinks
 
   mutable std::mutex failure_mutex;
   std::string failure;  // a feed's fatal error, for /healthz
 
   void on_prediction(const PredictionRecord& r);
+  // The anchor without a usable snapshot: after the sinks' newest predictions, bounded.
+  int64_t anchor_from_sinks(int64_t first_message_anchor) const;
   std::string metrics_text() const;
+  // ms since the newest snapshot (or the end of warmup); -1 without a store or before warmup.
+  int64_t snapshot_age_ms(int64_t now) const;
   HealthStatus health() const;
 };
 

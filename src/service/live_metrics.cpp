@@ -2,6 +2,8 @@
 // Runs on the metrics server's io thread: it reads atomics, the feeds' and the
 // sinks' thread-safe stats, never the engine itself.
 
+#include <algorithm>
+
 #include "common/process_memory.hpp"
 #include "common/time.hpp"
 #include "service/live_driver_impl.hpp"
@@ -26,6 +28,11 @@ std::string LiveDriver::Impl::metrics_text() const {
   t.counter("af_snapshots_total", "State snapshots written", d(snapshot_writer ? snapshot_writer->written() : 0));
   t.counter("af_snapshot_failures_total", "State snapshots that could not be written",
             d(snapshot_writer ? snapshot_writer->failed() : 0));
+  if (snapshot_writer) {
+    t.gauge("af_snapshot_age_seconds",
+            "Seconds since the newest snapshot was written (before the first: since warmup finished; -1 before that)",
+            snapshot_age_ms(now_ms()) >= 0 ? static_cast<double>(snapshot_age_ms(now_ms())) / 1000.0 : -1);
+  }
   t.gauge("af_warmup_done", "1 once warmup (or the catch-up after a restart) is done", warmup_done.load() ? 1 : 0);
   t.gauge("af_restored_from_snapshot", "1 when this run resumed from a snapshot", restored.load() ? 1 : 0);
   t.gauge("af_anchor_timestamp_ms", "The anchor A: first streamed bar's open time", static_cast<double>(anchor.load()));
@@ -64,8 +71,15 @@ std::string LiveDriver::Impl::metrics_text() const {
     t.counter("af_sink_spooled_total", "Records written to the spool", d(s.spooled), l);
     t.counter("af_sink_replayed_total", "Records delivered from the spool", d(s.replayed), l);
     t.counter("af_sink_failed_total", "Records lost (neither delivered nor spooled)", d(s.failed), l);
+    t.counter("af_sink_held_back_total",
+              "Records held back because the spool was full or failing (computed again after a restart)",
+              d(s.held_back), l);
     t.gauge("af_sink_queue_depth", "Records waiting in the sink's queue", d(s.queue_depth), l);
     t.gauge("af_sink_spool_pending", "Records waiting in the sink's spool", d(s.spool_pending), l);
+    t.gauge("af_sink_spool_bytes", "Size of the sink's spool file", d(s.spool_bytes), l);
+    t.gauge("af_sink_spooling", "1 while newer records go to the spool (the sink is behind)", s.spooling ? 1 : 0, l);
+    t.gauge("af_sink_spool_full", "1 once the spool refused records: newer ones are held back until a restart",
+            s.spool_full ? 1 : 0, l);
     t.gauge("af_sink_dead", "1 when a fatal error stopped the sink", s.dead ? 1 : 0, l);
   }
   t.gauge("af_process_resident_memory_bytes", "Resident set size", static_cast<double>(current_rss_bytes()));
@@ -87,10 +101,33 @@ HealthStatus LiveDriver::Impl::health() const {
                          std::to_string((now - s.last_message_ms) / 1000) + " s"};
     }
   }
-  for (const auto& s : sinks->stats()) {
+  const auto sink_stats = sinks->stats();
+  for (const auto& s : sink_stats) {
     if (s.dead) return {false, "sink " + s.name + " stopped: " + s.last_error};
   }
+  for (const auto& s : sink_stats) {
+    if (s.spool_full)
+      return {false, "sink " + s.name + " spool full: " + std::to_string(s.held_back) +
+                         " records held back, restart once it has room: " + s.last_error};
+  }
+  if (const int64_t age = snapshot_age_ms(now); age > snapshot_max_age_ms) {
+    const Status last = snapshot_writer->last_status();
+    return {false, "no snapshot for " + std::to_string(age / 1000) + " s (bound " +
+                       std::to_string(snapshot_max_age_ms / 1000) + " s): " +
+                       (last ? std::string("records not settled in the sinks") : "failing: " + last.error().message)};
+  }
+  for (const auto& s : sink_stats) {
+    if (s.spooling)
+      return {false, "sink " + s.name + " spooling: " + std::to_string(s.spool_pending) +
+                         " records wait in its spool" + (s.last_error.empty() ? "" : ": " + s.last_error)};
+  }
   return {true, ""};
+}
+
+int64_t LiveDriver::Impl::snapshot_age_ms(int64_t now) const {
+  if (!snapshot_writer || !warmup_done.load()) return -1;
+  const int64_t since = std::max(snapshot_writer->last_written_ms(), warmup_done_ms.load());
+  return std::max<int64_t>(0, now - since);
 }
 
 }  // namespace af::service

@@ -37,14 +37,33 @@ void SnapshotWriter::run() {
       s = std::move(*waiting_);
       waiting_.reset();
     }
-    if (Status st = store_.save(s); !st) {
-      failed_.fetch_add(1);
-      logger("service")->error("snapshot failed (the previous one stays): {}", st.error().message);
-    } else {
-      written_.fetch_add(1);
-      last_written_ms_.store(now_ms());
-    }
+    write(s);
   }
+}
+
+void SnapshotWriter::write(const Snapshot& s) {
+  Status st;
+  try {
+    st = store_.save(s);
+  } catch (const std::exception& e) {
+    st = make_error(store_.snapshot_path() + ": writing threw: " + e.what());
+  } catch (...) {
+    st = make_error(store_.snapshot_path() + ": writing threw an unknown exception");
+  }
+  if (!st) {
+    failed_.fetch_add(1);
+    logger("service")->error("snapshot failed (the previous one stays): {}", st.error().message);
+  } else {
+    written_.fetch_add(1);
+    last_written_ms_.store(now_ms());
+  }
+  std::lock_guard lock(mutex_);
+  last_status_ = st;
+}
+
+Status SnapshotWriter::last_status() const {
+  std::lock_guard lock(mutex_);
+  return last_status_;
 }
 
 }  // namespace af::service

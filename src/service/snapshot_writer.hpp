@@ -4,7 +4,9 @@
 // hold up the compute thread, which only serialises the engine (a memory copy).
 // One slot: a snapshot submitted while the previous one is still being written
 // replaces any waiting one (only the newest matters). Owned by the live driver;
-// submit() and close() come from the compute thread.
+// submit() and close() come from the compute thread; the counters and
+// last_status() may be read from any thread. An exception while writing is that
+// snapshot's failure (counted, logged), never the end of the process.
 
 #include <atomic>
 #include <condition_variable>
@@ -30,15 +32,21 @@ class SnapshotWriter {
 
   uint64_t written() const { return written_.load(); }
   uint64_t failed() const { return failed_.load(); }
+  // Wall-clock ms of the newest snapshot written; 0 before the first.
   int64_t last_written_ms() const { return last_written_ms_.load(); }
+  // The outcome of the newest write attempt (ok before the first); after close(),
+  // the final snapshot's when one was submitted.
+  Status last_status() const;
 
  private:
   void run();
+  void write(const Snapshot& s);
 
   const StateStore& store_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::optional<Snapshot> waiting_;
+  Status last_status_;  // guarded by mutex_
   bool closing_ = false;
   std::atomic<uint64_t> written_{0}, failed_{0};
   std::atomic<int64_t> last_written_ms_{0};

@@ -11,6 +11,7 @@
 
 #include "common/state_archive.hpp"
 #include "dag/plan_format.hpp"
+#include "runtime/sync_directory.hpp"
 
 namespace af::service {
 namespace {
@@ -76,15 +77,18 @@ Status StateStore::save(const Snapshot& snapshot) const {
   if (fd < 0) return make_error(tmp + ": cannot create: " + errno_text());
   Status st = write_all(fd, file, tmp);
   if (st && ::fsync(fd) != 0) st = make_error(tmp + ": fsync failed: " + errno_text());
-  ::close(fd);
-  if (!st) return st;
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return make_error(path + ": rename failed: " + errno_text());
-  // The rename itself must reach the disk before the snapshot counts.
-  const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  if (::close(fd) != 0 && st) st = make_error(tmp + ": close failed: " + errno_text());
+  if (!st) {
+    ::unlink(tmp.c_str());  // a partial file would only take room the next attempt needs
+    return st;
   }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    st = make_error(path + ": rename failed: " + errno_text());
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  // The rename itself must reach the disk before the snapshot counts.
+  if (Status d = sync_directory(dir_); !d) return make_error(path + ": renamed, but " + d.error().message);
   return {};
 }
 

@@ -2,6 +2,7 @@
 // (truncated, damaged, another pipeline's) is refused with a message naming it.
 
 #include "service/state_store.hpp"
+#include "service/snapshot_writer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -94,6 +95,36 @@ TEST(StateStore, AFileWhereTheDirectoryShouldBeIsNamed) {
   auto store = StateStore::open(dir / "file", plan_named("a"));
   ASSERT_FALSE(store);
   EXPECT_NE(store.error().message.find("--state-dir " + (dir / "file")), std::string::npos) << store.error().message;
+}
+
+// A snapshot that cannot be written (issue 12 item 3): the writer counts it, keeps
+// the previous snapshot and says why through last_status(), which the live
+// service turns into /healthz and its exit code. Here the state directory was
+// replaced by a file under the running service.
+TEST(SnapshotWriter, AFailedWriteIsCountedAndItsReasonKept) {
+  testing::TempDir dir;
+  const std::string state = dir / "state";
+  auto store = StateStore::open(state, plan_named("a"));
+  ASSERT_TRUE(store) << store.error().message;
+  SnapshotWriter writer(*store);
+  writer.submit(Snapshot{1, 2, "engine"});
+  writer.close();
+  EXPECT_TRUE(writer.last_status().ok());
+  EXPECT_EQ(writer.written(), 1u);
+  const int64_t good_at = writer.last_written_ms();
+  EXPECT_GT(good_at, 0);
+
+  std::filesystem::remove_all(state);
+  spit(state, "not a directory");
+  SnapshotWriter failing(*store);
+  failing.submit(Snapshot{1, 3, "engine"});
+  failing.close();
+  const Status st = failing.last_status();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, state + "/snapshot.bin.tmp: cannot create: Not a directory");
+  EXPECT_EQ(failing.failed(), 1u);
+  EXPECT_EQ(failing.written(), 0u);
+  EXPECT_EQ(failing.last_written_ms(), 0);
 }
 
 }  // namespace
