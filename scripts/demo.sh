@@ -6,8 +6,11 @@
 # `alpha_forge signal` on the minimal pipeline (momentum + RSI + a linear model)
 # against it: gapless warmup over the bulk archive and REST, then a prediction
 # per closed bar, printed as it comes and appended to
-# outputs/predictions/minimal_offline.csv. Ctrl+C stops it cleanly.
+# $AF_DEMO_DIR/predictions/minimal_offline.csv. Ctrl+C stops it cleanly.
+# It builds only the alpha_forge binary (scripts/setup.sh), not the tests.
 #
+# AF_DEMO_DIR is where the demo writes its data, state and predictions (default
+# build/demo: nothing else under the repository is written, besides the build);
 # AF_DEMO_SECONDS=N stops the service after N seconds (as Ctrl+C would);
 # AF_DEMO_PORT sets the simulated exchange's port (default 28765); AF_DEMO_BIN runs an
 # already built binary instead of setting up and building.
@@ -15,19 +18,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [ -n "${AF_DEMO_BIN:-}" ] || ./scripts/setup.sh
-bin=${AF_DEMO_BIN:-build/release/src/app/alpha_forge}
-data=build/demo-data
+bin=$(realpath "${AF_DEMO_BIN:-build/release/src/app/alpha_forge}")
+demo=${AF_DEMO_DIR:-build/demo}
+mkdir -p "$demo"
+demo=$(realpath "$demo")
+data=$demo/data
 port=${AF_DEMO_PORT:-28765}
 if [ ! -f "$data/.complete" ]; then
   rm -rf "$data"
   "$bin" synth-data --out "$data" --symbols BTCUSDT,ETHUSDT --interval 1h --from 2025-01-01 --to 2025-07-01 --seed 42
   touch "$data/.complete"
 fi
-pipeline=examples/08_signal_generation/minimal_offline.yaml
-"$bin" validate "$pipeline"
+# The pipeline writes to outputs/predictions/ relative to the working directory:
+# the demo runs in $demo, so that is where its predictions go.
+pipeline=$(realpath examples/08_signal_generation/minimal_offline.yaml)
+cd "$demo"
+"$bin" validate "$pipeline" >/dev/null
 
 # Each demo run starts afresh: its own state directory, its own predictions file.
-rm -rf build/demo-state outputs/predictions/minimal_offline.csv
+rm -rf state outputs/predictions/minimal_offline.csv outputs/predictions/minimal_offline.csv.plan
 
 "$bin" --log-level warn sim-exchange --data "$data" --port "$port" --start 2025-03-01T00:00:00Z --speed 3600 &
 sim_pid=$!
@@ -38,10 +47,8 @@ for _ in $(seq 50); do
 done
 
 echo "live service against the simulated exchange on 127.0.0.1:$port (Ctrl+C to stop)"
-run=("$bin" signal "$pipeline" --print --state-dir build/demo-state
-  --binance-ws-url "ws://127.0.0.1:$port/market/stream"
-  --binance-rest-url "http://127.0.0.1:$port"
-  --binance-vision-url "http://127.0.0.1:$port")
+echo "predictions are appended to $demo/outputs/predictions/minimal_offline.csv"
+run=("$bin" signal "$pipeline" --print --state-dir state --binance-base-url "http://127.0.0.1:$port")
 if [ -n "${AF_DEMO_SECONDS:-}" ]; then
   timeout --foreground --preserve-status -s INT "$AF_DEMO_SECONDS" "${run[@]}"
 else

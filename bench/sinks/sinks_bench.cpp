@@ -74,7 +74,7 @@ std::unique_ptr<Sink> make_sink(const SinkRegistry& reg, const std::string& plug
     if (!params.has(spec.name) && !std::holds_alternative<std::monostate>(spec.default_value))
       params.set(spec.name, spec.default_value);
   }
-  auto s = e->factory(SinkContext{params, name, kDag});
+  auto s = e->factory(SinkContext{params, name, kDag, "0123456789abcdef"});
   if (!s) {
     std::fprintf(stderr, "%s: %s\n", name.c_str(), s.error().message.c_str());
     std::exit(1);

@@ -4,15 +4,16 @@
  * `path` param (the directory must exist). Use it from a pipeline as
  *
  *   using:
- *     plugins: [build/examples/plugins/jsonl_sink.so]
+ *     plugins: [./build/release/examples/plugins/jsonl_sink.so]   # relative to the pipeline's folder
  *   signal_generation:
  *     on_prediction:
  *       - using: sinks.jsonl
  *         params: {path: outputs/predictions.jsonl}
  *
- * It shows the whole ABI: the entry table, declared params, the JSON config,
- * status codes with messages. It does not deduplicate: a real sink that must not
- * store a record twice keeps an idempotency key (dag_name, symbol, ts).
+ * It shows the whole ABI: the entry table, declared params, the JSON config
+ * (read with alpha_forge/sink_plugin_json.h), status codes with messages. It
+ * does not deduplicate: a real sink that must not store a record twice keeps an
+ * idempotency key (dag_name, symbol, ts).
  */
 #include <errno.h>
 #include <math.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "alpha_forge/sink_plugin.h"
+#include "alpha_forge/sink_plugin_json.h"
 
 typedef struct jsonl_sink {
   FILE* file;
@@ -33,119 +35,6 @@ static void set_err(char* err, size_t err_len, const char* fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(err, err_len, fmt, ap);
   va_end(ap);
-}
-
-/* --- a minimal reader for the flat JSON object the engine passes to create() --- */
-
-static const char* skip_ws(const char* p) {
-  while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') ++p;
-  return p;
-}
-
-/* Parses a JSON string at p (which points at the opening quote). Returns the
- * position after the closing quote, or NULL. When out is not NULL, stores a
- * malloc'ed copy of the decoded string (\u escapes above 0x7f become '?'). */
-static const char* parse_string(const char* p, char** out) {
-  size_t cap = strlen(p) + 1, n = 0;
-  char* s = NULL;
-  if (*p != '"') return NULL;
-  ++p;
-  if (out) {
-    s = malloc(cap);
-    if (!s) return NULL;
-  }
-  while (*p && *p != '"') {
-    char c = *p++;
-    if (c == '\\') {
-      char e = *p++;
-      switch (e) {
-        case '"': c = '"'; break;
-        case '\\': c = '\\'; break;
-        case '/': c = '/'; break;
-        case 'b': c = '\b'; break;
-        case 'f': c = '\f'; break;
-        case 'n': c = '\n'; break;
-        case 'r': c = '\r'; break;
-        case 't': c = '\t'; break;
-        case 'u': {
-          unsigned v = 0;
-          for (int i = 0; i < 4; ++i) {
-            char h = *p++;
-            v <<= 4;
-            if (h >= '0' && h <= '9') v |= (unsigned)(h - '0');
-            else if (h >= 'a' && h <= 'f') v |= (unsigned)(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F') v |= (unsigned)(h - 'A' + 10);
-            else { free(s); return NULL; }
-          }
-          c = v < 0x80 ? (char)v : '?';
-          break;
-        }
-        default: free(s); return NULL;
-      }
-    }
-    if (s) s[n++] = c;
-  }
-  if (*p != '"') {
-    free(s);
-    return NULL;
-  }
-  if (out) {
-    s[n] = '\0';
-    *out = s;
-  }
-  return p + 1;
-}
-
-/* Skips any JSON value (string, number, literal, array, object); returns the
- * position just after it, or NULL. */
-static const char* skip_value(const char* p) {
-  int depth = 0;
-  p = skip_ws(p);
-  for (;;) {
-    if (*p == '\0') return NULL;
-    if (*p == '"') {
-      p = parse_string(p, NULL);
-      if (!p || depth == 0) return p;
-      continue;
-    }
-    if (depth == 0 && (*p == ',' || *p == '}')) return p; /* end of a number or literal */
-    if (*p == '[' || *p == '{') {
-      ++depth;
-    } else if (*p == ']' || *p == '}') {
-      if (--depth == 0) return p + 1;
-    }
-    ++p;
-  }
-}
-
-/* The string value of `key` in a flat JSON object, malloc'ed; NULL if absent or not a string. */
-static char* json_string_field(const char* json, const char* key) {
-  const char* p = skip_ws(json);
-  if (*p++ != '{') return NULL;
-  for (;;) {
-    char* k = NULL;
-    p = skip_ws(p);
-    if (*p == '}') return NULL;
-    p = parse_string(p, &k);
-    if (!p) return NULL;
-    p = skip_ws(p);
-    if (*p++ != ':') {
-      free(k);
-      return NULL;
-    }
-    p = skip_ws(p);
-    if (strcmp(k, key) == 0 && *p == '"') {
-      char* v = NULL;
-      free(k);
-      return parse_string(p, &v) ? v : NULL;
-    }
-    free(k);
-    p = skip_value(p);
-    if (!p) return NULL;
-    p = skip_ws(p);
-    if (*p == ',') ++p;
-    else return NULL;
-  }
 }
 
 /* --- output --- */
@@ -168,7 +57,7 @@ static void write_json_string(FILE* f, const char* s) {
 
 static void* jsonl_create(const char* config_json, char* err, size_t err_len) {
   jsonl_sink* s;
-  char* path = json_string_field(config_json, "path");
+  char* path = af_json_string(config_json, "path");
   if (!path || !*path) {
     free(path);
     set_err(err, err_len, "param 'path' is missing or not a string in %s", config_json);

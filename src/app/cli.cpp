@@ -30,6 +30,12 @@ int run_cli(int argc, char** argv) {
   r->add_option("--to", replay.to, "end (exclusive), ISO-8601 UTC; default: end of the data");
   r->add_option("--dump", replay.dumps, "FRAME=PATH: write every row of FRAME to a CSV file (repeatable)");
   r->add_option("--state-dir", replay.state_dir, "keep sink spool files here (records a sink could not take yet)");
+  r->add_flag("--fresh", replay.fresh,
+              "start every sink's output anew (a CSV file is emptied, spools of earlier runs are dropped)");
+  r->add_option("--gap-policy", replay.gap_policy,
+                "where a series misses bars: bridge (default: warn, features carry their state across) or fail")
+      ->check(CLI::IsMember({"bridge", "fail"}));
+  r->add_flag("--print", replay.print_predictions, "print each prediction to stdout as `ts symbol prediction`");
 
   SignalArgs sig;
   auto* s = app.add_subcommand("signal", "The live service: warm up, stream Binance klines, emit predictions until Ctrl+C");
@@ -42,6 +48,14 @@ int run_cli(int argc, char** argv) {
   s->add_option("--binance-rest-url", sig.rest_url, "REST base (default $ALPHA_FORGE_BINANCE_REST_URL, else Binance)");
   s->add_option("--binance-vision-url", sig.vision_url,
                 "bulk archive base (default $ALPHA_FORGE_BINANCE_VISION_URL, else data.binance.vision)");
+  s->add_option("--binance-base-url", sig.base_url,
+                "http(s)://HOST:PORT serving all three endpoints, as sim-exchange does (default "
+                "$ALPHA_FORGE_BINANCE_BASE_URL); a per-endpoint flag or variable wins")
+      ->check([](const std::string& url) {
+        return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0
+                   ? std::string()
+                   : std::string("expected an http:// or https:// URL, got '" + url + "'");
+      });
   s->add_option("--ca-file", sig.ca_file, "CA bundle for TLS (default $SSL_CERT_FILE, else the system CAs)");
   s->add_option("--cache-dir", sig.cache_dir, "archive cache (default <state-dir>/vision-cache or ~/.cache/alpha_forge)");
   s->add_option("--snapshot-every", sig.snapshot_every_s, "seconds between state snapshots (default 10)")
@@ -62,6 +76,8 @@ int run_cli(int argc, char** argv) {
   auto* p = app.add_subcommand("plugins", "List every plugin with its parameters");
   p->add_flag("--json", plugins.json, "as JSON");
   p->add_flag("--markdown", plugins.markdown, "as Markdown (docs/plugins.md)");
+  p->add_option("--plugin", plugins.plugin_paths,
+                "PATH: load this sink plugin and list only its sinks and params (repeatable)");
 
   SynthDataArgs synth;
   auto* g = app.add_subcommand("synth-data", "Write a seeded synthetic Binance Vision mirror for offline runs");
@@ -77,7 +93,9 @@ int run_cli(int argc, char** argv) {
   auto* x = app.add_subcommand("sim-exchange",
                                "A simulated Binance (WS klines, REST, Vision archive) on loopback, with faults");
   x->add_option("--data", sim_options.data_dir, "a Binance Vision mirror to serve; default: a seeded generator");
-  x->add_option("--port", sim_port, "TCP port (HTTP and WebSocket on one listener)")->required()->check(CLI::Range(1, 65535));
+  x->add_option("--port", sim_port, "TCP port (HTTP and WebSocket on one listener; 0: a free port, printed)")
+      ->required()
+      ->check(CLI::Range(0, 65535));
   x->add_option("--start", sim_options.start_text, "simulated time at start, ISO-8601 UTC");
   x->add_option("--speed", sim_options.speed, "simulated seconds per wall second (default 1)");
   x->add_option("--faults", sim_options.faults_text, "fault spec, e.g. disconnect=0.02,duplicate=0.05 or all");
@@ -85,6 +103,11 @@ int run_cli(int argc, char** argv) {
   x->add_option("--interval", sim_options.interval, "generator interval (default 1m)");
   x->add_option("--seed", sim_options.seed, "generator seed (default 42)");
   x->add_option("--tls-cert-dir", sim_options.tls_cert_dir, "generate a test CA and certificate here and serve TLS too");
+
+  // `--version` works before and after any command.
+  const std::string version = std::string("alpha_forge ") + AF_VERSION;
+  app.set_version_flag("--version", version);
+  for (CLI::App* sub : app.get_subcommands({})) sub->set_version_flag("--version", version);
 
   try {
     app.parse(argc, argv);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/diagnostic.hpp"
 #include "dag/plan.hpp"
 #include "runtime/plugin_set.hpp"
 
@@ -18,11 +19,18 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitInvalid = 2;
 inline constexpr int kExitSnapshotFailed = 3;
 
-// Loads the sink plugins the pipeline lists (and ALPHA_FORGE_SINK_PLUGINS), then
-// parses, expands and compiles FILE; prints every error (and, unless
-// `warnings_in_plan`, every warning) to stderr. nullopt when there were errors.
-// `validate` sets warnings_in_plan: the printed plan lists them already.
-std::optional<dag::Plan> load_plan(const std::string& file, PluginSet& plugins, bool warnings_in_plan = false);
+// How load_plan treats sink plugins: kRun loads them (dlopen), kValidate only
+// checks that each listed path exists (loading would run the plugin's code) and
+// leaves warnings out of stderr (the printed plan lists them).
+enum class LoadMode { kRun, kValidate };
+
+// Loads the sink plugins the pipeline lists (and ALPHA_FORGE_SINK_PLUGINS; see
+// plugin_paths.hpp), then parses, expands and compiles FILE and builds every
+// operator once (Engine::check), so a plan returned here also starts. Prints
+// every error and warning to stderr; nullopt when there were errors.
+// `diagnostics`, when given, receives them all (`validate --json`).
+std::optional<dag::Plan> load_plan(const std::string& file, PluginSet& plugins, LoadMode mode = LoadMode::kRun,
+                                   Diagnostics* diagnostics = nullptr);
 
 struct ValidateArgs {
   std::string file;
@@ -37,6 +45,9 @@ struct ReplayArgs {
   std::string to;
   std::vector<std::string> dumps;  // FRAME=PATH
   std::string state_dir;           // spool files of sinks that could not take records ("" = none)
+  bool fresh = false;              // start every sink's output anew
+  std::string gap_policy = "bridge";  // bridge or fail
+  bool print_predictions = false;  // `ts symbol prediction` lines on stdout, as `signal --print`
 };
 int run_replay_command(const ReplayArgs& args);
 
@@ -45,6 +56,7 @@ struct SignalArgs {
   std::string state_dir;  // snapshots, spools and the Vision cache ("" = none)
   std::string cache_dir;  // Vision cache ("" = <state_dir>/vision-cache or ~/.cache/alpha_forge/vision)
   std::string ws_url, rest_url, vision_url;  // "" = environment, else Binance
+  std::string base_url;                       // all three endpoints of one (simulated) exchange
   std::string ca_file;
   int metrics_port = -1;  // -1: no metrics endpoint
   std::string metrics_bind = "127.0.0.1";
@@ -61,6 +73,7 @@ int run_signal_command(const SignalArgs& args);
 struct PluginsArgs {
   bool json = false;
   bool markdown = false;
+  std::vector<std::string> plugin_paths;  // --plugin PATH: list only the sinks of these plugins
 };
 int run_plugins(const PluginsArgs& args);
 

@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -7,6 +8,7 @@
 #include "app/frame_dump.hpp"
 #include "app/sink_setup.hpp"
 #include "common/log.hpp"
+#include "common/number_format.hpp"
 #include "common/time.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/replay_driver.hpp"
@@ -47,17 +49,24 @@ int run_replay_command(const ReplayArgs& args) {
     options.to = parse_time_arg("--to", args.to);
     if (!options.to) return kExitInvalid;
   }
+  options.gap_policy = args.gap_policy == "fail" ? GapPolicy::kFail : GapPolicy::kBridge;
 
   const std::string spool_dir = args.state_dir.empty() ? std::string() : args.state_dir + "/spool";
   // Replay can wait for a slow sink: nothing is dropped or spilled for speed.
-  auto emitter = build_signal_emitter(*plan, plugins, spool_dir, /*backpressure=*/true);
+  auto emitter = build_signal_emitter(*plan, plugins, spool_dir, /*backpressure=*/true,
+                                      /*spool_max_bytes=*/0, args.fresh);
   if (!emitter) {
     std::cerr << "error: " << emitter.error().message << '\n';
     return kExitFailure;
   }
   SignalEmitter& sinks = **emitter;
 
-  auto engine = Engine::create(*plan, plugins, [&sinks](const PredictionRecord& r) { sinks.emit(r); });
+  const bool print = args.print_predictions;
+  auto engine = Engine::create(*plan, plugins, [&sinks, print](const PredictionRecord& r) {
+    sinks.emit(r);
+    if (print)
+      std::printf("%s %s %s\n", format_iso8601(r.ts).c_str(), r.symbol->c_str(), format_double(r.prediction).c_str());
+  });
   if (!engine) {
     std::cerr << "error: " << engine.error().message << '\n';
     return kExitFailure;
@@ -117,7 +126,22 @@ int run_replay_command(const ReplayArgs& args) {
               << " history_bars=" << report->history_bars << " streamed_bars=" << report->streamed_bars
               << " predictions=" << em.emitted() << " nan_skipped=" << em.nan_skipped()
               << " duplicates=" << s.duplicates << " revisions=" << s.revisions << " derived_bars=" << s.derived_bars
+              << " gaps=" << report->gaps.count << " missing_bars=" << report->gaps.missing_bars
               << " seconds=" << report->seconds << '\n';
+    if (report->gaps.largest)
+      std::cout << "  largest gap: " << describe_gap(*report->gaps.largest) << '\n';
+    for (const auto& st : sinks.stats()) {
+      const uint64_t written = st.sent - st.skipped;
+      std::cout << "  sink " << st.name << ": written=" << written << " skipped=" << st.skipped << '\n';
+      if (st.skipped > 0)
+        std::cerr << "warning: " << st.name << ": " << st.skipped << " of " << st.sent
+                  << " records skipped: the output already held their keys from an earlier run "
+                     "(`replay --fresh` writes them anew)\n";
+    }
+    if (report->gaps.count > 0)
+      std::cerr << "warning: " << report->gaps.count << (report->gaps.count == 1 ? " gap" : " gaps")
+                << " in the data (" << report->gaps.missing_bars
+                << " missing bars), bridged: features carried their state across (see docs/dsl.md, gaps)\n";
   }
   return exit_code;
 }

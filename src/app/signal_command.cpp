@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -64,6 +65,14 @@ int run_signal_command(const SignalArgs& args) {
   register_all_builtins(plugins);
   auto plan = load_plan(args.file, plugins);
   if (!plan) return kExitInvalid;
+  if (const char* base = std::getenv("ALPHA_FORGE_BINANCE_BASE_URL"); base && *base && args.base_url.empty()) {
+    // A base that is not a URL would otherwise fall back to the real Binance.
+    const std::string b = base;
+    if (b.rfind("http://", 0) != 0 && b.rfind("https://", 0) != 0) {
+      std::cerr << "error: ALPHA_FORGE_BINANCE_BASE_URL: expected an http:// or https:// URL, got '" << b << "'\n";
+      return kExitInvalid;
+    }
+  }
 
   if (!args.state_dir.empty()) {
     // Checked first: the spools and the snapshot both live there.
@@ -89,6 +98,7 @@ int run_signal_command(const SignalArgs& args) {
   o.ws_url = args.ws_url;
   o.rest_url = args.rest_url;
   o.vision_url = args.vision_url;
+  o.base_url = args.base_url;
   o.ca_file = args.ca_file;
   o.state_dir = args.state_dir;
   o.cache_dir = args.cache_dir;

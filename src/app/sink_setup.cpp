@@ -1,15 +1,24 @@
 #include "app/sink_setup.hpp"
 
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "service/state_store.hpp"
+
 namespace af::app {
 
 Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& plan, const PluginSet& plugins,
                                                             const std::string& spool_dir, bool backpressure,
-                                                            uint64_t spool_max_bytes) {
+                                                            uint64_t spool_max_bytes, bool fresh) {
   SinkWorkerOptions defaults;
   defaults.block_when_full = backpressure;
   if (spool_max_bytes > 0) defaults.spool_max_bytes = spool_max_bytes;
   auto emitter = std::make_unique<SignalEmitter>(defaults);
   if (!spool_dir.empty()) emitter->set_spool_dir(spool_dir);
+  // The same fingerprint the state directory's snapshots carry: one notion of
+  // "the same plan" for everything that outlives a run.
+  const std::string fingerprint = fmt::format("{:016x}", service::StateStore::fingerprint(plan));
   std::string errors;
   for (size_t i = 0; i < plan.sinks.size(); ++i) {
     const auto& spec = plan.sinks[i];
@@ -19,7 +28,16 @@ Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& pla
       errors += (errors.empty() ? "" : "; ") + name + ": no sink plugin '" + spec.plugin.value + "'";
       continue;
     }
-    auto sink = entry->factory(SinkContext{spec.params, name, plan.name});
+    if (fresh && !spool_dir.empty()) {
+      // Records an earlier run could not deliver belong to that run's output.
+      const std::string spool = SignalEmitter::spool_path(spool_dir, name);
+      std::error_code ec;
+      for (const std::string& f : {spool, spool + ".offset"})
+        if (std::filesystem::remove(f, ec); ec) {
+          errors += (errors.empty() ? "" : "; ") + name + ": cannot remove the spool " + f + ": " + ec.message();
+        }
+    }
+    auto sink = entry->factory(SinkContext{spec.params, name, plan.name, fingerprint, fresh});
     if (!sink) {
       errors += (errors.empty() ? "" : "; ") + name + ": " + sink.error().message;
       continue;

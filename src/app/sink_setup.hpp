@@ -16,9 +16,11 @@ namespace af::app {
 // spool_dir: where records a sink cannot take yet are kept durably ("" = none:
 // such records are counted as failed and reported by close()). backpressure: a
 // full sink queue makes emit() wait (replay) instead of spilling (live).
-// spool_max_bytes: each spool file's bound (0: SinkWorkerOptions' default).
+// spool_max_bytes: each spool file's bound (0: SinkWorkerOptions' default). fresh
+// (`replay --fresh`): every sink starts its output anew and the spools of
+// earlier runs are discarded. Each sink is told the plan's fingerprint.
 Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& plan, const PluginSet& plugins,
                                                             const std::string& spool_dir, bool backpressure,
-                                                            uint64_t spool_max_bytes = 0);
+                                                            uint64_t spool_max_bytes = 0, bool fresh = false);
 
 }  // namespace af::app

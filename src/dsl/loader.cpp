@@ -310,6 +310,12 @@ class Loader {
       auto name = string_value(*u, path + ".using");
       if (!name) continue;
       sink.plugin = *name;
+      if (catalog_.sink_plugins_unloaded() && !catalog_.find(name->value)) {
+        diags_.warning(file_, name->mark, path + ".using",
+                       "'" + name->value + "' is not a built-in sink: if a plugin of using.plugins provides it, its "
+                       "params are checked when replay or signal loads the plugin (validate never loads plugins)");
+        continue;
+      }
       const Descriptor* d = find_plugin(*name, PluginKind::kSink, "sink", path + ".using");
       if (!d) continue;
       std::vector<ParamInput> given;
@@ -589,7 +595,7 @@ class Loader {
         } else if (auto c = string_value(*column, path + ".column")) {
           const size_t dot = c->value.find('.');
           if (dot == std::string::npos || dot == 0 || dot + 1 == c->value.size()) {
-            error(c->mark, path + ".column", "expects 'frame.column', got '" + c->value + "'");
+            error(c->mark, path + ".column", "expects 'frame.column', got '" + c->value + "'" + frame_hint(c->value));
             ok = false;
           } else {
             step.input_column = *c;
@@ -621,6 +627,15 @@ class Loader {
       }
     }
     return ok;
+  }
+
+  // For a bare column name (the habit from pandas): " (did you mean 'ohlcv.close'?)",
+  // naming the frame the latest earlier step produced.
+  std::string frame_hint(const std::string& written) const {
+    if (written.empty() || written.find('.') != std::string::npos) return "";
+    for (auto it = pipeline_.steps.rbegin(); it != pipeline_.steps.rend(); ++it)
+      if (it->output_frame) return " (did you mean '" + it->output_frame->value + "." + written + "'?)";
+    return "";
   }
 
   const std::string& file_;

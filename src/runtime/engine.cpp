@@ -56,6 +56,65 @@ Engine::Engine(const dag::Plan& plan, SymbolTable symbols)
 
 Engine::~Engine() = default;
 
+Status Engine::build_step(const dag::Plan& p, const dag::StepPlan& sp, const PluginSet& plugins,
+                          const SymbolTable& symbols, size_t feature_instances, StepRuntime& rt) {
+  rt.plan = &sp;
+  rt.kind = sp.kind;
+  for (const auto& in : sp.inputs) rt.input_columns.push_back(in.column);
+  rt.output_count = static_cast<int>(sp.output_columns.size());
+  rt.first_output = sp.output_columns.empty() ? -1 : sp.output_columns.front();
+  switch (sp.kind) {
+    case registry::PluginKind::kFeature: {
+      const auto* entry = plugins.features.find(sp.plugin);
+      if (!entry) return make_error("no feature plugin '" + sp.plugin + "'");
+      FeatureContext ctx{sp.params, rt.output_count};
+      for (size_t s = 0; s < feature_instances; ++s) {
+        auto op = entry->factory(ctx);
+        if (!op) return op.error();
+        rt.features.push_back(std::move(op).value());
+      }
+      rt.started.assign(feature_instances, 0);
+      break;
+    }
+    case registry::PluginKind::kModel: {
+      const auto* entry = plugins.models.find(sp.plugin);
+      if (!entry) return make_error("no model plugin '" + sp.plugin + "'");
+      const auto& fp = p.frames[sp.frame];
+      ModelContext ctx{sp.params, sp.model_ref, fp.columns, rt.first_output, symbols.names(), fp.capacity};
+      auto m = entry->factory(ctx);
+      if (!m) return m.error();
+      rt.model = std::move(m).value();
+      if (rt.model->window() > fp.capacity)
+        return make_error("window " + std::to_string(rt.model->window()) + " is larger than the frame's capacity of " +
+                          std::to_string(fp.capacity) + " rows");
+      break;
+    }
+    case registry::PluginKind::kTransform: {
+      const auto* entry = plugins.transforms.find(sp.plugin);
+      if (!entry) return make_error("no transform plugin '" + sp.plugin + "'");
+      TransformContext ctx{sp.params, p.frames[sp.frame].interval_ms, p.frames[sp.output_frame].interval_ms,
+                           symbols.names()};
+      auto t = entry->factory(ctx);
+      if (!t) return t.error();
+      rt.transform = std::move(t).value();
+      break;
+    }
+    case registry::PluginKind::kData:
+    case registry::PluginKind::kSink:
+      break;
+  }
+  return {};
+}
+
+void Engine::check(const dag::Plan& plan, const PluginSet& plugins, Diagnostics& diags) {
+  const SymbolTable symbols(universe_of(plan));
+  for (const auto& sp : plan.steps) {
+    StepRuntime rt;
+    if (auto st = build_step(plan, sp, plugins, symbols, 1, rt); !st)
+      diags.error(plan.file, sp.mark, sp.path, st.error().message);
+  }
+}
+
 Result<std::unique_ptr<Engine>> Engine::create(const dag::Plan& plan, const PluginSet& plugins,
                                                PredictionEmitter::Deliver deliver) {
   std::unique_ptr<Engine> e(new Engine(plan, SymbolTable(universe_of(plan))));
@@ -78,53 +137,8 @@ Result<std::unique_ptr<Engine>> Engine::create(const dag::Plan& plan, const Plug
 
   e->steps_.resize(p.steps.size());
   for (size_t i = 0; i < p.steps.size(); ++i) {
-    const dag::StepPlan& sp = p.steps[i];
-    StepRuntime& rt = e->steps_[i];
-    rt.plan = &sp;
-    rt.kind = sp.kind;
-    for (const auto& in : sp.inputs) rt.input_columns.push_back(in.column);
-    rt.output_count = static_cast<int>(sp.output_columns.size());
-    rt.first_output = sp.output_columns.empty() ? -1 : sp.output_columns.front();
-    switch (sp.kind) {
-      case registry::PluginKind::kFeature: {
-        const auto* entry = plugins.features.find(sp.plugin);
-        if (!entry) return make_error(sp.label + ": no feature plugin '" + sp.plugin + "'");
-        FeatureContext ctx{sp.params, rt.output_count};
-        for (size_t s = 0; s < n_symbols; ++s) {
-          auto op = entry->factory(ctx);
-          if (!op) return make_error(sp.label + ": " + op.error().message);
-          rt.features.push_back(std::move(op).value());
-        }
-        rt.started.assign(n_symbols, 0);
-        break;
-      }
-      case registry::PluginKind::kModel: {
-        const auto* entry = plugins.models.find(sp.plugin);
-        if (!entry) return make_error(sp.label + ": no model plugin '" + sp.plugin + "'");
-        const auto& fp = p.frames[sp.frame];
-        ModelContext ctx{sp.params, sp.model_ref, fp.columns, rt.first_output, e->symbols_.names(), fp.capacity};
-        auto m = entry->factory(ctx);
-        if (!m) return make_error(sp.label + ": " + m.error().message);
-        rt.model = std::move(m).value();
-        if (rt.model->window() > fp.capacity)
-          return make_error(sp.label + ": window " + std::to_string(rt.model->window()) +
-                            " is larger than the frame's capacity of " + std::to_string(fp.capacity) + " rows");
-        break;
-      }
-      case registry::PluginKind::kTransform: {
-        const auto* entry = plugins.transforms.find(sp.plugin);
-        if (!entry) return make_error(sp.label + ": no transform plugin '" + sp.plugin + "'");
-        TransformContext ctx{sp.params, p.frames[sp.frame].interval_ms, p.frames[sp.output_frame].interval_ms,
-                             e->symbols_.names()};
-        auto t = entry->factory(ctx);
-        if (!t) return make_error(sp.label + ": " + t.error().message);
-        rt.transform = std::move(t).value();
-        break;
-      }
-      case registry::PluginKind::kData:
-      case registry::PluginKind::kSink:
-        break;
-    }
+    if (auto st = build_step(p, p.steps[i], plugins, e->symbols_, n_symbols, e->steps_[i]); !st)
+      return make_error(p.steps[i].label + ": " + st.error().message);
   }
   return e;
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/bar.hpp"
+#include "common/diagnostic.hpp"
 #include "common/result.hpp"
 #include "common/state_archive.hpp"
 #include "dag/plan.hpp"
@@ -49,6 +50,12 @@ class Engine {
   // (a bad checkpoint): the first failure is returned, naming the step.
   static Result<std::unique_ptr<Engine>> create(const dag::Plan& plan, const PluginSet& plugins,
                                                 PredictionEmitter::Deliver deliver);
+  // Builds one instance of every step's operator exactly as create() does (models
+  // load their checkpoints, resolve their input columns) and reports each failure
+  // at its step's place in the pipeline file. `validate` and every command's
+  // start run it, so a pipeline that validates also starts.
+  static void check(const dag::Plan& plan, const PluginSet& plugins, Diagnostics& diags);
+
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -81,6 +88,9 @@ class Engine {
   class ChainOutput;
 
   Engine(const dag::Plan& plan, SymbolTable symbols);
+  // The operators of one step (feature_instances: one per symbol), from its plugin's factory.
+  static Status build_step(const dag::Plan& p, const dag::StepPlan& sp, const PluginSet& plugins,
+                           const SymbolTable& symbols, size_t feature_instances, StepRuntime& rt);
   void append_and_run(int frame, SymbolId symbol, const Bar& bar, std::span<const double> extra, int depth);
   void run_flow(int flow, int frame, SymbolId symbol, const Bar& bar, int depth);
 

@@ -51,6 +51,7 @@ struct Cursor {
   std::vector<Bar> bars;  // the current chunk
   size_t next = 0;
   uint64_t total = 0;     // bars loaded so far
+  int64_t last_ts = std::numeric_limits<int64_t>::min();  // the previous bar fed, for gap detection
   int64_t close_time() const { return bars[next].ts + interval_ms; }
 
   // Replaces the exhausted chunk with the next non-empty one. A month without
@@ -77,6 +78,49 @@ struct Cursor {
     return !bars.empty();
   }
 };
+
+}  // namespace
+
+namespace {
+
+// "92 days", "5 hours", "1 day 3 hours": a gap's span for people.
+std::string format_span(int64_t ms) {
+  const int64_t days = ms / kDayMs;
+  const int64_t hours = (ms % kDayMs) / 3'600'000;
+  const int64_t minutes = (ms % 3'600'000) / 60'000;
+  std::string out;
+  auto add = [&out](int64_t n, const char* name) {
+    if (!out.empty()) out += ' ';
+    out += std::to_string(n);
+    out += ' ';
+    out += name;
+    if (n != 1) out += 's';
+  };
+  if (days) add(days, "day");
+  if (hours) add(hours, "hour");
+  if (minutes || out.empty()) add(minutes, "minute");
+  return out;
+}
+
+}  // namespace
+
+std::string describe_gap(const ReplayGap& gap) {
+  return gap.symbol + " misses " + std::to_string(gap.missing_bars()) + " bars " + format_iso8601(gap.from) + " .. " +
+         format_iso8601(gap.to) + " (" + format_span(gap.to + gap.interval_ms - gap.from) + ")";
+}
+
+namespace {
+
+// Each of the first gaps gets its own warning; the rest are summed up at the end.
+constexpr uint64_t kGapWarnings = 10;
+
+void note_gap(GapSummary& summary, const ReplayGap& gap, const std::shared_ptr<spdlog::logger>& log) {
+  ++summary.count;
+  summary.missing_bars += static_cast<uint64_t>(gap.missing_bars());
+  if (!summary.largest || gap.missing_bars() > summary.largest->missing_bars()) summary.largest = gap;
+  if (summary.count <= kGapWarnings)
+    log->warn("gap in the data: {}; features carry their state across it (--gap-policy)", describe_gap(gap));
+}
 
 }  // namespace
 
@@ -122,7 +166,8 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     for (const auto& sym : plan.sources[i].universe) {
       const auto id = engine.symbols().find(sym);
       if (!id) return make_error("symbol " + sym + " is not in the engine's universe");
-      Cursor c{i, *id, plan.sources[i].interval_ms, sym, report.history_start, report.end, {}, 0, 0};
+      Cursor c{i, *id, plan.sources[i].interval_ms, sym, report.history_start, report.end, {}, 0, 0,
+               std::numeric_limits<int64_t>::min()};
       auto more = c.load_next(*sources[i]);
       if (!more) return more.error();
       if (*more) cursors.push_back(std::move(c));
@@ -147,6 +192,13 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     heap.pop();
     Cursor& c = cursors[i];
     const Bar& bar = c.bars[c.next];
+    if (c.last_ts != std::numeric_limits<int64_t>::min() && bar.ts - c.last_ts > c.interval_ms) {
+      const ReplayGap gap{c.name, c.interval_ms, c.last_ts + c.interval_ms, bar.ts - c.interval_ms};
+      if (options.gap_policy == GapPolicy::kFail)
+        return make_error("gap in the data: " + describe_gap(gap) + " (--gap-policy fail)");
+      note_gap(report.gaps, gap, log);
+    }
+    c.last_ts = bar.ts;
     (bar.ts < report.anchor ? report.history_bars : report.streamed_bars)++;
     engine.on_source_bar(c.source, c.symbol, bar);
     if (++c.next < c.bars.size()) {
@@ -164,6 +216,18 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
       std::vector<Bar>().swap(c.bars);
     }
   }
+  if (report.gaps.count > kGapWarnings)
+    log->warn("{} gaps in the data in all ({} missing bars); the largest: {}", report.gaps.count,
+              report.gaps.missing_bars, describe_gap(*report.gaps.largest));
+  if (plan.lookback_days > 0 && report.history_bars == 0)
+    return make_error("no bars in the lookback " + format_iso8601(report.history_start) + " .. " +
+                      format_iso8601(report.anchor) + " under " + options.data_dir +
+                      ": the warmup would be empty (pick a later --from, or add the data)");
+  if (report.streamed_bars == 0)
+    return make_error("no bars from " + format_iso8601(report.anchor) +
+                      (report.end == std::numeric_limits<int64_t>::max() ? std::string(" on")
+                                                                          : " to " + format_iso8601(report.end)) +
+                      " under " + options.data_dir + ": nothing to replay");
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
 }

@@ -17,10 +17,36 @@
 
 namespace af {
 
+// What replay does where a series misses bars (the mirror has no file for a
+// month, or the exchange had an outage). kBridge carries every feature's state
+// across the hole, as the live service does for a real gap, so replay and live
+// agree; kFail stops at the first gap.
+enum class GapPolicy { kBridge, kFail };
+
 struct ReplayOptions {
   std::string data_dir;          // root of the mirror (holds data/futures/um/...)
   std::optional<int64_t> from;   // anchor A, inclusive; default earliest bar + lookback_days
   std::optional<int64_t> to;     // exclusive; default: end of the data
+  GapPolicy gap_policy = GapPolicy::kBridge;
+};
+
+// Missing bars inside one series: bars `from` .. `to` (open times, inclusive) are absent.
+struct ReplayGap {
+  std::string symbol;
+  int64_t interval_ms = 0;
+  int64_t from = 0;
+  int64_t to = 0;
+  int64_t missing_bars() const { return (to - from) / interval_ms + 1; }
+};
+
+// "BTCUSDT misses 2208 bars 2025-03-01T00:00:00Z .. 2025-05-31T23:00:00Z (92 days)"
+std::string describe_gap(const ReplayGap& gap);
+
+// Every gap in the replayed series, with the largest kept whole.
+struct GapSummary {
+  uint64_t count = 0;
+  uint64_t missing_bars = 0;
+  std::optional<ReplayGap> largest;
 };
 
 struct ReplayReport {
@@ -29,6 +55,7 @@ struct ReplayReport {
   int64_t end = 0;            // exclusive end actually used
   uint64_t history_bars = 0;  // source bars with ts < A
   uint64_t streamed_bars = 0; // source bars with ts >= A
+  GapSummary gaps;
   double seconds = 0;
 };
 
@@ -36,6 +63,9 @@ struct ReplayReport {
 // next boundary of the coarsest interval so no resampled bucket starts half-filled.
 int64_t history_start_for(int64_t anchor, int64_t lookback_days, int64_t coarsest_interval_ms);
 
+// Errors: no bars in the lookback before the anchor (when lookback_days > 0), no
+// bars in [anchor, end), and with GapPolicy::kFail the first gap. Each gap is
+// logged as a warning (rate-limited) and counted in the report.
 Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const ReplayOptions& options);
 
 }  // namespace af

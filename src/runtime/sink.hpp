@@ -41,12 +41,21 @@ class Sink {
     (void)symbol;
     return std::nullopt;
   }
+  // Records write() accepted but did not store again because the destination
+  // already held their key (cumulative). The run's summary reports them: a re-run
+  // over the same range writes nothing new, and the user must see that.
+  virtual uint64_t skipped() const { return 0; }
 };
 
 struct SinkContext {
   const registry::Params& params;
   std::string name;      // for messages: "sinks.csv_append[0]"
   std::string dag_name;
+  // The compiled plan's fingerprint (hex): a sink that keeps what it wrote across
+  // runs records it, so that output of another plan is never silently kept.
+  std::string plan_fingerprint;
+  // `replay --fresh`: start the outputs anew (discard what earlier runs wrote).
+  bool fresh = false;
 };
 
 using SinkRegistry = registry::Registry<Sink, SinkContext>;

@@ -240,6 +240,7 @@ SinkWorker::Outcome SinkWorker::deliver_live(std::vector<PredictionRecord>& batc
     Status st = call("write", [&] { return sink_->write(batch); });
     if (st) {
       sent_.fetch_add(batch.size(), std::memory_order_relaxed);
+      skipped_.store(sink_->skipped(), std::memory_order_relaxed);
       return Outcome::kDelivered;
     }
     if (!st.error().transient) {
@@ -277,6 +278,7 @@ SinkWorker::Outcome SinkWorker::deliver_from_spool(std::vector<PredictionRecord>
     Status st = call("write", [&] { return sink_->write(batch); });
     if (st) {
       sent_.fetch_add(batch.size(), std::memory_order_relaxed);
+      skipped_.store(sink_->skipped(), std::memory_order_relaxed);
       return Outcome::kDelivered;
     }
     if (!st.error().transient) {
@@ -554,6 +556,7 @@ SinkStats SinkWorker::stats() const {
   SinkStats s;
   s.name = name_;
   s.sent = sent_.load(std::memory_order_relaxed);
+  s.skipped = skipped_.load(std::memory_order_relaxed);
   s.retried = retried_.load(std::memory_order_relaxed);
   s.failed = failed_.load(std::memory_order_relaxed);
   s.spooled = spooled_.load(std::memory_order_relaxed);

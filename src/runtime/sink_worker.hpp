@@ -70,6 +70,7 @@ struct SinkWorkerOptions {
 struct SinkStats {
   std::string name;
   uint64_t sent = 0;           // records accepted by write()
+  uint64_t skipped = 0;        // of those, records the sink already held and did not store again
   uint64_t retried = 0;        // write() attempts that failed transiently and were retried
   uint64_t failed = 0;         // records lost: not delivered and not spooled
   uint64_t spooled = 0;        // records written to the spool
@@ -182,7 +183,8 @@ class SinkWorker {
   bool open_done_ = false;
   Status open_status_;
 
-  std::atomic<uint64_t> sent_{0}, retried_{0}, failed_{0}, spooled_{0}, replayed_{0}, depth_{0}, spool_pending_{0};
+  std::atomic<uint64_t> sent_{0}, skipped_{0}, retried_{0}, failed_{0}, spooled_{0}, replayed_{0}, depth_{0},
+      spool_pending_{0};
   std::atomic<uint64_t> held_back_{0}, spool_bytes_{0};
   std::atomic<bool> dead_flag_{false}, spooling_flag_{false}, spool_full_flag_{false};
   std::mt19937_64 rng_;

@@ -18,7 +18,10 @@
 namespace af::service {
 namespace {
 
-constexpr int64_t kRssLogEvery = 100;  // the seed's memory observer: every 100 events
+// The memory observer: RSS every 100 events, but at most one line per 10 s, so a
+// warmup that replays thousands of bars in milliseconds does not repeat it.
+constexpr int64_t kRssLogEvery = 100;
+constexpr int64_t kRssLogMinGapMs = 10'000;
 
 std::string default_cache_dir() {
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/alpha_forge/vision";
@@ -114,6 +117,7 @@ Result<std::unique_ptr<LiveDriver>> LiveDriver::create(const dag::Plan& plan, co
   settings.ws_url = im->options.ws_url;
   settings.rest_url = im->options.rest_url;
   settings.vision_url = im->options.vision_url;
+  settings.base_url = im->options.base_url;
   settings.ca_file = im->options.ca_file;
   settings.cache_dir = cache;
   settings.lookback_ms = im->plan.lookback_days * kDayMs;
@@ -269,6 +273,7 @@ Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
   std::map<std::pair<size_t, SymbolId>, WarmupTally> tally;
   std::vector<sources::LiveFeedBar> batch;
   int64_t last_snapshot = now_ms();
+  int64_t last_rss_log = std::numeric_limits<int64_t>::min();
 
   auto process = [&](size_t feed_index, const sources::LiveFeedBar& b) {
     const Impl::Feed& f = im.feeds[feed_index];
@@ -283,7 +288,9 @@ Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
     }
     engine.on_source_bar(f.source, f.symbol_ids[b.symbol], b.bar);
     const uint64_t n = im.events.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (n % kRssLogEvery == 0) {
+    if (n % kRssLogEvery == 0 && (last_rss_log == std::numeric_limits<int64_t>::min() ||
+                                  now_ms() - last_rss_log >= kRssLogMinGapMs)) {
+      last_rss_log = now_ms();
       log->info("events={} rss_mb={:.1f} predictions={}", n, static_cast<double>(current_rss_bytes()) / (1 << 20),
                 im.predictions.load(std::memory_order_relaxed));
     }

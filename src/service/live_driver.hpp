@@ -40,6 +40,7 @@ namespace af::service {
 struct LiveOptions {
   // Endpoints; "" = $ALPHA_FORGE_BINANCE_{WS,REST,VISION}_URL, else Binance's.
   std::string ws_url, rest_url, vision_url;
+  std::string base_url;   // all three at once ("" = $ALPHA_FORGE_BINANCE_BASE_URL); an endpoint's own setting wins
   std::string ca_file;    // "" = $SSL_CERT_FILE, else the system CAs
   std::string state_dir;  // "" = no snapshots: every start warms up afresh
   std::string cache_dir;  // Vision cache; "" = <state_dir>/vision-cache, else ~/.cache/alpha_forge/vision

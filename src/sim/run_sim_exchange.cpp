@@ -1,8 +1,10 @@
 // The `alpha_forge sim-exchange` command body: an exchange that runs until
 // SIGINT / SIGTERM. Called from the CLI's main thread.
 
-#include <csignal>
 #include <pthread.h>
+
+#include <csignal>
+#include <iostream>
 
 #include "common/log.hpp"
 #include "common/time.hpp"
@@ -43,6 +45,8 @@ int run_sim_exchange(const SimExchangeOptions& given) {
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
     return 1;
   }
+  // The one line a caller reads to find the port (--port 0 picks a free one).
+  std::cout << "sim-exchange listening on " << options.bind_address << ':' << exchange.port() << std::endl;
   int sig = 0;
   sigwait(&set, &sig);
   log->info("event=signal signal={}", sig);

@@ -13,6 +13,7 @@
 #include "common/number_format.hpp"
 #include "common/time.hpp"
 #include "runtime/sync_directory.hpp"
+#include "sinks/plan_sidecar.hpp"
 #include "sinks/text_format.hpp"
 
 namespace af::sinks {
@@ -69,8 +70,9 @@ std::optional<RecordField> parse_record_field(std::string_view name) {
   return std::nullopt;
 }
 
-CsvAppendSink::CsvAppendSink(std::string name, std::string path, std::vector<RecordField> dedup_key)
-    : name_(std::move(name)), path_(std::move(path)) {
+CsvAppendSink::CsvAppendSink(std::string name, std::string path, std::vector<RecordField> dedup_key,
+                             PlanIdentity plan, bool fresh)
+    : name_(std::move(name)), path_(std::move(path)), plan_(std::move(plan)), fresh_(fresh) {
   for (RecordField f : dedup_key)
     if (f != RecordField::kTs) key_fields_.push_back(f);
   out_.reserve(kDrainAt + 4096);
@@ -117,7 +119,44 @@ Status CsvAppendSink::open() {
   struct stat st{};
   if (::fstat(fd_, &st) != 0) return error(std::string("cannot stat: ") + std::strerror(errno), false);
   if (!S_ISREG(st.st_mode)) return error("not a regular file", false);
+  if (fresh_ && st.st_size > 0) {
+    if (::ftruncate(fd_, 0) != 0) return error(std::string("cannot empty the file (--fresh): ") + std::strerror(errno), false);
+    logger("sinks")->info("sink={} path={} started anew (--fresh): {} bytes of earlier output removed", name_, path_,
+                          st.st_size);
+    st.st_size = 0;
+  }
   if (Status s = load_existing(static_cast<uint64_t>(st.st_size)); !s) return s;
+  return check_plan();
+}
+
+Status CsvAppendSink::check_plan() {
+  auto recorded = read_plan_sidecar(path_);
+  if (!recorded) return error(recorded.error().message, false);
+  std::vector<PlanEntry> entries = records_in_file_ == 0 ? std::vector<PlanEntry>{} : std::move(recorded).value();
+  const std::string way_out =
+      "start the outputs anew with `replay --fresh` (or delete the file and its .plan), or give the sink a new path";
+  const std::string sidecar = plan_sidecar_path(path_);
+  bool key_has_dag = false;
+  for (RecordField f : key_fields_) key_has_dag = key_has_dag || f == RecordField::kDagName;
+  for (const auto& e : entries) {
+    if (e.pipeline != plan_.pipeline) continue;
+    if (e.fingerprint == plan_.fingerprint) return {};
+    return error("holds " + std::to_string(records_in_file_) + " predictions of a different plan of pipeline '" +
+                     plan_.pipeline + "' (fingerprint " + e.fingerprint + " in " + sidecar + ", this plan's is " +
+                     plan_.fingerprint + "): its rows would be kept and this run's skipped; " + way_out,
+                 false);
+  }
+  if (records_in_file_ > 0 && entries.empty())
+    return error("holds " + std::to_string(records_in_file_) + " predictions but no " + sidecar +
+                     " says which plan wrote them: its rows would be kept and this run's skipped; " + way_out,
+                 false);
+  if (!entries.empty() && !key_has_dag)
+    return error("holds predictions of pipeline '" + entries.front().pipeline + "' and its dedup_key lacks dag_name: " +
+                     "this run's records would be skipped where that pipeline has rows; add dag_name to dedup_key, or " +
+                     way_out,
+                 false);
+  entries.push_back(PlanEntry{plan_.fingerprint, plan_.pipeline});
+  if (Status s = write_plan_sidecar(path_, entries); !s) return error(s.error().message, false);
   return {};
 }
 
@@ -160,6 +199,7 @@ Status CsvAppendSink::load_existing(uint64_t size) {
       continue;
     }
     if (line.empty()) continue;
+    ++records_in_file_;
     std::optional<int64_t> ts;
     if (split_csv(line, fields) && fields.size() == 7) ts = parse_iso8601(fields[0]);
     if (!ts) {
@@ -279,7 +319,10 @@ registry::Descriptor csv_append_descriptor() {
       "double. Parent directories are created. On open the file is read back: a torn last line (no trailing "
       "newline, from a crash) is removed, and the newest ts per dedup key (without ts) becomes a high-water mark: "
       "a record whose ts is not above its key's mark is skipped, so a restart or a reconnect never writes a record "
-      "twice. Writes are buffered and flushed whenever the sink's queue runs empty (no fsync per line).";
+      "twice. `<path>.plan` records the fingerprint of each pipeline's plan whose records the file holds: a file "
+      "with records of a different plan of the same pipeline (or of no recorded plan) is refused at start, since its "
+      "rows would be kept and the new run's skipped; `replay --fresh` empties it. Writes are buffered and flushed "
+      "whenever the sink's queue runs empty (no fsync per line).";
   d.params.push_back(ParamSpec{"path", ParamType::kString, true, {}, {}, {}, {},
                                "the CSV file; relative paths are relative to the working directory"});
   d.params.push_back(ParamSpec{"dedup_key", ParamType::kStringList, false,
@@ -319,7 +362,10 @@ void register_csv_append(SinkRegistry& registry) {
     bool has_ts = false;
     for (RecordField f : key) has_ts = has_ts || f == RecordField::kTs;
     if (!has_ts) return make_error(ctx.name + ": dedup_key: must include ts");
-    return std::unique_ptr<Sink>(std::make_unique<CsvAppendSink>(ctx.name, ctx.params.get_string("path"), key));
+    if (ctx.plan_fingerprint.empty()) return make_error(ctx.name + ": no plan fingerprint (a bug in the caller)");
+    return std::unique_ptr<Sink>(std::make_unique<CsvAppendSink>(
+        ctx.name, ctx.params.get_string("path"), key,
+        CsvAppendSink::PlanIdentity{ctx.dag_name, ctx.plan_fingerprint}, ctx.fresh));
   });
 }
 

@@ -11,6 +11,11 @@
 // A new file's directory is fsynced once, so the file itself survives a crash.
 // last_ts() answers from what the file held at open: per (dag_name, symbol), the
 // newest ts (the restart's catch-up point when there is no usable snapshot).
+//
+// The file's plan sidecar (`<path>.plan`, sinks/plan_sidecar.hpp) names the
+// plans whose predictions it holds. A file holding records of another plan of
+// the same pipeline, or of no recorded plan, is refused at open: its marks would
+// skip this run's records and keep the old ones. `fresh` truncates it first.
 
 #include <cstdint>
 #include <optional>
@@ -30,8 +35,15 @@ class CsvAppendSink : public Sink {
  public:
   static constexpr const char* kHeader = "ts,symbol,prediction,dag_name,frame,column,emitted_at";
 
-  // `dedup_key` must contain kTs.
-  CsvAppendSink(std::string name, std::string path, std::vector<RecordField> dedup_key);
+  // The plan whose records this sink writes: its pipeline's name and its fingerprint.
+  struct PlanIdentity {
+    std::string pipeline;
+    std::string fingerprint;  // 16 hex digits
+  };
+
+  // `dedup_key` must contain kTs. `fresh`: empty the file on open.
+  CsvAppendSink(std::string name, std::string path, std::vector<RecordField> dedup_key, PlanIdentity plan,
+                bool fresh = false);
   ~CsvAppendSink() override;
 
   Status open() override;
@@ -42,11 +54,13 @@ class CsvAppendSink : public Sink {
 
   uint64_t written() const { return written_; }            // records formatted (this process)
   uint64_t deduplicated() const { return deduplicated_; }  // records skipped: ts <= the key's high-water mark
+  uint64_t skipped() const override { return deduplicated_; }
   size_t keys() const { return high_water_.size(); }
 
  private:
   Error error(const std::string& what, bool transient) const;
   Status load_existing(uint64_t size);
+  Status check_plan();  // after load_existing: refuses records of another plan, records this one
   Status drain();  // writes out_ to the file, keeping what could not be written
   void build_key(const std::string* symbol, const std::string* dag, const std::string* frame,
                  const std::string* column);
@@ -54,6 +68,9 @@ class CsvAppendSink : public Sink {
   const std::string name_;
   const std::string path_;
   std::vector<RecordField> key_fields_;  // the dedup key without ts
+  const PlanIdentity plan_;
+  const bool fresh_;
+  uint64_t records_in_file_ = 0;  // data lines found on open
   int fd_ = -1;
   std::string out_;   // formatted, not yet written
   std::string key_;   // reused key buffer

@@ -17,6 +17,7 @@ Result<std::unique_ptr<LiveBarFeed>> make_live_feed(const dag::Plan& plan, const
     o.ws_url = settings.ws_url;
     o.rest_url = settings.rest_url;
     o.vision_url = settings.vision_url;
+    o.base_url = settings.base_url;
     o.cache_dir = settings.cache_dir;
     o.ca_file = settings.ca_file;
     o.buffer_ms = settings.buffer_ms;

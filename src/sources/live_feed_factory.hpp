@@ -15,6 +15,7 @@ namespace af::sources {
 
 struct LiveFeedSettings {
   std::string ws_url, rest_url, vision_url;  // "" = environment, else Binance's
+  std::string base_url;                      // all three at once (LiveMarketFeedOptions::base_url)
   std::string ca_file;
   std::string cache_dir;         // Vision cache
   int64_t lookback_ms = 0;

@@ -27,12 +27,27 @@ std::string pick(const std::string& option, const char* env, const char* fallbac
 
 LiveEndpoints resolve_live_endpoints(const LiveMarketFeedOptions& o) {
   const bool futures = o.market == BinanceMarket::kFutures;
+  std::string base = pick(o.base_url, "ALPHA_FORGE_BINANCE_BASE_URL", "");
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  std::string base_ws;
+  if (base.rfind("https://", 0) == 0) base_ws = "wss://" + base.substr(8);
+  if (base.rfind("http://", 0) == 0) base_ws = "ws://" + base.substr(7);
+  if (!base_ws.empty()) base_ws += futures ? "/market/stream" : "/stream";
+  // An endpoint's own option, then the base option, then its own variable, then the base variable.
+  auto choose = [&](const std::string& option, const char* env, const std::string& from_base, const char* fallback) {
+    if (!option.empty()) return option;
+    if (!o.base_url.empty() && !from_base.empty()) return from_base;
+    if (const char* v = std::getenv(env); v && *v) return std::string(v);
+    if (!from_base.empty()) return from_base;
+    return std::string(fallback);
+  };
   LiveEndpoints e;
-  e.ws_url = pick(o.ws_url, "ALPHA_FORGE_BINANCE_WS_URL",
-                  futures ? "wss://fstream.binance.com/market/stream" : "wss://stream.binance.com:9443/stream");
-  e.rest_url = pick(o.rest_url, "ALPHA_FORGE_BINANCE_REST_URL",
-                    futures ? "https://fapi.binance.com" : "https://api.binance.com");
-  e.vision_url = pick(o.vision_url, "ALPHA_FORGE_BINANCE_VISION_URL", "https://data.binance.vision");
+  e.ws_url = choose(o.ws_url, "ALPHA_FORGE_BINANCE_WS_URL", base_ws,
+                    futures ? "wss://fstream.binance.com/market/stream" : "wss://stream.binance.com:9443/stream");
+  e.rest_url = choose(o.rest_url, "ALPHA_FORGE_BINANCE_REST_URL", base_ws.empty() ? "" : base,
+                      futures ? "https://fapi.binance.com" : "https://api.binance.com");
+  e.vision_url = choose(o.vision_url, "ALPHA_FORGE_BINANCE_VISION_URL", base_ws.empty() ? "" : base,
+                        "https://data.binance.vision");
   return e;
 }
 

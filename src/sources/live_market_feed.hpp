@@ -42,6 +42,12 @@ struct LiveMarketFeedOptions {
   // Endpoints; empty: $ALPHA_FORGE_BINANCE_{WS,REST,VISION}_URL, else Binance's.
   // ws_url is the combined-stream base without query ("wss://fstream.binance.com/market/stream").
   std::string ws_url, rest_url, vision_url;
+  // One base for all three (`--binance-base-url`, $ALPHA_FORGE_BINANCE_BASE_URL),
+  // as a simulated exchange serves them: "http://127.0.0.1:28765" gives
+  // ws://127.0.0.1:28765/market/stream (futures; /stream for spot), and the base
+  // itself for REST and the archive. Precedence: an endpoint's own option, this
+  // option, the endpoint's own variable, the base variable, Binance's default.
+  std::string base_url;
   std::string cache_dir;  // Vision cache; empty: no archive, REST only
   std::string ca_file;    // empty: $SSL_CERT_FILE, else the system CAs
   int64_t buffer_ms = 60'000;           // grace after a close before REST is asked

@@ -216,6 +216,135 @@ TEST(ReplayEndToEnd, RerunAndResumeNeverDoublePredictions) {
   for (const auto& r : t.rows) EXPECT_TRUE(ts.insert(r[0]).second) << "duplicate " << r[0];
 }
 
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  return s;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Issue 18, trap 1: a re-run of a changed pipeline over the same CSV must not
+// keep the old predictions and report success.
+TEST(ReplayEndToEnd, ChangedPlanRefusesStaleOutputUntilFresh) {
+  TempDir dir;
+  ASSERT_EQ(run_command(kBinary + " synth-data --out " + (dir / "mirror") +
+                        " --symbols AAAUSDT --interval 1h --from 2025-01-01 --to 2025-03-01 --seed 3")
+                .exit_code,
+            0);
+  const std::string csv = dir / "predictions.csv";
+  const std::string yaml = pipeline_yaml("it_dag", "AAAUSDT", csv);
+  write_file(dir / "p.yaml", yaml);
+  const std::string base = kBinary + " replay " + (dir / "p.yaml") + " --data " + (dir / "mirror") +
+                           " --from 2025-02-01";
+  auto first = run_command(base);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_TRUE(contains(first.out, "  sink sinks.csv_append[0]: written=672 skipped=0\n")) << first.out;
+  EXPECT_FALSE(contains(first.err, "skipped")) << first.err;
+  const std::string written = read_file(csv);
+
+  // The same plan again: nothing new, and the summary says so.
+  auto again = run_command(base);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(contains(again.out, "  sink sinks.csv_append[0]: written=0 skipped=672\n")) << again.out;
+  EXPECT_TRUE(contains(again.err, "warning: sinks.csv_append[0]: 672 of 672 records skipped: the output already "
+                                  "held their keys from an earlier run (`replay --fresh` writes them anew)"))
+      << again.err;
+
+  // A changed bias: refused, naming the file and the way out; the file is untouched.
+  write_file(dir / "p.yaml", replace_all(yaml, "bias: 2.0", "bias: 1.0"));
+  auto changed = run_command(base);
+  EXPECT_EQ(changed.exit_code, 1);
+  EXPECT_TRUE(contains(changed.err, "error: sinks.csv_append[0] (" + csv + "): holds 672 predictions of a different "
+                                    "plan of pipeline 'it_dag' (fingerprint "))
+      << changed.err;
+  EXPECT_TRUE(contains(changed.err, "start the outputs anew with `replay --fresh` (or delete the file and its .plan), "
+                                    "or give the sink a new path"))
+      << changed.err;
+  EXPECT_EQ(read_file(csv), written);
+
+  // --fresh: the new plan's predictions replace the old ones.
+  auto fresh = run_command(base + " --fresh");
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
+  EXPECT_TRUE(contains(fresh.out, "  sink sinks.csv_append[0]: written=672 skipped=0\n")) << fresh.out;
+  const Table old_rows = [&] {
+    write_file(dir / "old.csv", written);
+    return read_csv(dir / "old.csv");
+  }();
+  const Table new_rows = read_csv(csv);
+  ASSERT_EQ(new_rows.rows.size(), 672u);
+  ASSERT_EQ(old_rows.rows.size(), 672u);
+  const size_t p = new_rows.col("prediction");
+  size_t differing = 0;
+  for (size_t i = 0; i < new_rows.rows.size(); ++i) differing += new_rows.rows[i][p] != old_rows.rows[i][p];
+  EXPECT_EQ(differing, 672u);
+}
+
+// Issue 18, trap 3: holes in the data are reported (and can stop the run); a
+// range or a lookback without data is an error, not an empty success.
+class ReplayGaps : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(run_command(kBinary + " synth-data --out " + (dir_ / "mirror") +
+                          " --symbols AAAUSDT --interval 1h --from 2025-01-01 --to 2025-06-01 --seed 3")
+                  .exit_code,
+              0);
+    // March is missing, as when a month's archive file does not exist.
+    const auto month = dir_ / "mirror/data/futures/um/monthly/klines/AAAUSDT/1h/AAAUSDT-1h-2025-03.zip";
+    ASSERT_TRUE(std::filesystem::remove(month));
+    std::filesystem::remove(month + ".CHECKSUM");
+    write_file(dir_ / "p.yaml", pipeline_yaml("it_dag", "AAAUSDT", dir_ / "predictions.csv"));
+  }
+  testing::CommandResult replay(const std::string& extra) {
+    return run_command(kBinary + " replay " + (dir_ / "p.yaml") + " --data " + (dir_ / "mirror") + " " + extra);
+  }
+  TempDir dir_;
+};
+
+TEST_F(ReplayGaps, GapIsReportedAndBridgedByDefault) {
+  auto r = replay("--from 2025-02-01");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, " gaps=1 missing_bars=744 ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "  largest gap: AAAUSDT misses 744 bars 2025-03-01T00:00:00Z .. 2025-03-31T23:00:00Z "
+                              "(31 days)\n"))
+      << r.out;
+  EXPECT_TRUE(contains(r.err, "warning: 1 gap in the data (744 missing bars), bridged: features carried their state "
+                              "across (see docs/dsl.md, gaps)"))
+      << r.err;
+}
+
+TEST_F(ReplayGaps, GapPolicyFailStopsAtTheGap) {
+  auto r = replay("--from 2025-02-01 --gap-policy fail");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "error: gap in the data: AAAUSDT misses 744 bars 2025-03-01T00:00:00Z .. "
+                              "2025-03-31T23:00:00Z (31 days) (--gap-policy fail)\n"))
+      << r.err;
+}
+
+TEST_F(ReplayGaps, RangeWithoutDataIsAnError) {
+  auto r = replay("--from 2026-01-01");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "error: no bars in the lookback 2025-12-02T00:00:00Z .. 2026-01-01T00:00:00Z under " +
+                                  (dir_ / "mirror") +
+                                  ": the warmup would be empty (pick a later --from, or add the data)\n"))
+      << r.err;
+  auto late = replay("--from 2025-06-15");
+  EXPECT_EQ(late.exit_code, 1);
+  EXPECT_TRUE(contains(late.err, "error: no bars from 2025-06-15T00:00:00Z on under " + (dir_ / "mirror") +
+                                     ": nothing to replay\n"))
+      << late.err;
+}
+
+TEST_F(ReplayGaps, PrintShowsEachPrediction) {
+  auto r = replay("--from 2025-05-31 --print");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = split_lines(r.out);
+  ASSERT_GE(lines.size(), 24u);
+  EXPECT_EQ(lines[0].rfind("2025-05-31T00:00:00Z AAAUSDT ", 0), 0u) << r.out;
+  EXPECT_EQ(lines[23].rfind("2025-05-31T23:00:00Z AAAUSDT ", 0), 0u) << r.out;
+}
+
 TEST(ReplayEndToEnd, RealFuturesMirrorFilNear) {
   const auto mirror = testing::shared_data_dir() / "binance-vision";
   if (!std::filesystem::exists(mirror)) GTEST_SKIP() << "no ../shared/data: real-data test skipped";

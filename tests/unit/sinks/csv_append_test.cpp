@@ -26,6 +26,8 @@ const std::string kEth = "ETHUSDT";
 const std::string kDag = "minimal";
 const std::string kFrame = "ohlcv";
 const std::string kColumn = "model.prediction";
+const std::string kPlanA = "0123456789abcdef";
+const std::string kPlanB = "fedcba9876543210";
 constexpr int64_t kT0 = 1'766'754'000'000;  // 2025-12-26T13:00:00Z
 constexpr int64_t kHour = 3'600'000;
 
@@ -62,7 +64,8 @@ class CsvAppendTest : public ::testing::Test {
 
   std::unique_ptr<CsvAppendSink> make(const fs::path& path,
                                       std::vector<RecordField> key = {RecordField::kTs, RecordField::kSymbol}) {
-    return std::make_unique<CsvAppendSink>("sinks.csv_append[0]", path.string(), std::move(key));
+    return std::make_unique<CsvAppendSink>("sinks.csv_append[0]", path.string(), std::move(key),
+                                           CsvAppendSink::PlanIdentity{kDag, kPlanA});
   }
   // Writes ts = kT0 + i hours for i in [from, to] for one symbol, through one open/close cycle.
   void write_range(const fs::path& path, int from, int to, const std::string& symbol = kBtc) {
@@ -272,7 +275,7 @@ TEST_F(CsvAppendTest, BehindTheEmitterFromTheRegistry) {
   p.set("path", (dir_ / "out" / "p.csv").string());
   p.set("dedup_key", std::vector<std::string>{"ts", "symbol"});
   for (int run = 0; run < 2; ++run) {
-    auto sink = reg.find("sinks.csv_append")->factory(SinkContext{p, "sinks.csv_append[0]", kDag});
+    auto sink = reg.find("sinks.csv_append")->factory(SinkContext{p, "sinks.csv_append[0]", kDag, kPlanA});
     ASSERT_TRUE(sink.ok());
     SignalEmitter e;
     e.add("sinks.csv_append[0]", std::move(sink.value()));
@@ -285,6 +288,93 @@ TEST_F(CsvAppendTest, BehindTheEmitterFromTheRegistry) {
     EXPECT_EQ(e.stats()[0].sent, (20u + run * 5u) * 2u);
   }
   EXPECT_EQ(count_lines(read_file(dir_ / "out" / "p.csv")), 1u + 50u);
+}
+
+// Trap 1 of issue 18: a re-run of a changed plan over an existing file must not
+// keep the old rows and skip the new ones without a word.
+TEST_F(CsvAppendTest, FileOfAnotherPlanOfThePipelineIsRefused) {
+  const fs::path path = dir_ / "p.csv";
+  write_range(path, 0, 3);
+  EXPECT_EQ(read_file(dir_ / "p.csv.plan"),
+            "# alpha_forge: the pipelines (plan fingerprint, name) whose predictions the file beside this one holds\n"
+            "0123456789abcdef minimal\n");
+  CsvAppendSink other("sinks.csv_append[0]", path.string(), {RecordField::kTs, RecordField::kSymbol},
+                      CsvAppendSink::PlanIdentity{kDag, kPlanB});
+  auto st = other.open();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message,
+            "sinks.csv_append[0] (" + path.string() +
+                "): holds 4 predictions of a different plan of pipeline 'minimal' (fingerprint 0123456789abcdef in " +
+                path.string() + ".plan, this plan's is fedcba9876543210): its rows would be kept and this run's "
+                "skipped; start the outputs anew with `replay --fresh` (or delete the file and its .plan), or give "
+                "the sink a new path");
+  EXPECT_FALSE(st.error().transient);
+  EXPECT_EQ(count_lines(read_file(path)), 1u + 4u);  // untouched
+}
+
+TEST_F(CsvAppendTest, FreshStartsTheFileAnewForTheNewPlan) {
+  const fs::path path = dir_ / "p.csv";
+  write_range(path, 0, 3);
+  CsvAppendSink fresh("sinks.csv_append[0]", path.string(), {RecordField::kTs, RecordField::kSymbol},
+                      CsvAppendSink::PlanIdentity{kDag, kPlanB}, /*fresh=*/true);
+  ASSERT_TRUE(fresh.open().ok());
+  std::vector<PredictionRecord> batch{rec(kT0, kBtc, 9.5), rec(kT0 + kHour, kBtc, 8.5)};
+  ASSERT_TRUE(fresh.write(batch).ok());
+  ASSERT_TRUE(fresh.close().ok());
+  EXPECT_EQ(fresh.skipped(), 0u);
+  const std::string text = read_file(path);
+  EXPECT_EQ(count_lines(text), 1u + 2u);
+  EXPECT_NE(text.find("2025-12-26T13:00:00Z,BTCUSDT,9.5,"), std::string::npos) << text;
+  EXPECT_NE(read_file(dir_ / "p.csv.plan").find("fedcba9876543210 minimal\n"), std::string::npos);
+  // The file now holds plan B's records only: plan A is refused.
+  auto again = make(path);
+  EXPECT_FALSE(again->open().ok());  // plan A is not the file's plan any more
+}
+
+TEST_F(CsvAppendTest, SkippedRecordsAreCounted) {
+  const fs::path path = dir_ / "p.csv";
+  write_range(path, 0, 3);
+  auto s = make(path);
+  ASSERT_TRUE(s->open().ok());
+  std::vector<PredictionRecord> batch;
+  for (int i = 0; i <= 5; ++i) batch.push_back(rec(kT0 + i * kHour, kBtc, i));
+  ASSERT_TRUE(s->write(batch).ok());
+  ASSERT_TRUE(s->close().ok());
+  EXPECT_EQ(s->skipped(), 4u);
+  EXPECT_EQ(s->written(), 2u);
+}
+
+TEST_F(CsvAppendTest, RecordsWithoutAPlanRecordAreRefused) {
+  const fs::path path = dir_ / "p.csv";
+  write_range(path, 0, 1);
+  fs::remove(dir_ / "p.csv.plan");
+  auto s = make(path);
+  auto st = s->open();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message,
+            "sinks.csv_append[0] (" + path.string() + "): holds 2 predictions but no " + path.string() +
+                ".plan says which plan wrote them: its rows would be kept and this run's skipped; start the outputs "
+                "anew with `replay --fresh` (or delete the file and its .plan), or give the sink a new path");
+}
+
+TEST_F(CsvAppendTest, SecondPipelineNeedsDagNameInTheKey) {
+  const fs::path path = dir_ / "p.csv";
+  write_range(path, 0, 1);
+  CsvAppendSink other("sinks.csv_append[0]", path.string(), {RecordField::kTs, RecordField::kSymbol},
+                      CsvAppendSink::PlanIdentity{"other", kPlanB});
+  auto st = other.open();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("holds predictions of pipeline 'minimal' and its dedup_key lacks dag_name"),
+            std::string::npos)
+      << st.error().message;
+  CsvAppendSink keyed("sinks.csv_append[0]", path.string(),
+                      {RecordField::kTs, RecordField::kSymbol, RecordField::kDagName},
+                      CsvAppendSink::PlanIdentity{"other", kPlanB});
+  ASSERT_TRUE(keyed.open().ok());
+  ASSERT_TRUE(keyed.close().ok());
+  EXPECT_EQ(read_file(dir_ / "p.csv.plan"),
+            "# alpha_forge: the pipelines (plan fingerprint, name) whose predictions the file beside this one holds\n"
+            "0123456789abcdef minimal\nfedcba9876543210 other\n");
 }
 
 }  // namespace

@@ -96,7 +96,8 @@ class CsvSpoolTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
   std::unique_ptr<Sink> csv() {
     return std::make_unique<CsvAppendSink>("sinks.csv_append[0]", (dir_ / "p.csv").string(),
-                                           std::vector<RecordField>{RecordField::kTs, RecordField::kSymbol});
+                                           std::vector<RecordField>{RecordField::kTs, RecordField::kSymbol},
+                                           CsvAppendSink::PlanIdentity{"minimal", "0123456789abcdef"});
   }
   fs::path dir_;
 };

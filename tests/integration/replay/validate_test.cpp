@@ -1,0 +1,164 @@
+// `validate` refuses what a start would refuse, located (issue 18, trap 2), and
+// never loads a plugin (issue 12, item 10): the alpha_forge binary on pipelines
+// written here.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "support/process.hpp"
+
+namespace af {
+namespace {
+
+using testing::read_file;
+using testing::run_command;
+using testing::TempDir;
+using testing::write_file;
+
+const std::string kBinary = AF_BINARY;
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// A one-symbol pipeline; `model` is the model step's body and `head` goes before
+// signal_generation (for `using:`).
+std::string pipeline(const std::string& model, const std::string& head = "",
+                     const std::string& sink = "{using: sinks.csv_append, params: {path: out/p.csv}}") {
+  return "name: v\n" + head + R"(signal_generation:
+  warmup: {lookback_days: 2}
+  scheduling: {interval: 1h}
+  on_prediction:
+    - )" + sink + R"(
+pipeline:
+  - data:
+      using: data.binance_futures
+      outputs: {frame: ohlcv}
+      params: {universe: [BTCUSDT], interval: 1h}
+  - features:
+      using: features.momentum
+      inputs: {column: ohlcv.close}
+      outputs: {columns: [mom_3]}
+      params: {window: 3}
+  - model:
+)" + model;
+}
+
+const std::string kLinear = R"(      using: models.linear
+      inputs: {frame: ohlcv}
+      outputs: {columns: [pred]}
+      params: {features: [mom_33], weights: [1.0]}
+)";
+
+class Validate : public ::testing::Test {
+ protected:
+  testing::CommandResult validate(const std::string& yaml, const std::string& flags = "") {
+    write_file(dir_ / "p.yaml", yaml);
+    return run_command("cd / && " + kBinary + " validate " + (dir_ / "p.yaml") + " " + flags);
+  }
+  TempDir dir_;
+};
+
+TEST_F(Validate, LinearFeatureNoStepProducesIsLocated) {
+  auto r = validate(pipeline(kLinear));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, dir_ / "p.yaml" + ":17:5: error: pipeline[2].model: models.linear: input column 'mom_33' "
+                                                "is not a column of the model's frame (did you mean 'mom_3'?)\n"))
+      << r.err;
+}
+
+TEST_F(Validate, JsonPrintsTheErrorsToo) {
+  auto r = validate(pipeline(kLinear), "--json");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.out, "\"valid\": false")) << r.out;
+  EXPECT_TRUE(contains(r.out, "\"path\": \"pipeline[2].model\"")) << r.out;
+  EXPECT_TRUE(contains(r.out, "\"line\": 17")) << r.out;
+  EXPECT_TRUE(contains(r.out, "\"message\": \"models.linear: input column 'mom_33' is not a column of the model's "
+                              "frame (did you mean 'mom_3'?)\""))
+      << r.out;
+}
+
+TEST_F(Validate, MissingCheckpointIsLocated) {
+  auto r = validate(pipeline(R"(      using: models.pytorch_bilstm_predictor
+      inputs: {frame: ohlcv}
+      outputs: {columns: [pred]}
+      params: {strategy: unified, window_size: 3, output_col: pred, checkpoint_dir: )" +
+                             (dir_ / "no_such_checkpoint") + "}\n"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, dir_ / "p.yaml" + ":17:5: error: pipeline[2].model: models.pytorch_bilstm_predictor: "
+                                                "checkpoint_dir '" + (dir_ / "no_such_checkpoint") +
+                                  "' is not a directory\n"))
+      << r.err;
+}
+
+TEST_F(Validate, BareColumnNameSuggestsTheFrame) {
+  std::string yaml = pipeline(kLinear);
+  yaml.replace(yaml.find("column: ohlcv.close"), 19, "column: close");
+  auto r = validate(yaml);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "error: pipeline[1].features.inputs.column: expects 'frame.column', got 'close' (did "
+                              "you mean 'ohlcv.close'?)"))
+      << r.err;
+}
+
+TEST_F(Validate, PluginPathNeedsASlash) {
+  auto r = validate(pipeline(kLinear, "using:\n  plugins: [libmarker.so]\n"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, dir_ / "p.yaml" + ":3:13: error: using.plugins[0]: plugin path 'libmarker.so' must "
+                                                "contain a '/' (a bare name would be searched on the loader's library "
+                                                "path); write './libmarker.so' for a file in the pipeline's folder\n"))
+      << r.err;
+}
+
+TEST_F(Validate, MissingPluginIsRelativeToThePipelinesFolder) {
+  auto r = validate(pipeline(kLinear, "using:\n  plugins: [./plugins/nope.so]\n"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, dir_ / "p.yaml" + ":3:13: error: using.plugins[0]: no plugin file " + (dir_ / "") +
+                                  "./plugins/nope.so (relative paths are relative to the pipeline's folder)\n"))
+      << r.err;
+}
+
+// validate checks the plugin file exists and never loads it; replay, run from
+// another working directory, finds it beside the pipeline and loads it.
+TEST_F(Validate, NeverLoadsAPluginButReplayDoes) {
+  std::filesystem::create_directories(dir_ / "plugins");
+  std::filesystem::copy_file(AF_TEST_MARKER_PLUGIN, dir_ / "plugins/marker.so");
+  const std::string marker = dir_ / "loaded";
+  const std::string yaml =
+      pipeline(R"(      using: models.linear
+      inputs: {frame: ohlcv}
+      outputs: {columns: [pred]}
+      params: {features: [mom_3], weights: [1.0]}
+)",
+               "using:\n  plugins: [./plugins/marker.so]\n",
+               "{using: sinks.jsonl, params: {path: " + (dir_ / "out.jsonl") + "}}");
+  const std::string env = "AF_TEST_PLUGIN_MARKER=" + marker + " ";
+  write_file(dir_ / "p.yaml", yaml);
+  auto v = run_command("cd / && " + env + kBinary + " validate " + (dir_ / "p.yaml"));
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_TRUE(contains(v.err, "warning: signal_generation.on_prediction[0].using: 'sinks.jsonl' is not a built-in "
+                              "sink: if a plugin of using.plugins provides it, its params are checked when replay or "
+                              "signal loads the plugin (validate never loads plugins)"))
+      << v.err;
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "validate loaded the plugin";
+
+  ASSERT_EQ(run_command(kBinary + " synth-data --out " + (dir_ / "mirror") +
+                        " --symbols BTCUSDT --interval 1h --from 2025-01-01 --to 2025-01-10")
+                .exit_code,
+            0);
+  auto r = run_command("cd / && " + env + kBinary + " replay " + (dir_ / "p.yaml") + " --data " + (dir_ / "mirror"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(marker));
+  EXPECT_FALSE(read_file(dir_ / "out.jsonl").empty());
+}
+
+TEST(Version, EveryCommandPrintsIt) {
+  for (const std::string cmd : {"", " validate", " replay", " signal", " plugins", " synth-data", " sim-exchange"}) {
+    auto r = run_command(kBinary + cmd + " --version");
+    EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.err;
+    EXPECT_EQ(r.out, "alpha_forge 0.1.0\n") << cmd;
+  }
+}
+
+}  // namespace
+}  // namespace af
