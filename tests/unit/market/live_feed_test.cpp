@@ -211,5 +211,38 @@ TEST(LiveEndpointsTest, OptionsThenEnvironmentThenBinance) {
   unsetenv("ALPHA_FORGE_BINANCE_REST_URL");
 }
 
+// One base URL sets all three endpoints of a server that serves them all (issue 18,
+// item 6); an endpoint's own option wins, then the base option, then the
+// endpoint's own variable, then the base variable.
+TEST(LiveEndpoints, BaseUrlSetsAllThree) {
+  LiveMarketFeedOptions o;
+  o.market = BinanceMarket::kFutures;
+  unsetenv("ALPHA_FORGE_BINANCE_WS_URL");
+  unsetenv("ALPHA_FORGE_BINANCE_REST_URL");
+  unsetenv("ALPHA_FORGE_BINANCE_VISION_URL");
+  unsetenv("ALPHA_FORGE_BINANCE_BASE_URL");
+  o.base_url = "http://127.0.0.1:28765/";
+  auto e = resolve_live_endpoints(o);
+  EXPECT_EQ(e.ws_url, "ws://127.0.0.1:28765/market/stream");
+  EXPECT_EQ(e.rest_url, "http://127.0.0.1:28765");
+  EXPECT_EQ(e.vision_url, "http://127.0.0.1:28765");
+  o.market = BinanceMarket::kSpot;
+  o.base_url = "https://sim.local:9443";
+  EXPECT_EQ(resolve_live_endpoints(o).ws_url, "wss://sim.local:9443/stream");
+  o.rest_url = "http://127.0.0.1:2";
+  EXPECT_EQ(resolve_live_endpoints(o).rest_url, "http://127.0.0.1:2");
+  o.rest_url.clear();
+  setenv("ALPHA_FORGE_BINANCE_REST_URL", "http://127.0.0.1:3", 1);
+  EXPECT_EQ(resolve_live_endpoints(o).rest_url, "https://sim.local:9443");  // the base option beats a variable
+  o.base_url.clear();
+  setenv("ALPHA_FORGE_BINANCE_BASE_URL", "http://127.0.0.1:4", 1);
+  e = resolve_live_endpoints(o);
+  EXPECT_EQ(e.rest_url, "http://127.0.0.1:3");  // the endpoint's own variable beats the base variable
+  EXPECT_EQ(e.ws_url, "ws://127.0.0.1:4/stream");
+  EXPECT_EQ(e.vision_url, "http://127.0.0.1:4");
+  unsetenv("ALPHA_FORGE_BINANCE_REST_URL");
+  unsetenv("ALPHA_FORGE_BINANCE_BASE_URL");
+}
+
 }  // namespace
 }  // namespace af::sources
