@@ -22,7 +22,8 @@ namespace af::testing {
 
 class ChildProcess {
  public:
-  // argv[0] is the program path; `env` entries ("K=V") are added to this process's environment.
+  // argv[0] is the program path; `env` entries ("K=V") are added to this process's
+  // environment, replacing a variable of the same name.
   ChildProcess(std::vector<std::string> argv, const std::string& out_path, const std::string& err_path,
                const std::vector<std::string>& env = {})
       : out_path_(out_path), err_path_(err_path) {
@@ -34,7 +35,13 @@ class ChildProcess {
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
     std::vector<std::string> env_strings;
-    for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+    for (char** e = environ; *e; ++e) {
+      const std::string entry = *e;
+      const std::string key = entry.substr(0, entry.find('=') + 1);
+      bool replaced = false;
+      for (const auto& extra : env) replaced = replaced || extra.compare(0, key.size(), key) == 0;
+      if (!replaced) env_strings.push_back(entry);
+    }
     env_strings.insert(env_strings.end(), env.begin(), env.end());
     std::vector<char*> envp;
     for (auto& e : env_strings) envp.push_back(e.data());
