@@ -8,6 +8,7 @@
 #include "common/bar.hpp"
 #include "common/did_you_mean.hpp"
 #include "common/interval.hpp"
+#include "dsl/limits.hpp"
 
 namespace af::dag {
 
@@ -287,6 +288,12 @@ class Compiler {
       st.params = s.params;
       if (s.model_ref) st.model_ref = s.model_ref->value;
       st.need_rows = n.d->warmup_rows ? std::max<int64_t>(1, n.d->warmup_rows(s.params)) : 1;
+      if (st.need_rows > dsl::kMaxStepWarmupRows) {
+        error(s.mark, s.label,
+              "needs " + std::to_string(st.need_rows) + " rows of history before its first value; a step may need "
+              "at most " + std::to_string(dsl::kMaxStepWarmupRows));
+        st.need_rows = 1;  // reported; keeps the warmup sums below in range
+      }
 
       if (n.d->output == OutputKind::kFrame && s.output_frame) make_frame(k);
       st.frame = plan_.frame_index(n.frame);

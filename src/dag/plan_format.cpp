@@ -1,5 +1,7 @@
 #include "dag/plan_format.hpp"
 
+#include <algorithm>
+
 #include "common/interval.hpp"
 
 namespace af::dag {
@@ -27,13 +29,24 @@ std::vector<std::pair<std::string, const registry::ParamValue*>> ordered_params(
   return out;
 }
 
-std::string params_text(const registry::Params& params, const registry::Descriptor* d) {
+// A secret param (ParamSpec::secret) is shown as kRedacted wherever a plan is
+// shown, and so never reaches the fingerprint either (it hashes format_plan).
+bool is_secret(const registry::Descriptor* d, const std::string& name) {
+  if (!d) return false;
+  return std::any_of(d->params.begin(), d->params.end(),
+                     [&](const registry::ParamSpec& s) { return s.secret && s.name == name; });
+}
+
+// `order`: the descriptor whose declaration order to follow (nullptr: by name, as
+// sinks have always been shown); `schema`: the one that says which are secret.
+std::string params_text(const registry::Params& params, const registry::Descriptor* order,
+                        const registry::Descriptor* schema) {
   std::string out;
-  for (const auto& [k, v] : ordered_params(params, d)) {
+  for (const auto& [k, v] : ordered_params(params, order)) {
     if (!out.empty()) out += ' ';
     out += k;
     out += '=';
-    out += registry::format_param_value(*v);
+    out += is_secret(schema, k) ? std::string(registry::kRedacted) : registry::format_param_value(*v);
   }
   return out;
 }
@@ -65,9 +78,11 @@ nlohmann::json param_json(const registry::ParamValue& v) {
   return std::visit(Visitor{}, v);
 }
 
-nlohmann::json params_json(const registry::Params& params, const registry::Descriptor* d) {
+nlohmann::json params_json(const registry::Params& params, const registry::Descriptor* order,
+                           const registry::Descriptor* schema) {
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& [k, v] : ordered_params(params, d)) out[k] = param_json(*v);
+  for (const auto& [k, v] : ordered_params(params, order))
+    out[k] = is_secret(schema, k) ? nlohmann::json(registry::kRedacted) : param_json(*v);
   return out;
 }
 
@@ -103,7 +118,7 @@ std::string format_plan(const Plan& plan) {
     for (int id : flow.steps) {
       const StepPlan& st = plan.steps[id];
       std::string text = "    #" + std::to_string(st.id) + " " + st.plugin + " " + st.label;
-      const std::string params = params_text(st.params, st.descriptor);
+      const std::string params = params_text(st.params, st.descriptor, st.descriptor);
       if (!params.empty()) text += ": " + params;
       if (st.model_ref) text += " model_ref=" + *st.model_ref;
       line(text);
@@ -132,7 +147,7 @@ std::string format_plan(const Plan& plan) {
   line("sinks:");
   for (const auto& s : plan.sinks) {
     std::string text = "  " + s.plugin.value + " " + s.path;
-    const std::string params = params_text(s.params, nullptr);
+    const std::string params = params_text(s.params, nullptr, s.descriptor);
     if (!params.empty()) text += ": " + params;
     line(text);
   }
@@ -190,7 +205,7 @@ nlohmann::json plan_to_json(const Plan& plan) {
               {"column", st.mark.column},
               {"kind", registry::plugin_kind_name(st.kind)},
               {"plugin", st.plugin},
-              {"params", params_json(st.params, st.descriptor)},
+              {"params", params_json(st.params, st.descriptor, st.descriptor)},
               {"frame", st.frame >= 0 ? json(plan.frames[st.frame].name) : json(nullptr)},
               {"need_rows", st.need_rows},
               {"valid_after_rows", st.valid_after_rows}};
@@ -220,7 +235,7 @@ nlohmann::json plan_to_json(const Plan& plan) {
 
   j["sinks"] = json::array();
   for (const auto& s : plan.sinks)
-    j["sinks"].push_back({{"plugin", s.plugin.value}, {"path", s.path}, {"params", params_json(s.params, nullptr)}});
+    j["sinks"].push_back({{"plugin", s.plugin.value}, {"path", s.path}, {"params", params_json(s.params, nullptr, s.descriptor)}});
   j["plugin_paths"] = plan.plugin_paths;
   j["warnings"] = json::array();
   for (const auto& w : plan.warnings) j["warnings"].push_back(w.to_string());

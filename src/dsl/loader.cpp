@@ -5,11 +5,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
+
+#include <yaml-cpp/depthguard.h>
 
 #include "common/did_you_mean.hpp"
 #include "common/interval.hpp"
 #include "dsl/expand.hpp"
+#include "dsl/limits.hpp"
 #include "dsl/param_check.hpp"
 #include "dsl/yaml_util.hpp"
 
@@ -161,14 +163,18 @@ class Loader {
     return out;
   }
 
-  std::optional<int64_t> int_value(const KeyedNode& e, const std::string& path, int64_t min) {
+  // An int in [min, max]; `unit` names what max is in words ("ten years").
+  std::optional<int64_t> int_value(const KeyedNode& e, const std::string& path, int64_t min, int64_t max,
+                                   const std::string& unit) {
     auto v = as_int(e.value);
     if (!v) {
       error(e.value_mark, path, "expects an int, got " + describe(e.value));
       return std::nullopt;
     }
-    if (*v < min) {
-      error(e.value_mark, path, "must be >= " + std::to_string(min) + ", got " + e.value.Scalar());
+    if (*v < min || *v > max) {
+      error(e.value_mark, path,
+            "must be between " + std::to_string(min) + " and " + std::to_string(max) + " (" + unit + "), got " +
+                e.value.Scalar());
       return std::nullopt;
     }
     return v;
@@ -242,7 +248,8 @@ class Loader {
       if (auto we = sub_map(*w, kWarmupKeys, "signal_generation.warmup", &warmup_suggested)) {
         if (auto* l = find_entry(*we, "lookback_days")) {
           sg.lookback_mark = l->value_mark;
-          if (auto v = int_value(*l, "signal_generation.warmup.lookback_days", 1)) sg.lookback_days = *v;
+          if (auto v = int_value(*l, "signal_generation.warmup.lookback_days", 1, kMaxLookbackDays, "ten years"))
+            sg.lookback_days = *v;
         } else {
           missing_key(warmup_suggested, w->key_mark, "signal_generation.warmup", "lookback_days");
         }
@@ -275,7 +282,8 @@ class Loader {
           missing_key(scheduling_suggested, s->key_mark, "signal_generation.scheduling", "interval");
         }
         if (auto* b = find_entry(*se, "buffer_minutes")) {
-          if (auto v = int_value(*b, "signal_generation.scheduling.buffer_minutes", 0)) sg.buffer_minutes = *v;
+          if (auto v = int_value(*b, "signal_generation.scheduling.buffer_minutes", 0, kMaxBufferMinutes, "one day"))
+            sg.buffer_minutes = *v;
         }
       }
     } else {
@@ -318,6 +326,7 @@ class Loader {
       }
       const Descriptor* d = find_plugin(*name, PluginKind::kSink, "sink", path + ".using");
       if (!d) continue;
+      sink.descriptor = d;
       std::vector<ParamInput> given;
       SourceMark params_mark = mark;
       if (const KeyedNode* p = find_entry(entries, "params")) {
@@ -448,12 +457,32 @@ class Loader {
       axes.push_back({p.key, it->second.values});
     }
     if (!axes_ok || !raw.descriptor) return;
+    if (!expansion_within_bound(raw, axes)) return;
 
     for (const auto& combo : cartesian_product(axes)) {
       std::vector<std::pair<std::string, std::string>> expansion;
       for (size_t a = 0; a < axes.size(); ++a) expansion.emplace_back(axes[a].param, axes[a].values[combo[a]].Scalar());
       build_step(raw, axes, combo, expansion);
     }
+  }
+
+  // The product of the axes' sizes, multiplied only while it stays within the
+  // bound (10^12 combinations must be an error, not an allocation).
+  bool expansion_within_bound(const RawStep& raw, const std::vector<ExpandAxis>& axes) {
+    uint64_t steps = 1;
+    std::string sizes;
+    bool over = false;
+    for (const auto& axis : axes) {
+      if (!sizes.empty()) sizes += " x ";
+      sizes += axis.param + " (" + std::to_string(axis.values.size()) + " values)";
+      if (!over && steps > kMaxExpandedSteps / axis.values.size()) over = true;
+      if (!over) steps *= axis.values.size();
+    }
+    if (!over && steps <= kMaxExpandedSteps) return true;
+    error(raw.params_mark, raw.path + ".params",
+          "expanding over " + sizes + " would make more than the " + std::to_string(kMaxExpandedSteps) +
+              " steps one step may expand to");
+    return false;
   }
 
   void build_step(const RawStep& raw, const std::vector<ExpandAxis>& axes, const std::vector<size_t>& combo,
@@ -653,6 +682,12 @@ std::optional<Pipeline> load_pipeline_text(std::string_view yaml, const std::str
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own text for this is "bad file".
+    diags.error(file_name, to_mark(e.mark), "",
+                "YAML nested too deeply: " + std::to_string(e.depth()) +
+                    " levels of lists and mappings reached here, the parser's limit; a pipeline needs a handful");
+    return std::nullopt;
   } catch (const YAML::Exception& e) {
     diags.error(file_name, to_mark(e.mark), "", e.msg);
     return std::nullopt;
@@ -673,23 +708,31 @@ std::optional<Pipeline> load_pipeline_text(std::string_view yaml, const std::str
 
 std::optional<Pipeline> load_pipeline_file(const std::string& path, const registry::Catalog& catalog,
                                            Diagnostics& diags) {
+  auto fail = [&](const std::string& why) {
+    diags.error(path, {}, "", "cannot read file: " + why);
+    return std::nullopt;
+  };
+  // Only a regular file of bounded size is read: a device (/dev/zero), a FIFO or
+  // a huge file would otherwise be read until memory runs out.
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    diags.error(path, {}, "", std::string("cannot read file: ") + std::strerror(EISDIR));
-    return std::nullopt;
-  }
+  const auto status = std::filesystem::status(path, ec);
+  if (ec) return fail(ec.message());
+  if (std::filesystem::is_directory(status)) return fail(std::strerror(EISDIR));
+  if (!std::filesystem::is_regular_file(status)) return fail("not a regular file");
+  const std::string bound =
+      " bytes; a pipeline file may have at most " + std::to_string(kMaxPipelineFileBytes) + " bytes";
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) return fail(ec.message());
+  if (size > kMaxPipelineFileBytes) return fail(std::to_string(size) + bound);
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diags.error(path, {}, "", std::string("cannot read file: ") + std::strerror(errno));
-    return std::nullopt;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    diags.error(path, {}, "", std::string("cannot read file: ") + std::strerror(errno));
-    return std::nullopt;
-  }
-  return load_pipeline_text(text.str(), path, catalog, diags);
+  if (!in) return fail(std::strerror(errno));
+  // The file may have grown since it was measured: read one byte past the bound.
+  std::string text(kMaxPipelineFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) return fail(std::strerror(errno));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxPipelineFileBytes) return fail("more than " + std::to_string(kMaxPipelineFileBytes) + bound);
+  return load_pipeline_text(text, path, catalog, diags);
 }
 
 }  // namespace af::dsl

@@ -6,6 +6,7 @@
 #include "common/did_you_mean.hpp"
 #include "common/interval.hpp"
 #include "common/number_format.hpp"
+#include "common/symbol.hpp"
 #include "dsl/yaml_util.hpp"
 
 namespace af::dsl {
@@ -57,6 +58,9 @@ struct Checker {
   Diagnostics& diags;
 
   void fail(const std::string& message) { diags.error(file, in.value_mark, path, message); }
+  void fail_at(const YAML::Node& n, const std::string& index, const std::string& message) {
+    diags.error(file, mark_of(n, in.value_mark), path + index, message);
+  }
   void wrong_type(const YAML::Node& n, const std::string& index = "") {
     fail("param '" + spec.name + "'" + index + " expects " + expected() + ", got " + describe(n));
   }
@@ -70,6 +74,7 @@ struct Checker {
       case ParamType::kChoice: return "one of " + join_choices();
       case ParamType::kStringList: return "a list of strings";
       case ParamType::kNumberList: return "a list of numbers";
+      case ParamType::kSymbolList: return "a list of symbols";
     }
     return "?";
   }
@@ -159,6 +164,35 @@ struct Checker {
           }
           if (!in_range(*v, index, n[i].Scalar())) ok = false;
           out.push_back(*v);
+        }
+        if (!ok) return std::nullopt;
+        return ParamValue{std::move(out)};
+      }
+      case ParamType::kSymbolList: {
+        // Symbols become file and stream names: each is checked against the
+        // exchange's grammar where it is written, and a symbol twice is an error.
+        if (!n.IsSequence()) return wrong_type(n), std::nullopt;
+        std::vector<std::string> out;
+        bool ok = true;
+        for (size_t i = 0; i < n.size(); ++i) {
+          const std::string index = index_text(i);
+          if (!n[i].IsScalar()) {
+            fail_at(n[i], index, "param '" + spec.name + "'" + index + " expects a symbol, got " + describe(n[i]));
+            ok = false;
+            continue;
+          }
+          const std::string& symbol = n[i].Scalar();
+          if (const std::string problem = symbol_problem(symbol); !problem.empty()) {
+            fail_at(n[i], index, problem);
+            ok = false;
+            continue;
+          }
+          if (std::find(out.begin(), out.end(), symbol) != out.end()) {
+            fail_at(n[i], index, "duplicate symbol '" + symbol + "' in '" + spec.name + "'");
+            ok = false;
+            continue;
+          }
+          out.push_back(symbol);
         }
         if (!ok) return std::nullopt;
         return ParamValue{std::move(out)};

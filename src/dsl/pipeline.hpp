@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/diagnostic.hpp"
+#include "registry/descriptor.hpp"
 #include "registry/param.hpp"
 
 namespace af::dsl {
@@ -57,6 +58,9 @@ struct SinkSpec {
   Located<std::string> plugin;  // `using: sinks.csv_append`
   std::string path;             // "signal_generation.on_prediction[0]"
   registry::Params params;
+  // Its schema, from the catalog the pipeline was loaded against (which params
+  // are secret, their order); outlives the pipeline like every descriptor.
+  const registry::Descriptor* descriptor = nullptr;
 };
 
 struct SignalGeneration {

@@ -17,6 +17,7 @@ const char* param_type_name(ParamType t) {
     case ParamType::kChoice: return "choice";
     case ParamType::kStringList: return "list of strings";
     case ParamType::kNumberList: return "list of numbers";
+    case ParamType::kSymbolList: return "list of symbols";
   }
   return "?";
 }

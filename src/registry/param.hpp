@@ -21,6 +21,7 @@ enum class ParamType {
   kChoice,      // one string of ParamSpec::choices
   kStringList,  // [a, b]
   kNumberList,  // [0.1, -2]
+  kSymbolList,  // [BTCUSDT, ETHUSDT]: exchange symbols (common/symbol.hpp), no duplicates
 };
 
 const char* param_type_name(ParamType t);
@@ -37,7 +38,14 @@ struct ParamSpec {
   std::optional<double> max;         // inclusive
   std::vector<std::string> choices;  // for kChoice
   std::string doc;
+  // A credential (a password): a shown plan (`validate` text and JSON, logs) and
+  // the plan fingerprint carry kRedacted instead of its value, so changing it
+  // neither leaks nor invalidates snapshots. Factories read it as usual.
+  bool secret = false;
 };
+
+// What a shown plan writes in place of a secret param's value.
+inline constexpr const char* kRedacted = "<redacted>";
 
 // Typed parameter values of one step after validation (defaults filled in).
 class Params {

@@ -104,6 +104,24 @@ TEST_F(CompilerTest, LookbackTooShortShowsTheArithmetic) {
             "pipeline[3].model = 90); lookback_days must be at least 4");
 }
 
+// A step's warmup is bounded before the sums along a path (issue 12 item 14):
+// two windows of 2^62 rows used to overflow int64 and compile to nonsense.
+TEST_F(CompilerTest, StepWarmupIsBoundedBeforeTheArithmetic) {
+  auto plan = compile_text(header(30, "1h", "1h") +
+                           feature("features.sma", "ohlcv.close", "sma", "window: 4611686018427387904") +
+                           "  - model:\n      using: models.windowed\n      inputs: {frame: ohlcv}\n"
+                           "      outputs: {columns: [pred]}\n      params: {window_size: 4611686018427387904}\n");
+  EXPECT_FALSE(plan);
+  auto e = errors();
+  ASSERT_EQ(e.size(), 2u) << ::testing::PrintToString(e);
+  EXPECT_EQ(e[0],
+            "p.yaml:12:5: error: pipeline[1].features: needs 4611686018427387904 rows of history before its first value; "
+            "a step may need at most 1000000");
+  EXPECT_EQ(e[1],
+            "p.yaml:17:5: error: pipeline[2].model: needs 4611686018427387904 rows of history before its first value; "
+            "a step may need at most 1000000");
+}
+
 TEST_F(CompilerTest, ResampleRatioConvertsWarmupToSourceBars) {
   auto plan = compile_text(header(5, "2h", "15m") + resample("ohlcv", "ohlcv_2h", "2h") +
                            feature("features.sma", "ohlcv_2h.close", "sma60", "window: 60") +

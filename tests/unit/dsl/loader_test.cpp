@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "dsl/expand.hpp"
+#include "dsl/limits.hpp"
 #include "dsl/loader.hpp"
 #include "unit/dsl/test_catalog.hpp"
 
@@ -202,6 +205,38 @@ TEST_F(LoaderTest, UnreadableFile) {
   EXPECT_EQ(dir.items()[0].to_string(), "/tmp: error: cannot read file: Is a directory");
 }
 
+// Only a regular file of bounded size is read (issue 12 item 15): `validate
+// /dev/zero` used to read until bad_alloc.
+TEST_F(LoaderTest, NonRegularAndOversizedFilesAreRefused) {
+  Diagnostics zero;
+  EXPECT_FALSE(load_pipeline_file("/dev/zero", cat.catalog(), zero));
+  ASSERT_EQ(zero.items().size(), 1u);
+  EXPECT_EQ(zero.items()[0].to_string(), "/dev/zero: error: cannot read file: not a regular file");
+
+  const std::string big = ::testing::TempDir() + "loader_test_big.yaml";
+  {
+    std::ofstream out(big, std::ios::binary | std::ios::trunc);
+    out << kHeader;
+    out << "description: \"" << std::string(kMaxPipelineFileBytes, 'x') << "\"\n";
+  }
+  const auto size = std::filesystem::file_size(big);
+  Diagnostics large;
+  EXPECT_FALSE(load_pipeline_file(big, cat.catalog(), large));
+  ASSERT_EQ(large.items().size(), 1u);
+  EXPECT_EQ(large.items()[0].to_string(), big + ": error: cannot read file: " + std::to_string(size) +
+                                              " bytes; a pipeline file may have at most 1048576 bytes");
+  std::filesystem::remove(big);
+}
+
+// yaml-cpp's own message for this is "bad file" (issue 12 item 16).
+TEST_F(LoaderTest, DeepNestingSaysWhatAndWhere) {
+  auto p = load("name: x\ndescription: " + std::string(3000, '[') + std::string(3000, ']') + "\n");
+  EXPECT_FALSE(p);
+  EXPECT_EQ(one_error(),
+            "p.yaml:2:6014: error: YAML nested too deeply: 500 levels of lists and mappings reached here, the parser's "
+            "limit; a pipeline needs a handful");
+}
+
 TEST_F(LoaderTest, ParamTypeChecks) {
   auto step = [](const std::string& plugin, const std::string& params) {
     return std::string(kHeader) + "  - model:\n      using: " + plugin +
@@ -307,7 +342,9 @@ TEST_F(LoaderTest, MissingSignalGenerationFields) {
   EXPECT_EQ(l[0], "p.yaml:2:1: error: signal_generation: missing required key 'warmup' (with lookback_days)");
   EXPECT_EQ(l[1], "p.yaml:3:9: error: signal_generation.mode: unsupported mode 'batch' (only 'stream')");
   EXPECT_EQ(l[2], "p.yaml:4:3: error: signal_generation.scheduling: missing required key 'interval'");
-  EXPECT_EQ(l[3], "p.yaml:4:32: error: signal_generation.scheduling.buffer_minutes: must be >= 0, got -1");
+  EXPECT_EQ(l[3],
+            "p.yaml:4:32: error: signal_generation.scheduling.buffer_minutes: must be between 0 and 1440 (one day), "
+            "got -1");
 }
 
 }  // namespace
