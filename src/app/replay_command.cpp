@@ -53,8 +53,11 @@ int run_replay_command(const ReplayArgs& args) {
 
   const std::string spool_dir = args.state_dir.empty() ? std::string() : args.state_dir + "/spool";
   // Replay can wait for a slow sink: nothing is dropped or spilled for speed.
-  auto emitter = build_signal_emitter(*plan, plugins, spool_dir, /*backpressure=*/true,
-                                      /*spool_max_bytes=*/0, args.fresh);
+  EmitterOptions delivery;
+  delivery.spool_dir = spool_dir;
+  delivery.backpressure = true;
+  delivery.fresh = args.fresh;
+  auto emitter = build_signal_emitter(*plan, plugins, delivery);
   if (!emitter) {
     std::cerr << "error: " << emitter.error().message << '\n';
     return kExitFailure;

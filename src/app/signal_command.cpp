@@ -85,8 +85,11 @@ int run_signal_command(const SignalArgs& args) {
   }
   const std::string spool_dir = args.state_dir.empty() ? std::string() : args.state_dir + "/spool";
   // Live: a full sink queue spills to the spool; the event loop never waits.
-  auto emitter = build_signal_emitter(*plan, plugins, spool_dir, /*backpressure=*/false,
-                                      static_cast<uint64_t>(args.spool_max_mb) << 20);
+  EmitterOptions delivery;
+  delivery.spool_dir = spool_dir;
+  delivery.spool_max_bytes = static_cast<uint64_t>(args.spool_max_mb) << 20;
+  delivery.ca_file = args.ca_file;
+  auto emitter = build_signal_emitter(*plan, plugins, delivery);
   if (!emitter) {
     std::cerr << "error: " << emitter.error().message << '\n';
     return kExitFailure;

@@ -9,12 +9,12 @@
 namespace af::app {
 
 Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& plan, const PluginSet& plugins,
-                                                            const std::string& spool_dir, bool backpressure,
-                                                            uint64_t spool_max_bytes, bool fresh) {
+                                                            const EmitterOptions& options) {
   SinkWorkerOptions defaults;
-  defaults.block_when_full = backpressure;
-  if (spool_max_bytes > 0) defaults.spool_max_bytes = spool_max_bytes;
+  defaults.block_when_full = options.backpressure;
+  if (options.spool_max_bytes > 0) defaults.spool_max_bytes = options.spool_max_bytes;
   auto emitter = std::make_unique<SignalEmitter>(defaults);
+  const std::string& spool_dir = options.spool_dir;
   if (!spool_dir.empty()) emitter->set_spool_dir(spool_dir);
   // The same fingerprint the state directory's snapshots carry: one notion of
   // "the same plan" for everything that outlives a run.
@@ -28,7 +28,7 @@ Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& pla
       errors += (errors.empty() ? "" : "; ") + name + ": no sink plugin '" + spec.plugin.value + "'";
       continue;
     }
-    if (fresh && !spool_dir.empty()) {
+    if (options.fresh && !spool_dir.empty()) {
       // Records an earlier run could not deliver belong to that run's output.
       const std::string spool = SignalEmitter::spool_path(spool_dir, name);
       std::error_code ec;
@@ -37,7 +37,7 @@ Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& pla
           errors += (errors.empty() ? "" : "; ") + name + ": cannot remove the spool " + f + ": " + ec.message();
         }
     }
-    auto sink = entry->factory(SinkContext{spec.params, name, plan.name, fingerprint, fresh});
+    auto sink = entry->factory(SinkContext{spec.params, name, plan.name, fingerprint, options.fresh, options.ca_file});
     if (!sink) {
       errors += (errors.empty() ? "" : "; ") + name + ": " + sink.error().message;
       continue;

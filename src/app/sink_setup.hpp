@@ -15,12 +15,25 @@ namespace af::app {
 
 // spool_dir: where records a sink cannot take yet are kept durably ("" = none:
 // such records are counted as failed and reported by close()). backpressure: a
-// full sink queue makes emit() wait (replay) instead of spilling (live).
-// spool_max_bytes: each spool file's bound (0: SinkWorkerOptions' default). fresh
-// (`replay --fresh`): every sink starts its output anew and the spools of
-// earlier runs are discarded. Each sink is told the plan's fingerprint.
+// What a run asks of its sinks' delivery.
+struct EmitterOptions {
+  // Where records a sink cannot take yet are kept durably ("" = none: such
+  // records are counted as failed and reported by close()).
+  std::string spool_dir;
+  // A full sink queue makes emit() wait (replay) instead of spilling (live).
+  bool backpressure = false;
+  // Each spool file's bound (0: SinkWorkerOptions' default).
+  uint64_t spool_max_bytes = 0;
+  // `replay --fresh`: every sink starts its output anew and the spools of
+  // earlier runs are discarded.
+  bool fresh = false;
+  // `--ca-file`, the CAs sinks trust over TLS ("" = $SSL_CERT_FILE, else the
+  // system's): the same trust as the market data.
+  std::string ca_file;
+};
+
+// Builds and opens every sink of the plan; each is told the plan's fingerprint.
 Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& plan, const PluginSet& plugins,
-                                                            const std::string& spool_dir, bool backpressure,
-                                                            uint64_t spool_max_bytes = 0, bool fresh = false);
+                                                            const EmitterOptions& options);
 
 }  // namespace af::app

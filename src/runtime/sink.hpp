@@ -56,6 +56,9 @@ struct SinkContext {
   std::string plan_fingerprint;
   // `replay --fresh`: start the outputs anew (discard what earlier runs wrote).
   bool fresh = false;
+  // The CA bundle of `--ca-file` for sinks that connect over TLS ("" =
+  // $SSL_CERT_FILE, else the system CAs): the same trust as the market data.
+  std::string ca_file;
 };
 
 using SinkRegistry = registry::Registry<Sink, SinkContext>;

@@ -135,7 +135,9 @@ Status ClickHouseSink::open() {
   auto url = parse_http_url(config_.url);
   if (!url) return error(url.error().message, false);
   if (config_.table_name.empty()) return error("table_name is empty", false);
-  http_ = std::make_unique<HttpPoster>(*url, std::chrono::milliseconds(config_.timeout_ms));
+  auto poster = HttpPoster::create(*url, std::chrono::milliseconds(config_.timeout_ms), config_.ca_file);
+  if (!poster) return error(poster.error().message, false);
+  http_ = std::move(poster.value());
   Status st = ensure_table();
   if (!st && st.error().transient) {
     // Down at start-up: the worker retries writes (and spools), and the table is
@@ -240,8 +242,10 @@ registry::Descriptor clickhouse_descriptor() {
   d.params.push_back(ParamSpec{"table_name", ParamType::kString, true, {}, {}, {}, {}, "the table"});
   d.params.push_back(ParamSpec{"user", ParamType::kString, false, {}, {}, {}, {},
                                "user name; default: $CLICKHOUSE_USER, else the server's default user"});
-  d.params.push_back(ParamSpec{"password", ParamType::kString, false, {}, {}, {}, {},
-                               "password; default: $CLICKHOUSE_PASSWORD (prefer the environment)"});
+  ParamSpec password{"password", ParamType::kString, false, {}, {}, {}, {},
+                     "password; default: $CLICKHOUSE_PASSWORD (prefer the environment)"};
+  password.secret = true;
+  d.params.push_back(std::move(password));
   d.params.push_back(ParamSpec{"create_table", ParamType::kBool, false, false, {}, {}, {},
                                "create the table if it does not exist"});
   d.check = [](const registry::Params& p) {
@@ -266,6 +270,7 @@ void register_clickhouse(SinkRegistry& registry) {
     c.user = p.has("user") ? p.get_string("user") : env_or("CLICKHOUSE_USER", "");
     c.password = p.has("password") ? p.get_string("password") : env_or("CLICKHOUSE_PASSWORD", "");
     if (p.has("create_table")) c.create_table = p.get_bool("create_table");
+    c.ca_file = ctx.ca_file;
     return std::unique_ptr<Sink>(std::make_unique<ClickHouseSink>(ctx.name, std::move(c)));
   });
 }

@@ -34,6 +34,7 @@ struct ClickHouseConfig {
   std::string password;
   bool create_table = false;
   int64_t timeout_ms = 10'000;
+  std::string ca_file;  // for https ("" = $SSL_CERT_FILE, else the system CAs)
 };
 
 class ClickHouseSink : public Sink {

@@ -97,7 +97,9 @@ Status DynamoDbSink::open() {
   auto creds = load_aws_credentials();
   if (!creds) return error(creds.error().message, false);
   credentials_ = std::move(creds.value());
-  http_ = std::make_unique<HttpPoster>(*url, std::chrono::milliseconds(config_.timeout_ms));
+  auto poster = HttpPoster::create(*url, std::chrono::milliseconds(config_.timeout_ms), config_.ca_file);
+  if (!poster) return error(poster.error().message, false);
+  http_ = std::move(poster.value());
   Status st = ensure_table();
   if (!st && st.error().transient) {
     logger("sinks")->warn("sink={} DynamoDB not reachable at start-up, will retry: {}", name_, st.error().message);
@@ -279,6 +281,7 @@ void register_dynamodb(SinkRegistry& registry) {
     }
     if (p.has("endpoint_url")) c.endpoint_url = p.get_string("endpoint_url");
     if (p.has("create_table")) c.create_table = p.get_bool("create_table");
+    c.ca_file = ctx.ca_file;
     return std::unique_ptr<Sink>(std::make_unique<DynamoDbSink>(ctx.name, std::move(c)));
   });
 }

@@ -34,6 +34,7 @@ struct DynamoDbConfig {
   std::string endpoint_url;  // "" : https://dynamodb.<region>.amazonaws.com
   bool create_table = false;
   int64_t timeout_ms = 10'000;
+  std::string ca_file;  // for https ("" = $SSL_CERT_FILE, else the system CAs)
   int max_unprocessed_rounds = 8;  // re-sends of UnprocessedItems / throttled requests within one write
   int64_t initial_backoff_ms = 50;
   int64_t max_backoff_ms = 2000;

@@ -12,7 +12,10 @@
 #include <openssl/ssl.h>
 
 #include <cctype>
-#include <optional>
+#include <memory>
+
+#include "common/number_parse.hpp"
+#include "net/tls_context.hpp"
 
 namespace af::sinks {
 
@@ -53,11 +56,8 @@ Result<HttpUrl> parse_http_url(std::string_view url) {
   }
   if (host.empty()) return make_error("bad URL '" + std::string(url) + "': no host");
   if (!port.empty()) {
-    for (char c : port)
-      if (!std::isdigit(static_cast<unsigned char>(c)))
-        return make_error("bad URL '" + std::string(url) + "': bad port '" + std::string(port) + "'");
-    const long p = std::stol(std::string(port));
-    if (p <= 0 || p > 65535) return make_error("bad URL '" + std::string(url) + "': port out of range");
+    auto p = parse_int_in_range(port, 1, 65535);
+    if (!p) return make_error("bad URL '" + std::string(url) + "': port " + p.error().message);
   }
   u.host = std::string(host);
   u.port = port.empty() ? (u.tls ? "443" : "80") : std::string(port);
@@ -92,21 +92,21 @@ std::string HttpResponse::header(std::string_view name) const {
 
 struct HttpPoster::Impl {
   net::io_context ioc;
-  std::optional<net::ssl::context> ssl_ctx;
+  std::shared_ptr<net::ssl::context> ssl_ctx;  // https only
 };
 
-HttpPoster::HttpPoster(HttpUrl url, std::chrono::milliseconds timeout, const std::string& ca_file)
-    : url_(std::move(url)), timeout_(timeout), impl_(std::make_unique<Impl>()) {
-  if (url_.tls) {
-    impl_->ssl_ctx.emplace(net::ssl::context::tls_client);
-    beast::error_code ec;
-    if (ca_file.empty()) {
-      impl_->ssl_ctx->set_default_verify_paths(ec);
-    } else {
-      impl_->ssl_ctx->load_verify_file(ca_file, ec);  // a bad file: every handshake fails to verify
-    }
-    impl_->ssl_ctx->set_verify_mode(net::ssl::verify_peer);
+HttpPoster::HttpPoster(HttpUrl url, std::chrono::milliseconds timeout)
+    : url_(std::move(url)), timeout_(timeout), impl_(std::make_unique<Impl>()) {}
+
+Result<std::unique_ptr<HttpPoster>> HttpPoster::create(HttpUrl url, std::chrono::milliseconds timeout,
+                                                       const std::string& ca_file) {
+  std::unique_ptr<HttpPoster> poster(new HttpPoster(std::move(url), timeout));
+  if (poster->url_.tls) {
+    auto ctx = af::net::make_tls_client_context(ca_file);
+    if (!ctx) return ctx.error();
+    poster->impl_->ssl_ctx = std::move(ctx.value());
   }
+  return poster;
 }
 
 HttpPoster::~HttpPoster() = default;
@@ -189,9 +189,7 @@ Result<HttpResponse> HttpPoster::request(std::string_view method, const std::str
   }
 
   net::ssl::stream<beast::tcp_stream> stream(ioc, *impl_->ssl_ctx);
-  if (!SSL_set_tlsext_host_name(stream.native_handle(), url_.host.c_str()))
-    return make_error(where + ": cannot set the TLS server name", false);
-  stream.set_verify_callback(net::ssl::host_name_verification(url_.host));
+  if (Status st = af::net::prepare_tls_stream(stream, url_.host); !st) return make_error(where + ": " + st.error().message);
   auto& layer = beast::get_lowest_layer(stream);
   layer.expires_after(timeout_);
   layer.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
@@ -203,7 +201,8 @@ Result<HttpResponse> HttpPoster::request(std::string_view method, const std::str
   if (ec) {
     // A certificate that does not verify will not verify on retry either.
     const bool verify = ec.category() == net::error::get_ssl_category();
-    return make_error(where + ": TLS handshake failed: " + ec.message(), !verify);
+    return make_error(where + ": TLS handshake failed: " + af::net::describe_tls_failure(stream.native_handle(), ec),
+                      !verify);
   }
   auto res = exchange(ioc, stream, layer, req, timeout_, where);
   layer.socket().shutdown(tcp::socket::shutdown_both, ec);

@@ -1,7 +1,9 @@
 #pragma once
 // HttpPoster: a small synchronous HTTP/1.1 client for the database sinks
-// (ClickHouse, DynamoDB) on Boost.Beast. Plain http and https; https verifies the
-// server certificate against the system trust store and the host name. Every
+// (ClickHouse, DynamoDB) on Boost.Beast. Plain http and https; https follows the
+// one TLS policy of every outgoing connection (net/tls_context.hpp: TLS 1.2+,
+// the certificate verified against --ca-file, $SSL_CERT_FILE or the system CAs,
+// and the host name checked). Every
 // request has a deadline. One connection per request: sink batches are large,
 // and this keeps reconnects after a server restart trivial.
 // Owned by one sink and used only on that sink's worker thread.
@@ -36,9 +38,12 @@ struct HttpResponse {
 
 class HttpPoster {
  public:
-  // `ca_file`: a PEM bundle to trust instead of the system store (tests, private CAs).
-  explicit HttpPoster(HttpUrl url, std::chrono::milliseconds timeout = std::chrono::seconds(10),
-                      const std::string& ca_file = {});
+  // `ca_file`: a PEM bundle to trust ("" = $SSL_CERT_FILE, else the system CAs).
+  // An https URL whose CAs cannot be loaded is an error here, not a failure of
+  // every later request.
+  static Result<std::unique_ptr<HttpPoster>> create(HttpUrl url,
+                                                    std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                                                    const std::string& ca_file = {});
   ~HttpPoster();
   HttpPoster(const HttpPoster&) = delete;
   HttpPoster& operator=(const HttpPoster&) = delete;
@@ -55,6 +60,7 @@ class HttpPoster {
 
  private:
   struct Impl;
+  HttpPoster(HttpUrl url, std::chrono::milliseconds timeout);
   HttpUrl url_;
   std::chrono::milliseconds timeout_;
   std::unique_ptr<Impl> impl_;

@@ -21,7 +21,7 @@
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "sources/http_url.hpp"
-#include "sources/tls_context.hpp"
+#include "net/tls_context.hpp"
 
 namespace af::sources {
 
@@ -178,7 +178,7 @@ net::awaitable<std::shared_ptr<Ws>> BinanceWsClient::Impl::connect(Slot& slot, s
   std::shared_ptr<Ws> ws;
   if constexpr (std::is_same_v<Ws, TlsWs>) {
     ws = std::make_shared<Ws>(ex, *tls);
-    if (auto st = prepare_tls_stream(ws->next_layer(), url.host); !st) {
+    if (auto st = af::net::prepare_tls_stream(ws->next_layer(), url.host); !st) {
       error = st.error().message;
       co_return nullptr;
     }
@@ -400,7 +400,7 @@ Status BinanceWsClient::start() {
     im.slots.push_back(std::move(slot));
   }
   if (any_tls) {
-    auto ctx = make_tls_client_context(im.options.ca_file);
+    auto ctx = af::net::make_tls_client_context(im.options.ca_file);
     if (!ctx) return ctx.error();
     im.tls = *ctx;
   }

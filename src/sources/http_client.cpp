@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "sources/http_url.hpp"
-#include "sources/tls_context.hpp"
+#include "net/tls_context.hpp"
 
 namespace af::sources {
 
@@ -116,7 +116,7 @@ net::awaitable<void> HttpClient::Impl::run(Url url, std::optional<Result<HttpRes
     co_return;
   }
   if (!tls) {
-    auto ctx = make_tls_client_context(options.ca_file);
+    auto ctx = af::net::make_tls_client_context(options.ca_file);
     if (!ctx) {
       out = ctx.error();
       co_return;
@@ -124,7 +124,7 @@ net::awaitable<void> HttpClient::Impl::run(Url url, std::optional<Result<HttpRes
     tls = *ctx;
   }
   net::ssl::stream<beast::tcp_stream> stream(ex, *tls);
-  if (auto st = prepare_tls_stream(stream, url.host); !st) {
+  if (auto st = af::net::prepare_tls_stream(stream, url.host); !st) {
     out = st.error();
     co_return;
   }

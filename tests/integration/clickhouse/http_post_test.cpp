@@ -37,8 +37,9 @@ TEST(HttpUrl, ParsesWhatTheSinksAccept) {
 
 TEST(HttpPoster, ConnectionRefusedIsTransient) {
   auto u = parse_http_url("http://127.0.0.1:" + std::to_string(af::testing::free_port()));
-  HttpPoster p(*u, 2s);
-  auto r = p.request("POST", "/", {}, "x");
+  auto p = HttpPoster::create(*u, 2s);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  auto r = (*p)->request("POST", "/", {}, "x");
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.error().transient);
   EXPECT_NE(r.error().message.find("cannot connect"), std::string::npos) << r.error().message;
@@ -55,19 +56,21 @@ TEST(HttpPoster, HttpsVerifiesTheCertificate) {
                            dir / "s_server.log"));
   auto u = parse_http_url("https://localhost:" + std::to_string(port));
   ASSERT_TRUE(u.ok());
-  HttpPoster trusted(*u, 3s, certs->ca_cert);
+  auto trusted = HttpPoster::create(*u, 3s, certs->ca_cert);
+  ASSERT_TRUE(trusted.ok()) << trusted.error().message;
   Result<HttpResponse> r = make_error("not tried");
   ASSERT_TRUE(af::testing::wait_until(
       [&] {
-        r = trusted.request("GET", "/", {}, "");
+        r = (*trusted)->request("GET", "/", {}, "");
         return r.ok() || !r.error().transient;
       },
       10s));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->status, 200);
   // The system store does not know the throwaway CA: refused, and not worth retrying.
-  HttpPoster untrusted(*u, 3s);
-  auto bad = untrusted.request("GET", "/", {}, "");
+  auto untrusted = HttpPoster::create(*u, 3s);
+  ASSERT_TRUE(untrusted.ok()) << untrusted.error().message;
+  auto bad = (*untrusted)->request("GET", "/", {}, "");
   ASSERT_FALSE(bad.ok());
   EXPECT_FALSE(bad.error().transient);
   EXPECT_NE(bad.error().message.find("TLS handshake failed"), std::string::npos) << bad.error().message;

@@ -112,7 +112,7 @@ class FaultProxy {
  public:
   explicit FaultProxy(const std::string& upstream) : acceptor_(ioc_) {
     auto url = parse_http_url(upstream);
-    upstream_ = std::make_unique<HttpPoster>(*url, 5s);
+    upstream_ = std::move(HttpPoster::create(*url, 5s).value());  // plain http: no TLS setup to fail
     net::ip::tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
     acceptor_.open(ep.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
