@@ -67,6 +67,7 @@ std::string output_text(const Descriptor& d) {
 std::string param_line(const ParamSpec& p) {
   std::string s = p.name + " (" + registry::param_type_name(p.type);
   if (p.required) s += ", required";
+  if (p.secret) s += ", secret";
   if (!std::holds_alternative<std::monostate>(p.default_value))
     s += ", default " + registry::format_param_value(p.default_value);
   if (p.min && p.max) {
@@ -144,6 +145,7 @@ nlohmann::json plugins_to_json(const registry::Catalog& catalog) {
         pj["name"] = p.name;
         pj["type"] = registry::param_type_name(p.type);
         pj["required"] = p.required;
+        if (p.secret) pj["secret"] = true;
         if (!std::holds_alternative<std::monostate>(p.default_value))
           pj["default"] = registry::format_param_value(p.default_value);
         if (p.min) pj["min"] = *p.min;

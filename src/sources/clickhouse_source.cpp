@@ -41,9 +41,13 @@ registry::Descriptor clickhouse_poll_descriptor() {
     if (def) p.default_value = std::string(def);
     return p;
   };
+  auto secret = [](ParamSpec p) {
+    p.secret = true;
+    return p;
+  };
   d.params = {
       ParamSpec{.name = "universe",
-                .type = ParamType::kStringList,
+                .type = ParamType::kSymbolList,
                 .required = true,
                 .doc = "symbols, as the symbol column holds them (BTCUSDT)"},
       ParamSpec{.name = "interval",
@@ -54,7 +58,7 @@ registry::Descriptor clickhouse_poll_descriptor() {
       str("database", false, "default", "database of the table"),
       str("table_name", true, nullptr, "the table of bars"),
       str("user", false, nullptr, "user name; default: $CLICKHOUSE_USER, else the server's default user"),
-      str("password", false, nullptr, "password; default: $CLICKHOUSE_PASSWORD (prefer the environment)"),
+      secret(str("password", false, nullptr, "password; default: $CLICKHOUSE_PASSWORD (prefer the environment)")),
       str("ts_column", false, "ts", "bar open time: UInt64/Int64 milliseconds, DateTime or DateTime64"),
       str("symbol_column", false, "symbol", "symbol"),
       str("open_column", false, "open", "open price"),

@@ -24,7 +24,7 @@ registry::Descriptor binance_descriptor(const std::string& name, const std::stri
       "read: header or not, ms or µs timestamps.";
   d.params = {
       registry::ParamSpec{.name = "universe",
-                          .type = registry::ParamType::kStringList,
+                          .type = registry::ParamType::kSymbolList,
                           .required = true,
                           .doc = "symbols, as Binance writes them (BTCUSDT)"},
       registry::ParamSpec{.name = "interval",

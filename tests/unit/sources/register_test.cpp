@@ -22,7 +22,7 @@ TEST(SourcesRegistry, DescriptorsAndFactory) {
     EXPECT_EQ(d.output, registry::OutputKind::kFrame);
     ASSERT_EQ(d.params.size(), 2u);
     EXPECT_EQ(d.params[0].name, "universe");
-    EXPECT_EQ(d.params[0].type, registry::ParamType::kStringList);
+    EXPECT_EQ(d.params[0].type, registry::ParamType::kSymbolList);
     EXPECT_TRUE(d.params[0].required);
     EXPECT_EQ(d.params[1].name, "interval");
     EXPECT_EQ(d.params[1].type, registry::ParamType::kInterval);
