@@ -7,6 +7,7 @@
 
 #include "common/log.hpp"
 #include "common/number_format.hpp"
+#include "common/number_parse.hpp"
 #include "sinks/text_format.hpp"
 
 namespace af::sinks {
@@ -43,11 +44,17 @@ void append_json_string(std::string& out, const std::string& s) {
   out += '"';
 }
 
-// "Code: 60, e.displayText() = ..." -> 60; -1 when absent.
+// "Code: 60, e.displayText() = ..." -> 60; -1 when absent or not a number the
+// server could mean (the body is the server's text: parsed with a range check,
+// never atoi).
 int clickhouse_code(const std::string& body) {
   const size_t p = body.find("Code: ");
   if (p == std::string::npos) return -1;
-  return std::atoi(body.c_str() + p + 6);
+  const size_t begin = p + 6;
+  const size_t end = body.find_first_not_of("0123456789", begin);
+  auto code = parse_int_in_range(std::string_view(body).substr(begin, end == std::string::npos ? end : end - begin), 0,
+                                 1'000'000);
+  return code ? static_cast<int>(*code) : -1;
 }
 
 // Errors that a retry cannot fix: the request itself or the setup is wrong.

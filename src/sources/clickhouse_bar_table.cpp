@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "common/log.hpp"
+#include "common/number_parse.hpp"
 #include "common/time.hpp"
 #include "sources/http_client.hpp"
 #include "sources/http_url.hpp"
@@ -22,11 +23,15 @@ std::string env_or(const char* name, const std::string& fallback) {
   return v ? std::string(v) : fallback;
 }
 
-// "Code: 60, e.displayText() = ..." -> 60; -1 when absent.
+// "Code: 60, e.displayText() = ..." -> 60; -1 when absent or out of range (the
+// server's text is parsed with a range check, never atoi).
 int clickhouse_code(const std::string& body) {
   const size_t p = body.find("Code: ");
   if (p == std::string::npos) return -1;
-  return std::atoi(body.c_str() + p + 6);
+  const size_t end = body.find_first_not_of("0123456789", p + 6);
+  auto code = parse_int_in_range(std::string_view(body).substr(p + 6, end == std::string::npos ? end : end - p - 6), 0,
+                                 1'000'000);
+  return code ? static_cast<int>(*code) : -1;
 }
 
 // Errors that asking again cannot fix: the query or the setup is wrong.
