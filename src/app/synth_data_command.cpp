@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <iostream>
 
 #include "app/commands.hpp"
 #include "common/interval.hpp"
+#include "common/symbol.hpp"
 #include "common/time.hpp"
 #include "sources/synthetic_market.hpp"
 
@@ -23,6 +25,19 @@ int run_synth_data(const SynthDataArgs& args) {
   if (args.symbols.empty()) {
     std::cerr << "error: --symbols needs at least one symbol\n";
     return kExitInvalid;
+  }
+  // Each symbol names folders and files under --out: only exchange symbols, so
+  // that none can lead out of the tree ("../../evil").
+  for (size_t i = 0; i < args.symbols.size(); ++i) {
+    if (const std::string problem = symbol_problem(args.symbols[i]); !problem.empty()) {
+      std::cerr << "error: --symbols: " << problem << '\n';
+      return kExitInvalid;
+    }
+    if (std::find(args.symbols.begin(), args.symbols.begin() + static_cast<std::ptrdiff_t>(i), args.symbols[i]) !=
+        args.symbols.begin() + static_cast<std::ptrdiff_t>(i)) {
+      std::cerr << "error: --symbols: '" << args.symbols[i] << "' is listed twice\n";
+      return kExitInvalid;
+    }
   }
   auto st = sources::write_synthetic_mirror(args.out, args.symbols, *interval, *from, *to, args.seed);
   if (!st) {

@@ -7,6 +7,7 @@
 
 #include "common/interval.hpp"
 #include "common/log.hpp"
+#include "common/symbol.hpp"
 #include "sources/vision_archive.hpp"
 
 namespace af::sources {
@@ -62,6 +63,10 @@ Result<std::optional<std::string>> VisionDownloader::ensure_file(const std::stri
                                                                  const std::string& interval,
                                                                  const VisionPeriod& period, int& downloaded,
                                                                  int& cached) {
+  // Defence in depth: the pipeline's universe is checked when it is loaded, but
+  // a symbol names folders of the cache here, so none may lead out of it.
+  if (const std::string problem = symbol_problem(symbol); !problem.empty())
+    return make_error("vision cache: " + problem);
   const std::string path = cache_path(symbol, interval, period);
   const std::string name = vision_file_name(symbol, interval, period);
   // A cached zip is trusted only when it still matches its cached checksum.
