@@ -167,11 +167,11 @@ class Loader {
   std::optional<int64_t> int_value(const KeyedNode& e, const std::string& path, int64_t min, int64_t max,
                                    const std::string& unit) {
     auto v = as_int(e.value);
-    if (!v) {
+    if (!v && !is_integer_text(e.value)) {
       error(e.value_mark, path, "expects an int, got " + describe(e.value));
       return std::nullopt;
     }
-    if (*v < min || *v > max) {
+    if (!v || *v < min || *v > max) {
       error(e.value_mark, path,
             "must be between " + std::to_string(min) + " and " + std::to_string(max) + " (" + unit + "), got " +
                 e.value.Scalar());

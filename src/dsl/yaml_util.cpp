@@ -33,6 +33,16 @@ std::optional<int64_t> as_int(const YAML::Node& n) {
   return v;
 }
 
+bool is_integer_text(const YAML::Node& n) {
+  if (!is_plain_scalar(n)) return false;
+  const std::string& s = n.Scalar();
+  size_t i = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (i == s.size()) return false;
+  for (; i < s.size(); ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
+  return true;
+}
+
 std::optional<double> as_number(const YAML::Node& n) {
   if (!is_plain_scalar(n)) return std::nullopt;
   const std::string& s = n.Scalar();

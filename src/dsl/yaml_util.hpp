@@ -25,6 +25,9 @@ SourceMark mark_of(const YAML::Node& n, SourceMark fallback);
 bool is_plain_scalar(const YAML::Node& n);
 
 std::optional<int64_t> as_int(const YAML::Node& n);    // plain, whole text an integer
+// Plain digits with an optional sign, whether or not they fit in int64: a value
+// as_int refuses for its size is out of range, not of the wrong type.
+bool is_integer_text(const YAML::Node& n);
 std::optional<double> as_number(const YAML::Node& n);  // plain, whole text a finite number
 std::optional<bool> as_bool(const YAML::Node& n);      // plain true/false (any case YAML 1.2 allows)
 

@@ -68,7 +68,7 @@ pipeline:
   auto r = run_command(kBinary + " validate " + (dir / "p.yaml"));
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("p.yaml:7:15: error: signal_generation.on_prediction[0].params: url: bad URL "
+  EXPECT_NE(r.err.find("p.yaml:7:7: error: signal_generation.on_prediction[0].params: url: bad URL "
                        "'http://127.0.0.1:99999999999999999999': port '99999999999999999999' is out of range (1 to "
                        "65535)"),
             std::string::npos)
