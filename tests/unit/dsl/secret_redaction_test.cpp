@@ -55,7 +55,7 @@ TEST(SecretParams, RedactedInTextAndJson) {
   const dag::Plan plan = compile(yaml);
   const std::string text = dag::format_plan(plan);
   const std::string json = dag::plan_to_json(plan).dump();
-  for (const std::string& secret : {"hunter2-do-not-print", "s3cret-bars-password"}) {
+  for (const char* secret : {"hunter2-do-not-print", "s3cret-bars-password"}) {
     EXPECT_EQ(text.find(secret), std::string::npos) << text;
     EXPECT_EQ(json.find(secret), std::string::npos) << json;
   }
