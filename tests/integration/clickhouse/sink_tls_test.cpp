@@ -110,7 +110,7 @@ TEST_F(SinkTls, UntrustedCaIsRefusedNamingTheSink) {
   const std::string& m = st.error().message;
   EXPECT_EQ(m.rfind("sinks.clickhouse[0] (https://localhost:", 0), 0u) << m;
   EXPECT_NE(m.find("TLS handshake failed: certificate verify failed"), std::string::npos) << m;
-  EXPECT_NE(m.find("(self-signed certificate in certificate chain)"), std::string::npos) << m;
+  EXPECT_NE(m.find("(unable to get local issuer certificate)"), std::string::npos) << m;
 }
 
 TEST_F(SinkTls, WrongHostNameIsRefusedNamingTheSink) {
@@ -135,18 +135,18 @@ TEST_F(SinkTls, WrongHostNameIsRefusedNamingTheSink) {
       << st.error().message;
 }
 
-// s_server -www answers any request with a status page: the sink gets past TLS
-// and then finds no table columns in the answer. That error proves the handshake
-// verified with the CA the sink was given.
-constexpr const char* kPastTls = "table does not exist";
+// Past a verified handshake, s_server -www never answers the sink's POST: the
+// request times out, which the sink treats as a database that is down at
+// start-up (transient, open() succeeds and the worker retries). A certificate
+// that does not verify is a fatal open() error instead, so open() succeeding
+// proves the handshake verified with the CA the sink was given.
 
 TEST_F(SinkTls, CaFileOfTheCommandReachesTheSink) {
   TlsServer server;
   ASSERT_TRUE(server.start(certs_.server_cert, certs_.server_key, dir_ / "s_server.log"));
   ScopedEnv no_env_ca("SSL_CERT_FILE", nullptr);
   Status st = open_clickhouse("https://localhost:" + std::to_string(server.port()), certs_.ca_cert);
-  ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.error().message.find(kPastTls), std::string::npos) << st.error().message;
+  EXPECT_TRUE(st.ok()) << st.error().message;
 }
 
 TEST_F(SinkTls, SslCertFileReachesTheSink) {
@@ -154,8 +154,7 @@ TEST_F(SinkTls, SslCertFileReachesTheSink) {
   ASSERT_TRUE(server.start(certs_.server_cert, certs_.server_key, dir_ / "s_server.log"));
   ScopedEnv env_ca("SSL_CERT_FILE", certs_.ca_cert.c_str());
   Status st = open_clickhouse("https://127.0.0.1:" + std::to_string(server.port()), "");
-  ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.error().message.find(kPastTls), std::string::npos) << st.error().message;
+  EXPECT_TRUE(st.ok()) << st.error().message;
 }
 
 TEST_F(SinkTls, CaFileThatDoesNotLoadIsAnError) {
