@@ -44,7 +44,11 @@ Status write_all(int fd, std::string_view bytes, const std::string& path) {
 
 }  // namespace
 
-uint64_t StateStore::fingerprint(const dag::Plan& plan) { return fnv1a(dag::format_plan(plan)); }
+uint64_t StateStore::fingerprint(const dag::Plan& plan) {
+  dag::Plan content = plan;
+  content.file.clear();
+  return fnv1a(dag::format_plan(content));
+}
 
 Result<StateStore> StateStore::open(const std::string& dir, const dag::Plan& plan) {
   std::error_code ec;

@@ -40,8 +40,10 @@ class StateStore {
   Result<std::optional<Snapshot>> load() const;
   Status save(const Snapshot& snapshot) const;
 
-  // What identifies a plan's state layout: its printed form (steps, params,
-  // frames, columns, universe), hashed.
+  // What identifies a plan's state layout and outputs: its printed form (steps,
+  // params, frames, columns, universe), hashed; secrets are redacted there, and
+  // the pipeline file's path is left out (`./p.yaml`, `p.yaml` or the same file
+  // moved is the same plan).
   static uint64_t fingerprint(const dag::Plan& plan);
 
  private:

@@ -34,7 +34,7 @@ std::string replace_all(std::string text, const std::string& from, const std::st
   return text;
 }
 
-dag::Plan compile(const std::string& yaml) {
+dag::Plan compile(const std::string& yaml, const std::string& file = "secret_params.yaml") {
   static PluginSet* plugins = [] {
     auto* p = new PluginSet();
     app::register_all_builtins(*p);
@@ -42,7 +42,7 @@ dag::Plan compile(const std::string& yaml) {
   }();
   const registry::Catalog catalog = plugins->catalog();
   Diagnostics diags;
-  auto pipeline = dsl::load_pipeline_text(yaml, "secret_params.yaml", catalog, diags);
+  auto pipeline = dsl::load_pipeline_text(yaml, file, catalog, diags);
   EXPECT_TRUE(pipeline) << (diags.items().empty() ? "" : diags.items()[0].to_string());
   auto plan = dag::compile(*pipeline, catalog, diags);
   EXPECT_TRUE(plan);
@@ -76,6 +76,18 @@ TEST(SecretParams, LeftOutOfTheFingerprint) {
   // A change that is not a secret still changes it.
   const dag::Plan other_user = compile(replace_all(yaml, "user: writer", "user: reader"));
   EXPECT_NE(service::StateStore::fingerprint(before), service::StateStore::fingerprint(other_user));
+}
+
+// The path a pipeline is run by is not part of what it computes: replaying
+// `./p.yaml` after `p.yaml` must find its own CSV outputs and snapshots.
+TEST(PlanFingerprint, LeavesOutThePipelineFilesPath) {
+  const std::string yaml = golden_text();
+  const dag::Plan plain = compile(yaml, "secret_params.yaml");
+  const dag::Plan dotted = compile(yaml, "./secret_params.yaml");
+  const dag::Plan moved = compile(yaml, "/elsewhere/pipelines/secret_params.yaml");
+  ASSERT_NE(plain.file, dotted.file);
+  EXPECT_EQ(service::StateStore::fingerprint(plain), service::StateStore::fingerprint(dotted));
+  EXPECT_EQ(service::StateStore::fingerprint(plain), service::StateStore::fingerprint(moved));
 }
 
 }  // namespace
