@@ -57,6 +57,11 @@ std::string LiveDriver::Impl::metrics_text() const {
     t.counter("af_feed_gaps_repaired_total", "Missing bars found and fetched over REST", d(s.assembler.gaps_detected),
               l);
     t.counter("af_feed_real_gaps_total", "Bars the exchange does not have (outages)", d(s.assembler.real_gaps), l);
+    t.counter("af_feed_future_bars_total", "Updates for a bar after the exchange's clock (held back, not applied)",
+              d(s.assembler.future_bars), l);
+    t.counter("af_feed_archive_files_rejected_total",
+              "Archive files that matched their checksum but could not be read (dropped; REST instead)",
+              d(s.archive_files_rejected), l);
     t.counter("af_feed_reconnects_total", "WebSocket reconnects", d(s.reconnects), l);
     t.counter("af_feed_rest_requests_total", "REST kline requests (ClickHouse: polls)", d(s.rest_requests), l);
     t.counter("af_feed_rows_read_total", "Rows read from a polled table (data.clickhouse_poll)", d(s.rows_read), l);

@@ -122,6 +122,15 @@ struct SimExchange::Impl {
   HttpResponse handle_http(const HttpRequest& req);
   HttpResponse klines(const HttpRequest& req, Market market, const std::map<std::string, std::string>& q);
   HttpResponse archive(const HttpRequest& req, const std::string& path);
+  // The stall_archive fault's decision for a request (an archive .zip download).
+  bool stall_archive(const HttpRequest& req);
+  // The huge_zip fault's decision for an archive file ("SYM-INT-DATE.zip").
+  bool huge_zip_file(const std::string& file) const;
+  // What the huge_zip fault serves: a header line, declared as 1 PiB.
+  static constexpr uint64_t kHugeZipBytes = 1ULL << 50;
+  static constexpr const char* kCraftedCsv =
+      "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,"
+      "taker_buy_quote_volume,ignore\n";
   std::optional<WsRoute> parse_ws_route(const std::string& target) const;
 
   // kline feed (kline_feed.cpp)
@@ -167,6 +176,7 @@ struct SimExchange::Impl {
   double ban_until_wall = -1;
   FaultRng rest_rng{1, 1};
   FaultRng archive_rng{1, 2};
+  FaultRng stall_rng{1, 3};  // stall_archive, apart so that it shifts no other decision
 };
 
 // Query string into a map (no percent-decoding beyond '%2F'-free Binance params).

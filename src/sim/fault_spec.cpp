@@ -21,7 +21,9 @@ constexpr Field kFields[] = {
     {"duplicate", &FaultSpec::duplicate, 0.05},      {"late_close", &FaultSpec::late_close, 0.05},
     {"missing_close", &FaultSpec::missing_close, 0.02}, {"reorder", &FaultSpec::reorder, 0.02},
     {"rest_429", &FaultSpec::rest_429, 0.05},        {"rest_418", &FaultSpec::rest_418, 0.005},
-    {"corrupt_archive", &FaultSpec::corrupt_archive, 0.1},
+    {"corrupt_archive", &FaultSpec::corrupt_archive, 0.1}, {"huge_zip", &FaultSpec::huge_zip, 0.05},
+    // Not part of "all": every stalled download holds the client until its read timeout.
+    {"stall_archive", &FaultSpec::stall_archive, 0},
 };
 
 std::string_view trim(std::string_view s) {

@@ -2,7 +2,7 @@
 // FaultSpec: which faults the simulated exchange injects and how often, parsed
 // from the `--faults` text ("disconnect=0.02,duplicate=0.05,seed=7" or "all").
 // Each rate is a probability per opportunity (a WebSocket frame, a closing frame,
-// a REST request, an archive download). FaultRng draws those decisions from a
+// a REST request, an archive download or file). FaultRng draws those decisions from a
 // seed, so a run is reproducible. Value types; FaultRng is used by one thread.
 
 #include <cstdint>
@@ -23,6 +23,8 @@ struct FaultSpec {
   double rest_429 = 0;         // per REST request: 429 + Retry-After
   double rest_418 = 0;         // per REST request: 418 (IP ban for Retry-After seconds)
   double corrupt_archive = 0;  // per archive download: flip bytes of the zip
+  double huge_zip = 0;         // per archive file: a zip whose entry declares 1 PiB (its .CHECKSUM matches)
+  double stall_archive = 0;    // per archive download: never answer, keep the connection open
   uint64_t seed = 1;
 
   bool any_ws() const { return disconnect + stall + duplicate + late_close + missing_close + reorder > 0; }

@@ -11,8 +11,10 @@
 
 #include "common/interval.hpp"
 #include "common/time.hpp"
+#include "sim/crafted_zip.hpp"
 #include "sim/exchange_impl.hpp"
 #include "sim/kline_format.hpp"
+#include "sources/vision_archive.hpp"
 #include "sources/vision_layout.hpp"
 
 namespace af::sim {
@@ -330,6 +332,15 @@ HttpResponse SimExchange::Impl::archive(const HttpRequest& req, const std::strin
   if (!period || !iv || period->monthly() != (parts[0] == "monthly")) return not_found();
   // Only complete periods are published: months and days that ended before "now".
   if (period->end_ms() + options.archive_delay_ms > clock.now_ms()) return not_found();
+  if (huge_zip_file(file)) {
+    // The zip and its .CHECKSUM agree: only reading the entry shows what it is.
+    const std::string zip = zip_declaring_size(file.substr(0, file.size() - 4) + ".csv", kCraftedCsv, kHugeZipBytes);
+    if (checksum) {
+      return make_response(req, http::status::ok, sources::checksum_line(zip, file), "text/plain");
+    }
+    bump(&SimStats::huge_zips);
+    return make_response(req, http::status::ok, zip, "application/zip");
+  }
   auto bytes = data(market).archive_file(symbol, interval, *iv, *period, checksum, scratch_dir);
   if (!bytes) return not_found();
   std::string body = std::move(*bytes);
@@ -341,6 +352,24 @@ HttpResponse SimExchange::Impl::archive(const HttpRequest& req, const std::strin
     for (size_t i = 0; i < flips; ++i) body[(base + i * (body.size() / flips)) % body.size()] ^= static_cast<char>(0x5A);
   }
   return make_response(req, http::status::ok, std::move(body), checksum ? "text/plain" : "application/zip");
+}
+
+bool SimExchange::Impl::huge_zip_file(const std::string& file) const {
+  if (!(options.faults.huge_zip > 0)) return false;
+  // Decided per file, not per request: the .CHECKSUM and the zip must agree.
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char c : file) h = (h ^ c) * 1099511628211ULL;
+  return FaultRng(options.faults.seed, h).hit(options.faults.huge_zip);
+}
+
+bool SimExchange::Impl::stall_archive(const HttpRequest& req) {
+  if (!(options.faults.stall_archive > 0)) return false;
+  const std::string target(req.target());
+  const std::string path = target.substr(0, target.find('?'));
+  if (!path.starts_with("/data/") || !path.ends_with(".zip")) return false;
+  if (!stall_rng.hit(options.faults.stall_archive)) return false;
+  bump(&SimStats::stalled_archives);
+  return true;
 }
 
 }  // namespace af::sim

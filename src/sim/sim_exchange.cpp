@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -80,7 +81,9 @@ std::string SimStats::json() const {
                         {"reorder", reorders},
                         {"rest_429", rest_429},
                         {"rest_418", rest_418},
-                        {"corrupt_archive", corrupt_archives}}}};
+                        {"corrupt_archive", corrupt_archives},
+                        {"huge_zip", huge_zips},
+                        {"stall_archive", stalled_archives}}}};
   return j.dump();
 }
 
@@ -170,6 +173,7 @@ Status SimExchange::Impl::start(uint16_t listen_port) {
 
   rest_rng = FaultRng(options.faults.seed, 1);
   archive_rng = FaultRng(options.faults.seed, 2);
+  stall_rng = FaultRng(options.faults.seed, 3);
   clock = SimClock(start, options.speed);
   tick_timer = std::make_unique<net::steady_timer>(*ioc);
   net::co_spawn(*ioc, accept_loop(), net::detached);
@@ -180,6 +184,8 @@ Status SimExchange::Impl::start(uint16_t listen_port) {
       ioc->run();
     } catch (const std::exception& e) {
       log()->error("event=io_thread_exception what={}", e.what());
+    } catch (...) {
+      log()->error("event=io_thread_exception what=unknown");
     }
   });
   log()->info("event=listening port={} tls={} sim_start={} speed={} faults={} source={}", port.load(),
@@ -269,6 +275,14 @@ net::awaitable<void> SimExchange::Impl::http_session(Stream stream, beast::flat_
         co_await ws_session(std::move(stream), std::move(req), std::move(*route));
         co_return;
       }
+    }
+    if (stall_archive(req)) {
+      // The stall_archive fault: no answer; the connection stays open until the
+      // client gives up or the exchange stops.
+      lowest(stream).expires_never();
+      char ignored = 0;
+      co_await net::async_read(stream, net::buffer(&ignored, 1), net::redirect_error(net::use_awaitable, ec));
+      break;
     }
     HttpResponse res = handle_http(req);
     res.keep_alive(req.keep_alive());

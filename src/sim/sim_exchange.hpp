@@ -64,7 +64,7 @@ struct SimStats {
   uint64_t rest_requests = 0, archive_requests = 0;
   // injected faults
   uint64_t disconnects = 0, stalls = 0, duplicates = 0, late_closes = 0, missing_closes = 0, reorders = 0;
-  uint64_t rest_429 = 0, rest_418 = 0, corrupt_archives = 0;
+  uint64_t rest_429 = 0, rest_418 = 0, corrupt_archives = 0, huge_zips = 0, stalled_archives = 0;
   std::string json() const;
 };
 

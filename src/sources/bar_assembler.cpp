@@ -19,6 +19,10 @@ RateLimiter& gap_limiter() {
   static RateLimiter limiter(20, 60'000);
   return limiter;
 }
+RateLimiter& future_limiter() {
+  static RateLimiter limiter(10, 60'000);
+  return limiter;
+}
 
 }  // namespace
 
@@ -102,6 +106,18 @@ void BarAssembler::on_update(uint32_t symbol, const Bar& bar, bool closed, int64
   assert(symbol < symbols_.size());
   SymbolState& s = symbols_[symbol];
   const int64_t iv = options_.interval_ms;
+  if (bar.ts > now) {
+    // Beyond the exchange's clock: not trusted, and not a reason to call every bar
+    // up to it missing.
+    ++stats_.future_bars;
+    uint64_t suppressed = 0;
+    if (future_limiter().allow(suppressed)) {
+      logger("sources.market")
+          ->warn("future-dated bar held back symbol={} ts={} closed={} exchange_now={} suppressed={}", symbol,
+                 format_iso8601(bar.ts), closed, format_iso8601(now), suppressed);
+    }
+    return;
+  }
   if (!s.started) start(symbol, bar.ts);
   if (bar.ts < s.next_ts) {
     compare_emitted(symbol, bar, closed);
@@ -163,7 +179,6 @@ void BarAssembler::on_rest(uint32_t symbol, int64_t from, int64_t to, std::span<
   assert(symbol < symbols_.size());
   SymbolState& s = symbols_[symbol];
   const int64_t iv = options_.interval_ms;
-  (void)now;
   if (!s.started) return;
   int64_t newest_returned = std::numeric_limits<int64_t>::min();
   for (const Bar& b : bars) {
@@ -200,7 +215,8 @@ void BarAssembler::on_rest(uint32_t symbol, int64_t from, int64_t to, std::span<
       it->second.final = true;
       continue;
     }
-    if (ts >= newest_known) continue;
+    // Not after the newest bar known, nor a bar still open at the exchange.
+    if (ts >= newest_known || ts + iv > now) continue;
     Slot& slot = it != s.pending.end() ? it->second : s.pending[ts];
     if (slot.final || slot.gap) continue;
     slot.gap = true;

@@ -13,6 +13,11 @@
 // does not re-trigger. Missing bars (detected by ts arithmetic, by the deadline, or
 // after a reconnect) become FetchRequests; a REST answer that skips a bar while a
 // later bar exists makes it a real gap (logged, counted, the stream moves on).
+// An update for a bar that has not opened yet at exchange time `now` (a
+// future-dated bar, x=true or not) is held back: not applied, not final, no bar
+// before it counted missing; the stream delivers that bar again when it opens, or
+// REST after its close + buffer. No real gap is declared for a bar that has not
+// closed by `now`.
 // Output per symbol: in ts order, no gap except real gaps, no duplicate.
 
 #include <cstdint>
@@ -72,6 +77,7 @@ struct BarAssemblerStats {
   uint64_t gaps_detected = 0;   // missing bars found (each bar counted once)
   uint64_t real_gaps = 0;       // bars the exchange does not have
   uint64_t requests = 0;        // FetchRequests issued
+  uint64_t future_bars = 0;     // updates for a bar not yet open at exchange time (held back, not applied)
 };
 
 class BarAssembler {
@@ -82,7 +88,7 @@ class BarAssembler {
   // update of a symbol starts it at that update's bar.
   void start(uint32_t symbol, int64_t next_ts);
 
-  // One parsed kline update (x = `closed`) of `symbol`.
+  // One parsed kline update (x = `closed`) of `symbol`; `now` is exchange time.
   void on_update(uint32_t symbol, const Bar& bar, bool closed, int64_t now, AssemblerOutput& out);
 
   // The answer to a FetchRequest: the closed bars the exchange returned for

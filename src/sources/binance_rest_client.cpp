@@ -66,7 +66,7 @@ BinanceRestClient::BinanceRestClient(BinanceRestOptions options)
 void BinanceRestClient::wait(int64_t ms) {
   if (ms <= 0) return;
   if (options_.sleep) options_.sleep(ms);
-  else std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  else sleep_unless_stopped(ms, options_.http.stop);  // a stop request ends the wait; the next GET says "stopped"
 }
 
 Result<HttpResponse> BinanceRestClient::get(const std::string& path_and_query) {

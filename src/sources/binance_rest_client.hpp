@@ -28,7 +28,7 @@ struct BinanceRestOptions {
   int64_t max_retry_after_ms = 300'000;  // a longer ban is returned as an error instead of waited out
   int64_t backoff_initial_ms = 500;
   HttpClientOptions http;
-  // How the client waits (tests pass a fake); default: std::this_thread::sleep_for.
+  // How the client waits (tests pass a fake); default: a wait that http.stop ends.
   std::function<void(int64_t ms)> sleep;
 };
 

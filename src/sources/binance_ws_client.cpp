@@ -39,6 +39,7 @@ const char* ws_event_name(WsEventKind k) {
     case WsEventKind::kReconnected: return "reconnected";
     case WsEventKind::kRotated: return "rotated";
     case WsEventKind::kDisconnected: return "disconnected";
+    case WsEventKind::kFailed: return "failed";
   }
   return "?";
 }
@@ -80,11 +81,35 @@ struct BinanceWsClient::Impl {
     bool rotating = false;
     bool stale = false;
     std::shared_ptr<void> successor;        // the rotation's new connection, once up
+    std::function<void()> close_successor;  // closes the successor's socket (stop)
     std::function<void()> force_close;      // closes the current socket (watchdog, stop)
     std::function<void()> graceful_close;   // WebSocket close (rotation)
     std::unique_ptr<net::steady_timer> backoff_timer;
+
+    void take_successor() {
+      successor.reset();
+      close_successor = nullptr;
+    }
+    // Every socket and timer this slot holds, closed or cancelled (io thread).
+    void close_all() {
+      if (force_close) force_close();
+      if (close_successor) close_successor();
+      if (backoff_timer) backoff_timer->cancel();
+    }
+    // Drops every I/O object the slot holds: called once the io thread is joined,
+    // while the io_context they belong to still exists.
+    void release() {
+      take_successor();
+      force_close = nullptr;
+      graceful_close = nullptr;
+      backoff_timer.reset();
+    }
   };
 
+  // Declared first, so destroyed last: every socket and timer below (in the slots,
+  // in a rotation's successor, in a suspended coroutine destroyed with the context)
+  // belongs to it and must go before it does.
+  net::io_context ioc;
   BinanceWsOptions options;
   UpdateHandler on_update;
   EventHandler on_event;
@@ -96,7 +121,6 @@ struct BinanceWsClient::Impl {
   std::atomic<int> running{0};
   std::mt19937_64 rng{std::random_device{}()};
   RateLimiter malformed_log{5, 60'000};
-  net::io_context ioc;  // declared last: destroyed first, with any suspended coroutine
   std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work;
   std::thread thread;
   bool started = false;
@@ -255,8 +279,13 @@ net::awaitable<void> BinanceWsClient::Impl::rotate(Slot& slot) {
     if (!error.empty()) logger("sources.market")->warn("ws rotation connect failed connection={} error={}", slot.index, error);
     co_return;
   }
-  // The new connection is up (and receiving): now end the old one.
+  // The new connection is up (and receiving): now end the old one. The old one's
+  // peer may never answer the close; stop() then closes both sockets.
   slot.successor = fresh;
+  slot.close_successor = [raw = fresh.get()] {
+    beast::error_code ec;
+    beast::get_lowest_layer(*raw).socket().close(ec);
+  };
   if (slot.graceful_close) slot.graceful_close();
 }
 
@@ -327,7 +356,7 @@ net::awaitable<void> BinanceWsClient::Impl::supervise(Slot& slot) {
     slot.active = true;
     slot.stale = false;
     slot.rotating = false;
-    slot.successor.reset();
+    slot.take_successor();
     slot.connected_at = now;
     slot.last_message = now;
     slot.next_rotation = now + options.rotate_after_ms;
@@ -349,12 +378,15 @@ net::awaitable<void> BinanceWsClient::Impl::supervise(Slot& slot) {
       // Planned: carry on with the connection the rotation opened (the old one is
       // owned by its spawned close until that completes).
       current = std::static_pointer_cast<Ws>(slot.successor);
-      slot.successor.reset();
+      slot.take_successor();
       rotated = true;
       continue;
     }
     current.reset();
-    if (stopping) break;
+    if (stopping) {
+      slot.take_successor();
+      break;
+    }
     emit(WsEventKind::kDisconnected, slot.index, slot.stale ? "stale: " + why : why);
     ++failures;
     const int64_t wait = backoff_ms(failures);
@@ -416,11 +448,19 @@ Status BinanceWsClient::start() {
   }
   im.started = true;
   im.thread = std::thread([&im] {
+    // The thread's top level: an exception ends the client through its failure
+    // event (the owner's failure path), never std::terminate.
+    std::string why;
     try {
       im.ioc.run();
+      return;
     } catch (const std::exception& e) {
-      logger("sources.market")->error("ws io thread stopped error={}", e.what());
+      why = e.what();
+    } catch (...) {
+      why = "unknown exception";
     }
+    logger("sources.market")->error("ws io thread stopped error={}", why);
+    if (im.on_event) im.on_event(WsEvent{WsEventKind::kFailed, 0, "WebSocket client stopped: " + why});
   });
   return {};
 }
@@ -429,16 +469,16 @@ void BinanceWsClient::stop() {
   Impl& im = *impl_;
   if (!im.started || im.stopping.exchange(true)) return;
   net::post(im.ioc, [&im] {
-    for (auto& slot : im.slots) {
-      if (slot.force_close) slot.force_close();
-      if (slot.backoff_timer) slot.backoff_timer->cancel();
-    }
+    for (auto& slot : im.slots) slot.close_all();
   });
   // Give the supervisors a moment to unwind, then stop whatever still waits.
   for (int i = 0; i < 200 && im.running.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   im.work.reset();
   im.ioc.stop();
   if (im.thread.joinable()) im.thread.join();
+  // The io thread is gone: the slots' sockets and timers can go now, before the
+  // io_context (a coroutine still suspended is destroyed with the context itself).
+  for (auto& slot : im.slots) slot.release();
 }
 
 }  // namespace af::sources

@@ -12,7 +12,9 @@
 // Frames are parsed on the io thread (BinanceKlineParser); updates and connection
 // events go to the handlers, called on the io thread (they must be quick: push to a
 // queue). Malformed frames are counted and logged rate-limited. Owned by the live
-// feed; start()/stop() from the owner's thread; the destructor stops.
+// feed; start()/stop() from the owner's thread; the destructor stops. stop()
+// closes every socket, a rotation's successor and a close still waiting for the
+// peer's answer included, and releases them before the io_context goes.
 
 #include <atomic>
 #include <cstdint>
@@ -46,6 +48,7 @@ enum class WsEventKind : uint8_t {
   kReconnected,   // after a loss: updates may be missing since the loss
   kRotated,       // planned replacement, overlapping: nothing missing
   kDisconnected,  // a connection was lost (reconnect follows unless stopping)
+  kFailed,        // the io thread ended on an exception: no more updates will come
 };
 const char* ws_event_name(WsEventKind k);
 

@@ -146,6 +146,7 @@ ClickHouseBarTable::ClickHouseBarTable(ClickHouseBarTableConfig config) : config
   o.io_timeout_ms = config_.timeout_ms;
   if (!config_.user.empty()) o.headers.emplace_back("X-ClickHouse-User", config_.user);
   if (!config_.password.empty()) o.headers.emplace_back("X-ClickHouse-Key", config_.password);
+  o.stop = config_.stop;
   http_ = std::make_unique<HttpClient>(std::move(o));
 }
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,7 @@ struct ClickHouseBarTableConfig {
   ClickHouseBarColumns columns;
   int64_t timeout_ms = 10'000;
   std::string name = "data.clickhouse_poll";  // for messages (the step's path when known)
+  std::stop_token stop;  // a stop request ends a query in flight (HttpClientOptions::stop)
 };
 
 // The config of a data.clickhouse_poll step from its validated params; user and

@@ -6,6 +6,7 @@
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 
 #include "common/interval.hpp"
@@ -29,6 +30,7 @@ struct ClickHousePollFeed::Impl {
   bool history_done = false;
   bool stopping = false;
   LiveFeedStats stats;
+  std::stop_source stop_source;  // stop() requests it: ends a query in flight
 
   // Worker thread only.
   std::vector<int64_t> cursor;         // per symbol: the next ts to emit
@@ -38,6 +40,7 @@ struct ClickHousePollFeed::Impl {
   int64_t retry_ms() const { return std::min<int64_t>(options.interval_ms, 10'000); }
 
   void fail(Error e) {
+    if (stop_source.stop_requested()) return;  // what a stop interrupts is not a failure
     logger("sources.clickhouse")->error("clickhouse poll feed failed error={}", e.message);
     std::lock_guard lock(mutex);
     if (!failure) failure = std::move(e);
@@ -208,7 +211,9 @@ void ClickHousePollFeed::Impl::run() {
 
   // 2. The table: a missing table or column stops the feed; a server that does not
   // answer yet is asked again.
-  ClickHouseBarTable table(options.table);
+  ClickHouseBarTableConfig config = options.table;
+  config.stop = stop_source.get_token();
+  ClickHouseBarTable table(config);
   for (;;) {
     if (should_stop()) return;
     Status st = table.check();
@@ -289,7 +294,16 @@ Status ClickHousePollFeed::start() {
     std::lock_guard lock(im.mutex);
     im.anchor = bucket_start(im.now(), o.interval_ms);
   }
-  im.worker = std::thread([&im] { im.run(); });
+  im.worker = std::thread([&im] {
+    // The thread's top level: an exception becomes the feed's failure, never std::terminate.
+    try {
+      im.run();
+    } catch (const std::exception& e) {
+      im.fail(make_error(im.options.table.name + ": internal error: " + e.what()));
+    } catch (...) {
+      im.fail(make_error(im.options.table.name + ": internal error: unknown exception"));
+    }
+  });
   return {};
 }
 
@@ -344,6 +358,7 @@ void ClickHousePollFeed::stop() {
     im.wake_cv.notify_all();
     im.output_cv.notify_all();
   }
+  im.stop_source.request_stop();
   if (im.worker.joinable()) im.worker.join();
 }
 

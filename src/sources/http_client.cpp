@@ -12,6 +12,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <strings.h>
 
@@ -32,9 +34,20 @@ std::string HttpResponse::header(std::string_view name) const {
   return {};
 }
 
+bool sleep_unless_stopped(int64_t ms, const std::stop_token& stop) {
+  if (ms <= 0) return !stop.stop_requested();
+  std::mutex mutex;
+  std::condition_variable_any cv;
+  std::unique_lock lock(mutex);
+  cv.wait_for(lock, stop, std::chrono::milliseconds(ms), [] { return false; });  // only a stop wakes it
+  return !stop.stop_requested();
+}
+
 struct HttpClient::Impl {
   HttpClientOptions options;
-  net::io_context ioc;
+  // Replaced after a stopped GET: destroying the old context destroys the
+  // suspended request with its socket (closing it).
+  std::unique_ptr<net::io_context> ioc = std::make_unique<net::io_context>();
   std::shared_ptr<net::ssl::context> tls;
 
   // Runs the steps of one GET; `out` receives the answer or the first failure.
@@ -158,10 +171,23 @@ Result<HttpResponse> HttpClient::get(const std::string& url_text) {
   auto url = parse_url(url_text);
   if (!url) return url.error();
   if (url->scheme != "http" && url->scheme != "https") return make_error("GET " + url_text + ": not an http(s) URL");
+  const std::stop_token& stop = impl_->options.stop;
+  auto stopped = [&] { return make_error("GET " + url->text() + ": stopped"); };
+  if (stop.stop_requested()) return stopped();
   std::optional<Result<HttpResponse>> out;
-  impl_->ioc.restart();
-  net::co_spawn(impl_->ioc, impl_->run(*url, out), net::detached);
-  impl_->ioc.run();
+  net::io_context& ioc = *impl_->ioc;
+  ioc.restart();
+  net::co_spawn(ioc, impl_->run(*url, out), net::detached);
+  {
+    // Runs on the stopping thread (or here, when already requested); the callback's
+    // destructor waits for it, so `ioc` is not replaced under it.
+    std::stop_callback on_stop(stop, [&ioc] { ioc.stop(); });
+    ioc.run();
+  }
+  if (stop.stop_requested()) {
+    impl_->ioc = std::make_unique<net::io_context>();
+    if (!out) return stopped();
+  }
   if (!out) return make_error("GET " + url->text() + ": no answer", true);
   return std::move(*out);
 }

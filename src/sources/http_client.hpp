@@ -1,11 +1,13 @@
 #pragma once
 // HttpClient: a blocking HTTP/1.1 GET over Beast, plain for http:// and TLS (SNI,
 // peer and host-name verification) for https://, with a timeout on every step
-// (resolve, connect, handshake, write, read). Owned by one caller thread (the REST
-// client's, the bulk downloader's); not thread-safe. No Asio type leaks out.
+// (resolve, connect, handshake, write, read), and stoppable from another thread
+// through HttpClientOptions::stop. Owned by one caller thread (the REST client's,
+// the bulk downloader's); not thread-safe. No Asio type leaks out.
 
 #include <cstdint>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,6 +26,9 @@ struct HttpClientOptions {
   // Sent with every request (credentials such as X-ClickHouse-Key travel here,
   // never in the URL, which error messages quote).
   std::vector<std::pair<std::string, std::string>> headers;
+  // A stop request (from any thread) ends a GET in flight at once: the socket is
+  // closed and get() returns "GET <url>: stopped" (not transient: retry loops end).
+  std::stop_token stop;
 };
 
 struct HttpResponse {
@@ -33,6 +38,10 @@ struct HttpResponse {
   // The value of header `name` (case-insensitive), "" when absent.
   std::string header(std::string_view name) const;
 };
+
+// Waits `ms`, returning early once `stop` is requested; true when it slept the
+// whole time. What every retry and back-off wait of the network clients uses.
+bool sleep_unless_stopped(int64_t ms, const std::stop_token& stop);
 
 class HttpClient {
  public:

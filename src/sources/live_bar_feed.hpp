@@ -40,6 +40,7 @@ struct LiveFeedStats {
   uint64_t reconnects = 0;
   int64_t last_message_ms = 0;  // wall clock of the newest kline message (0: none yet)
   uint64_t rows_read = 0;       // table feeds (data.clickhouse_poll): rows the server returned
+  uint64_t archive_files_rejected = 0;  // archive files that passed the checksum but were unreadable (REST instead)
   BarAssemblerStats assembler;
 };
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <deque>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 
 #include "common/interval.hpp"
@@ -77,8 +78,11 @@ struct LiveMarketFeed::Impl {
   bool caller_use_archive = true;
   LiveFeedStats stats;
   int64_t started_at = 0;
+  // stop() requests it: every blocking fetch (HTTP) and wait of the worker ends at once.
+  std::stop_source stop_source;
 
   void fail(Error e) {
+    if (stop_source.stop_requested()) return;  // what a stop interrupts is not a failure
     logger("sources.market")->error("live feed failed error={}", e.message);
     std::lock_guard lock(mutex);
     if (!failure) failure = std::move(e);
@@ -123,7 +127,7 @@ Result<std::vector<Bar>> LiveMarketFeed::Impl::rest_with_retry(BinanceRestClient
       ++stats.rest_failures;
     }
     logger("sources.market")->warn("history rest failed, retrying symbol={} error={}", symbol, bars.error().message);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500 << std::min(attempt, 4)));
+    sleep_unless_stopped(500 << std::min(attempt, 4), stop_source.get_token());
   }
 }
 
@@ -136,9 +140,14 @@ Result<std::vector<Bar>> LiveMarketFeed::Impl::history_of(BinanceRestClient& res
     if (archive) {
       bars = std::move(archive->bars);
       rest_ranges = std::move(archive->missing);
+      {
+        std::lock_guard lock(mutex);
+        stats.archive_files_rejected += static_cast<uint64_t>(archive->files_rejected);
+      }
       logger("sources.market")
-          ->info("history archive symbol={} bars={} downloaded={} cached={} rest_ranges={}", symbol, bars.size(),
-                 archive->files_downloaded, archive->files_cached, rest_ranges.size());
+          ->info("history archive symbol={} bars={} downloaded={} cached={} rejected={} rest_ranges={}", symbol,
+                 bars.size(), archive->files_downloaded, archive->files_cached, archive->files_rejected,
+                 rest_ranges.size());
     } else {
       logger("sources.market")
           ->warn("history archive unavailable, using REST symbol={} error={}", symbol, archive.error().message);
@@ -161,6 +170,7 @@ void LiveMarketFeed::Impl::run() {
   ro.market = options.market;
   ro.weight_budget = static_cast<int>(options.rest_weight_budget);
   ro.http.ca_file = options.ca_file;
+  ro.http.stop = stop_source.get_token();
   BinanceRestClient rest(ro);
   std::unique_ptr<VisionDownloader> vision;
   if (!options.cache_dir.empty()) {
@@ -169,6 +179,7 @@ void LiveMarketFeed::Impl::run() {
     vo.cache_dir = options.cache_dir;
     vo.market = options.market == BinanceMarket::kFutures ? VisionMarket::kFuturesUm : VisionMarket::kSpot;
     vo.http.ca_file = options.ca_file;
+    vo.http.stop = stop_source.get_token();
     vision = std::make_unique<VisionDownloader>(vo);
   }
 
@@ -199,16 +210,20 @@ void LiveMarketFeed::Impl::run() {
   }
   logger("sources.market")->info("live feed anchor={} ws={}", format_iso8601(a), endpoints.ws_url);
 
-  // Exchange time, from the REST server time (deadlines run on it, not the local clock).
   // Exchange time: the REST server time's offset from the local clock, moved
   // forward by the event times (E) of the stream, so that deadlines follow the
   // exchange even when its clock runs faster than ours (the simulated exchange at
   // speed) or the local clock drifts. An E is only believed when it is consistent
   // with its own bar (between its open and two intervals later): a stray
   // timestamp cannot move the clock.
+  // An E further ahead of the clock than a jump bound is only believed once the
+  // REST server time confirms it (asked at most once a second): one future-dated
+  // frame cannot move the clock, a clock that fell behind (a pause, a fast
+  // simulated exchange) is set right.
   int64_t offset = 0;
   if (auto t = rest.server_time()) offset = *t - now_ms();
-  int64_t newest_event = 0, newest_event_wall = 0;
+  int64_t newest_event = 0, newest_event_wall = 0, last_time_check = 0;
+  const int64_t max_clock_jump = std::max<int64_t>(2 * iv, 10'000);
   auto exchange_now = [&] {
     const int64_t wall = now_ms();
     int64_t t = wall + offset;
@@ -217,6 +232,14 @@ void LiveMarketFeed::Impl::run() {
   };
   auto observe_event_time = [&](const KlineUpdate& u) {
     if (u.event_time <= newest_event || u.event_time < u.bar.ts || u.event_time > u.bar.ts + 2 * iv) return;
+    if (u.event_time > exchange_now() + max_clock_jump) {
+      if (now_ms() - last_time_check < 1000) return;
+      last_time_check = now_ms();
+      auto t = rest.server_time();
+      if (!t) return;
+      offset = *t - now_ms();
+      if (u.event_time > exchange_now() + max_clock_jump) return;
+    }
     newest_event = u.event_time;
     newest_event_wall = now_ms();
   };
@@ -363,13 +386,26 @@ Status LiveMarketFeed::start() {
         im.inbox_cv.notify_one();
       },
       [&im](const WsEvent& e) {
+        if (e.kind == WsEventKind::kFailed) {
+          im.fail(make_error("live feed: " + e.detail));
+          return;
+        }
         std::lock_guard lock(im.mutex);
         im.inbox.push_back(Impl::InboxItem{true, {}, e});
         im.inbox_cv.notify_one();
       });
   if (auto st = im.ws->start(); !st) return st;
   im.started_at = now_ms();
-  im.worker = std::thread([&im] { im.run(); });
+  im.worker = std::thread([&im] {
+    // The thread's top level: an exception becomes the feed's failure, never std::terminate.
+    try {
+      im.run();
+    } catch (const std::exception& e) {
+      im.fail(make_error(std::string("live feed: internal error: ") + e.what()));
+    } catch (...) {
+      im.fail(make_error("live feed: internal error: unknown exception"));
+    }
+  });
   return {};
 }
 
@@ -436,6 +472,7 @@ void LiveMarketFeed::stop() {
     im.inbox_cv.notify_all();
     im.output_cv.notify_all();
   }
+  im.stop_source.request_stop();  // ends a download or REST request in flight, closing its socket
   if (im.worker.joinable()) im.worker.join();
   if (im.ws) im.ws->stop();
 }

@@ -9,7 +9,9 @@
 #include <memory>
 #include <sstream>
 
+#include "common/interval.hpp"
 #include "sources/vision_csv.hpp"
+#include "sources/vision_layout.hpp"
 
 namespace af::sources {
 namespace {
@@ -64,6 +66,26 @@ struct ZipFileCloser {
 };
 
 }  // namespace
+
+uint64_t vision_csv_byte_bound(std::string_view zip_name) {
+  // SYM-INT-YYYY-MM-DD.zip or SYM-INT-YYYY-MM.zip (symbols and intervals hold no '-').
+  if (!zip_name.ends_with(".zip")) return kVisionUnnamedByteBound;
+  const std::string_view stem = zip_name.substr(0, zip_name.size() - 4);
+  for (const size_t date_len : {size_t{10}, size_t{7}}) {
+    if (stem.size() <= date_len + 1 || stem[stem.size() - date_len - 1] != '-') continue;
+    const std::string_view head = stem.substr(0, stem.size() - date_len - 1);
+    const size_t dash = head.find('-');
+    if (dash == std::string_view::npos) continue;
+    const std::string symbol(head.substr(0, dash));
+    const std::string interval(head.substr(dash + 1));
+    const auto iv = parse_interval(interval);
+    const auto period = parse_vision_file_name(zip_name, symbol, interval);
+    if (!iv || *iv <= 0 || !period) continue;
+    const uint64_t bars = static_cast<uint64_t>((period->end_ms() - period->start_ms()) / *iv) + 1;
+    return bars * kVisionRowByteBound + 4096;
+  }
+  return kVisionUnnamedByteBound;
+}
 
 std::string sha256_hex(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -121,6 +143,12 @@ Result<VisionCsvFile> read_vision_zip(const std::string& zip_path) {
   }
   VisionCsvFile file;
   file.csv_name = (st.valid & ZIP_STAT_NAME) ? st.name : "";
+  // Checked before anything is allocated: the declared size is the archive's word.
+  const uint64_t bound = vision_csv_byte_bound(fs::path(zip_path).filename().string());
+  if (st.size > bound) {
+    return make_error(zip_path + ": entry '" + file.csv_name + "' declares " + std::to_string(st.size) +
+                      " bytes, above the bound of " + std::to_string(bound) + " for this file");
+  }
   std::unique_ptr<zip_file_t, ZipFileCloser> zf(zip_fopen_index(za.get(), 0, 0));
   if (!zf) return make_error(zip_path + ": cannot open entry: " + zip_strerror(za.get()));
   file.text.resize(st.size);
@@ -138,9 +166,15 @@ Result<VisionCsvFile> read_vision_zip(const std::string& zip_path) {
   }
   // zip_fread reports a CRC mismatch only on the read that reaches the end; one
   // more read makes sure a corrupt entry cannot slip through.
+  // It also catches an entry that expands past its declared size.
   char extra;
-  if (zip_fread(zf.get(), &extra, 1) < 0) {
+  const zip_int64_t more = zip_fread(zf.get(), &extra, 1);
+  if (more < 0) {
     return make_error(zip_path + ": corrupt zip entry '" + file.csv_name + "': " + zip_file_strerror(zf.get()));
+  }
+  if (more > 0) {
+    return make_error(zip_path + ": entry '" + file.csv_name + "' expands past its declared " +
+                      std::to_string(st.size) + " bytes");
   }
   return file;
 }

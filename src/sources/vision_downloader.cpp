@@ -135,20 +135,30 @@ Result<VisionHistory> VisionDownloader::fetch(const std::string& symbol, int64_t
   VisionHistory out;
   if (from >= to) return out;
   const std::string interval = interval_name(interval_ms);
-  auto add_file = [&](const std::string& path) -> Status {
-    auto bars = read_vision_archive(path);
-    if (!bars) return bars.error();
-    for (const Bar& b : *bars) {
-      if (b.ts >= from && b.ts < to) out.bars.push_back(b);
-    }
-    return {};
-  };
   auto add_missing = [&](int64_t a, int64_t b) {
     a = std::max(a, from);
     b = std::min(b, to);
     if (a >= b) return;
     if (!out.missing.empty() && out.missing.back().second == a) out.missing.back().second = b;
     else out.missing.emplace_back(a, b);
+  };
+  auto add_file = [&](const std::string& path, const VisionPeriod& p) {
+    auto bars = read_vision_archive(path);
+    if (!bars) {
+      // Kept, it would fail the same way on every restart.
+      ++out.files_rejected;
+      std::error_code ec;
+      fs::remove(path + ".CHECKSUM", ec);
+      fs::remove(path, ec);
+      logger("sources.market")
+          ->warn("vision archive file rejected, dropped from the cache, its range goes to REST error={}",
+                 bars.error().message);
+      add_missing(p.start_ms(), p.end_ms());
+      return;
+    }
+    for (const Bar& b : *bars) {
+      if (b.ts >= from && b.ts < to) out.bars.push_back(b);
+    }
   };
   auto do_days = [&](int64_t start, int64_t end) -> Status {
     for (int64_t day = bucket_start(start, kDayMs); day < end; day += kDayMs) {
@@ -163,7 +173,7 @@ Result<VisionHistory> VisionDownloader::fetch(const std::string& symbol, int64_t
         add_missing(day, day + kDayMs);
         continue;
       }
-      if (auto st = add_file(**file); !st) return st;
+      add_file(**file, p);
     }
     return {};
   };
@@ -172,7 +182,7 @@ Result<VisionHistory> VisionDownloader::fetch(const std::string& symbol, int64_t
       auto file = ensure_file(symbol, interval, m, out.files_downloaded, out.files_cached);
       if (!file) return file.error();
       if (*file) {
-        if (auto st = add_file(**file); !st) return st.error();
+        add_file(**file, m);
         continue;
       }
     }

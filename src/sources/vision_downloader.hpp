@@ -35,6 +35,10 @@ struct VisionHistory {
   std::vector<std::pair<int64_t, int64_t>> missing;
   int files_downloaded = 0;
   int files_cached = 0;  // served from the cache without a download
+  // Files that passed their checksum but could not be read (a crafted or broken
+  // archive: over the size bound, not a zip, bad CSV): dropped from the cache, their
+  // range added to `missing`.
+  int files_rejected = 0;
 };
 
 class VisionDownloader {
@@ -43,7 +47,8 @@ class VisionDownloader {
 
   // History of `symbol` in [from, to): monthly files for months that are over
   // (by `now_ms`), daily files for the days after; a month without a monthly file
-  // falls back to its daily files.
+  // falls back to its daily files. A file that cannot be read is a bad archive:
+  // removed from the cache, logged, counted, and its range left to REST.
   Result<VisionHistory> fetch(const std::string& symbol, int64_t interval_ms, int64_t from, int64_t to,
                               int64_t now_ms);
 

@@ -194,6 +194,38 @@ TEST_F(BarAssemblerTest, RealGapWhenRestSkipsABarThatHasLaterBars) {
   EXPECT_EQ(a_.stats().real_gaps, 1u);
 }
 
+// One closed bar dated a day past the exchange's clock: held back, not final, and
+// no bar before it called missing; the stream then goes on exactly as before.
+TEST_F(BarAssemblerTest, AFutureDatedClosedBarIsHeldBackNotTrusted) {
+  a_.start(0, kT0);
+  update(0, make_bar(kT0, 100), true, kT0 + kIv);
+  const int64_t future = kT0 + 1440 * kIv;
+  update(0, make_bar(future, 999), true, kT0 + kIv + 10);
+  EXPECT_EQ(a_.stats().future_bars, 1u);
+  EXPECT_TRUE(out_.requests.empty()) << "no bar before the future one may be asked for as missing";
+  EXPECT_EQ(a_.stats().gaps_detected, 0u);
+  EXPECT_EQ(a_.pending(0), 0u);
+  for (int i = 1; i <= 3; ++i) update(0, make_bar(kT0 + i * kIv, 100 + i), true, kT0 + (i + 1) * kIv);
+  EXPECT_EQ(emitted_ts(0), (std::vector<int64_t>{kT0, kT0 + kIv, kT0 + 2 * kIv, kT0 + 3 * kIv}));
+  EXPECT_EQ(a_.stats().real_gaps, 0u);
+  // When its time comes, the stream's own bar is the one that counts.
+  update(0, make_bar(future, 55), true, future + kIv);
+  EXPECT_EQ(a_.stats().future_bars, 1u);
+}
+
+// A REST answer never makes a bar that has not closed by exchange time a real gap,
+// even when a later bar is known.
+TEST_F(BarAssemblerTest, NoRealGapAtOrAfterTheExchangesCurrentTime) {
+  a_.start(0, kT0);
+  update(0, make_bar(kT0, 100), true, kT0 + kIv);
+  update(0, make_bar(kT0 + 3 * kIv, 103), true, kT0 + 4 * kIv);
+  // Exchange time is inside bar kT0 + 2 iv: REST has bar kT0 + iv only.
+  const Bar rest = make_bar(kT0 + kIv, 101, 1, BarOrigin::kRest);
+  a_.on_rest(0, kT0 + kIv, kT0 + 3 * kIv, std::span<const Bar>(&rest, 1), kT0 + 2 * kIv + 5000, out_);
+  EXPECT_EQ(a_.stats().real_gaps, 0u);
+  EXPECT_EQ(emitted_ts(0), (std::vector<int64_t>{kT0, kT0 + kIv}));
+}
+
 TEST_F(BarAssemblerTest, EmptyRestAnswerWithoutLaterBarKeepsWaiting) {
   a_.start(0, kT0);
   update(0, make_bar(kT0, 100), false, kT0 + 1000);

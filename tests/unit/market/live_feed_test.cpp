@@ -170,6 +170,82 @@ TEST(LiveMarketFeedTest, HistoryThenLiveGaplessThroughFaults) {
   EXPECT_GT(stats.assembler.emitted, stats.assembler.emitted_rest);  // and the rest from the stream
 }
 
+// One closed bar dated an hour ahead, its event time consistent with it: it must
+// not move the feed's exchange clock, nor be emitted, nor make the bars up to it
+// gaps; every real bar still arrives once, in order.
+TEST(LiveMarketFeedTest, AFutureDatedClosedBarIsHeldBackAndTheStreamGoesOn) {
+  std::atomic<bool> quit{false};
+  std::atomic<bool> future_sent{false};
+  test::LoopbackServer server(rest_answer, [&](test::WsPeer& peer) {
+    const int64_t began = now_ms();
+    std::thread reader([&peer] {
+      std::string ignored;
+      while (peer.read(ignored)) {
+      }
+    });
+    std::vector<int64_t> last(kUniverse.size(), 0);
+    while (!quit) {
+      const int64_t cur = bucket_start(now_ms(), kIv);
+      bool ok = true;
+      for (size_t s = 0; s < kUniverse.size() && ok; ++s) {
+        if (last[s] != 0 && last[s] != cur) {
+          ok = peer.send(test::kline_frame(kUniverse[s], "1s", kIv, truth(s, last[s]), true, now_ms()));
+        }
+        ok = ok && peer.send(test::kline_frame(kUniverse[s], "1s", kIv, truth(s, cur), false, now_ms()));
+        last[s] = cur;
+      }
+      if (ok && !future_sent && now_ms() - began > 1500) {
+        const int64_t future = cur + 3600 * kIv;
+        ok = peer.send(test::kline_frame("BTCUSDT", "1s", kIv, truth(0, future), true, future + kIv));
+        future_sent = true;
+      }
+      if (!ok) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    peer.close();
+    reader.join();
+  });
+  LiveMarketFeedOptions o;
+  o.market = BinanceMarket::kSpot;
+  o.universe = kUniverse;
+  o.interval_ms = kIv;
+  o.lookback_ms = 5 * kIv;
+  o.ws_url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/stream";
+  o.rest_url = "http://127.0.0.1:" + std::to_string(server.port());
+  o.buffer_ms = 300;
+  o.anchor_timeout_ms = 5000;
+  LiveMarketFeed feed(o);
+  ASSERT_TRUE(feed.start());
+  auto anchor = feed.wait_anchor();
+  ASSERT_TRUE(anchor) << anchor.error().message;
+  std::vector<LiveFeedBar> got;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(5000);
+  while (std::chrono::steady_clock::now() < end) {
+    ASSERT_TRUE(feed.poll(got, 100));
+  }
+  quit = true;
+  feed.stop();
+  ASSERT_TRUE(future_sent);
+  const auto stats = feed.stats();
+  EXPECT_GE(stats.assembler.future_bars, 1u);
+  EXPECT_EQ(stats.assembler.real_gaps, 0u);
+  EXPECT_EQ(stats.assembler.gaps_detected, 0u);
+  for (size_t s = 0; s < kUniverse.size(); ++s) {
+    std::vector<LiveFeedBar> mine;
+    for (const auto& b : got) {
+      if (b.symbol == s) mine.push_back(b);
+    }
+    size_t live = 0;
+    for (size_t i = 0; i < mine.size(); ++i) {
+      live += !mine[i].history;
+      if (i > 0) ASSERT_EQ(mine[i].bar.ts, mine[i - 1].bar.ts + kIv) << kUniverse[s] << " bar " << i;
+      ASSERT_TRUE(mine[i].bar.same_values(truth(s, mine[i].bar.ts))) << kUniverse[s] << " " << i;
+      ASSERT_LE(mine[i].bar.ts, now_ms()) << kUniverse[s] << ": a bar from the future was emitted";
+    }
+    EXPECT_GE(live, 3u) << kUniverse[s] << " went on streaming after the future-dated bar";
+  }
+}
+
 TEST(LiveMarketFeedTest, NoMessageWithinTheAnchorTimeoutIsAnError) {
   test::LoopbackServer server(rest_answer, [](test::WsPeer& peer) {
     std::string ignored;

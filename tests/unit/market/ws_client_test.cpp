@@ -212,6 +212,54 @@ TEST(WsClientTest, RotatesNewConnectionFirstWithoutAGap) {
   EXPECT_GE(client.stats().rotations.load(), 2u);
 }
 
+// Stop while a rotation waits for the old connection's close: the old peer never
+// answers the close, so the successor is up but not yet taken over. stop() must
+// close the successor too (it used to outlive the client's io_context: a segfault
+// when the client was destroyed) and return promptly.
+TEST(WsClientTest, StopDuringARotationWhoseOldPeerNeverAnswersTheClose) {
+  std::atomic<int> sessions{0};
+  std::atomic<bool> successor_closed{false};
+  std::atomic<bool> done{false};
+  test::LoopbackServer server(nullptr, [&](test::WsPeer& peer) {
+    const int n = ++sessions;
+    const auto bars = test::synthetic_bars(kT0 + n * 1000 * kIv, kIv, 1, 9);
+    if (n == 1) {
+      // Sends and never reads: a close frame from the client is never answered.
+      while (!done && peer.send(test::kline_frame("BTCUSDT", "1m", kIv, bars[0], false, 0))) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      return;
+    }
+    std::thread reader([&] {
+      drain_until_closed(peer);
+      successor_closed = true;
+    });
+    while (!done && peer.send(test::kline_frame("BTCUSDT", "1m", kIv, bars[0], false, 0))) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    reader.join();
+  });
+  Sink sink;
+  auto o = options_for("ws://127.0.0.1:" + std::to_string(server.port()) + "/stream", {"BTCUSDT"});
+  o.rotate_after_ms = 300;
+  o.connect_timeout_ms = 20'000;  // also the close handshake's limit: the close stays pending
+  {
+    BinanceWsClient client(o, [&](const KlineUpdate& u) { sink.update(u); },
+                           [&](const WsEvent& e) { sink.event(e); });
+    ASSERT_TRUE(client.start());
+    ASSERT_TRUE(wait_for([&] { return sessions.load() >= 2; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ASSERT_EQ(sink.events_of(WsEventKind::kRotated), 0) << "the old connection's close must still be pending";
+    const auto stop_at = std::chrono::steady_clock::now();
+    client.stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - stop_at, std::chrono::seconds(3));
+    EXPECT_TRUE(wait_for([&] { return successor_closed.load(); }, 2000))
+        << "stop() left the rotation's successor connection open";
+  }  // destroying the client must not touch a destroyed io_context
+  done = true;
+  server.stop();
+}
+
 TEST(WsClientTest, MalformedFramesAreCountedNotFatal) {
   const auto bars = test::synthetic_bars(kT0, kIv, 1, 7);
   test::LoopbackServer server(nullptr, [&](test::WsPeer& peer) {

@@ -32,6 +32,13 @@ TEST(FaultSpec, AllAndOverrides) {
   EXPECT_GT(f->duplicate, 0);
   EXPECT_GT(f->rest_429, 0);
   EXPECT_GT(f->corrupt_archive, 0);
+  EXPECT_GT(f->huge_zip, 0);
+  EXPECT_EQ(f->stall_archive, 0) << "a stalled download holds a client for its whole read timeout";
+  auto archive = parse_fault_spec("huge_zip=1,stall_archive=0.5");
+  ASSERT_TRUE(archive) << archive.error().message;
+  EXPECT_EQ(archive->huge_zip, 1);
+  EXPECT_EQ(archive->stall_archive, 0.5);
+  EXPECT_EQ(archive->text(), "huge_zip=1,stall_archive=0.5,seed=1");
   auto none = parse_fault_spec("none");
   ASSERT_TRUE(none);
   EXPECT_FALSE(none->any_ws());

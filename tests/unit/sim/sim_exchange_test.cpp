@@ -17,11 +17,14 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <stop_token>
+#include <thread>
 #include <unistd.h>
 
 #include "common/interval.hpp"
 #include "common/time.hpp"
 #include "sim/sim_exchange.hpp"
+#include "sources/http_client.hpp"
 #include "sources/synthetic_market.hpp"
 #include "sources/vision_archive.hpp"
 #include "sources/vision_layout.hpp"
@@ -660,6 +663,64 @@ TEST_F(SimExchangeTest, BulkArchiveMatchesChecksumAndCorruptFaultBreaksIt) {
   EXPECT_NE(broken.error().message.find("checksum mismatch"), std::string::npos) << broken.error().message;
   EXPECT_EQ(ex_->stats().corrupt_archives, 1u);
   std::filesystem::remove_all(dir);
+}
+
+// huge_zip: the zip and its .CHECKSUM agree, the entry declares 1 PiB; the reader
+// refuses it by its bound. stall_archive: a download that never answers.
+TEST_F(SimExchangeTest, HugeZipAndStallArchiveFaults) {
+  auto o = generator_options(1.0);
+  o.faults.huge_zip = 1.0;
+  start(o);
+  const std::string base = "/data/futures/um/monthly/klines/BTCUSDT/1m/";
+  auto zip = http_get(port(), base + "BTCUSDT-1m-2024-02.zip");
+  ASSERT_EQ(zip.status, 200u);
+  auto sum = http_get(port(), base + "BTCUSDT-1m-2024-02.zip.CHECKSUM");
+  ASSERT_EQ(sum.status, 200u);
+  EXPECT_EQ(sum.body, sources::checksum_line(zip.body, "BTCUSDT-1m-2024-02.zip"));
+  const std::string dir = temp_dir("huge");
+  std::ofstream(dir + "/BTCUSDT-1m-2024-02.zip", std::ios::binary) << zip.body;
+  std::ofstream(dir + "/BTCUSDT-1m-2024-02.zip.CHECKSUM", std::ios::binary) << sum.body;
+  auto bars = sources::read_vision_archive(dir + "/BTCUSDT-1m-2024-02.zip");
+  ASSERT_FALSE(bars);
+  EXPECT_NE(bars.error().message.find("' declares 1125899906842624 bytes, above the bound of "), std::string::npos)
+      << bars.error().message;
+  EXPECT_EQ(ex_->stats().huge_zips, 1u);
+  std::filesystem::remove_all(dir);
+  ex_->stop();
+
+  o = generator_options(1.0);
+  o.faults.stall_archive = 1.0;
+  start(o);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port()) + base + "BTCUSDT-1m-2024-02.zip";
+  {
+    sources::HttpClientOptions ho;
+    ho.io_timeout_ms = 500;
+    sources::HttpClient client(ho);
+    auto stalled = client.get(url);
+    ASSERT_FALSE(stalled);
+    EXPECT_EQ(stalled.error().message, "GET " + url + ": read: The socket was closed due to a timeout");
+  }
+  // A stop request from another thread ends the stalled GET at once (the read
+  // timeout is 30 s): what Ctrl+C during warmup relies on.
+  std::stop_source stop;
+  sources::HttpClientOptions ho;
+  ho.stop = stop.get_token();
+  sources::HttpClient client(ho);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(300ms);
+    stop.request_stop();
+  });
+  const auto began = std::chrono::steady_clock::now();
+  auto stopped = client.get(url);
+  const auto took = std::chrono::steady_clock::now() - began;
+  stopper.join();
+  ASSERT_FALSE(stopped);
+  EXPECT_EQ(stopped.error().message, "GET " + url + ": stopped");
+  EXPECT_FALSE(stopped.error().transient);
+  EXPECT_LT(took, 2s);
+  EXPECT_EQ(client.get(url).error().message, "GET " + url + ": stopped");  // and stays stopped
+  EXPECT_EQ(http_get(port(), base + "BTCUSDT-1m-2024-02.zip.CHECKSUM").status, 200u);
+  EXPECT_EQ(ex_->stats().stalled_archives, 2u);
 }
 
 TEST_F(SimExchangeTest, TlsWithGeneratedCa) {
