@@ -238,7 +238,9 @@ TEST(LiveMarketFeedTest, AFutureDatedClosedBarIsHeldBackAndTheStreamGoesOn) {
     size_t live = 0;
     for (size_t i = 0; i < mine.size(); ++i) {
       live += !mine[i].history;
-      if (i > 0) ASSERT_EQ(mine[i].bar.ts, mine[i - 1].bar.ts + kIv) << kUniverse[s] << " bar " << i;
+      if (i > 0) {
+        ASSERT_EQ(mine[i].bar.ts, mine[i - 1].bar.ts + kIv) << kUniverse[s] << " bar " << i;
+      }
       ASSERT_TRUE(mine[i].bar.same_values(truth(s, mine[i].bar.ts))) << kUniverse[s] << " " << i;
       ASSERT_LE(mine[i].bar.ts, now_ms()) << kUniverse[s] << ": a bar from the future was emitted";
     }
