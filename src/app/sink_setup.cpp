@@ -16,9 +16,9 @@ Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& pla
   auto emitter = std::make_unique<SignalEmitter>(defaults);
   const std::string& spool_dir = options.spool_dir;
   if (!spool_dir.empty()) emitter->set_spool_dir(spool_dir);
-  // The same fingerprint the state directory's snapshots carry: one notion of
-  // "the same plan" for everything that outlives a run.
-  const std::string fingerprint = fmt::format("{:016x}", service::StateStore::fingerprint(plan));
+  // What the predictions are computed from (the plan without its sinks): a sink
+  // whose output outlives the run refuses output of other predictions.
+  const std::string fingerprint = fmt::format("{:016x}", service::StateStore::predictions_fingerprint(plan));
   std::string errors;
   for (size_t i = 0; i < plan.sinks.size(); ++i) {
     const auto& spec = plan.sinks[i];

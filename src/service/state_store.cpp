@@ -50,6 +50,13 @@ uint64_t StateStore::fingerprint(const dag::Plan& plan) {
   return fnv1a(dag::format_plan(content));
 }
 
+uint64_t StateStore::predictions_fingerprint(const dag::Plan& plan) {
+  dag::Plan computed = plan;
+  computed.sinks.clear();
+  computed.plugin_paths.clear();
+  return fingerprint(computed);
+}
+
 Result<StateStore> StateStore::open(const std::string& dir, const dag::Plan& plan) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

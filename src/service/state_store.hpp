@@ -45,6 +45,10 @@ class StateStore {
   // the pipeline file's path is left out (`./p.yaml`, `p.yaml` or the same file
   // moved is the same plan).
   static uint64_t fingerprint(const dag::Plan& plan);
+  // What identifies the predictions a plan computes: the same, without its sinks
+  // (their endpoints, credentials, paths and plugins change where predictions
+  // go, not what they are). A sink that keeps its output across runs records it.
+  static uint64_t predictions_fingerprint(const dag::Plan& plan);
 
  private:
   StateStore(std::string dir, uint64_t fingerprint) : dir_(std::move(dir)), fingerprint_(fingerprint) {}

@@ -90,5 +90,20 @@ TEST(PlanFingerprint, LeavesOutThePipelineFilesPath) {
   EXPECT_EQ(service::StateStore::fingerprint(plain), service::StateStore::fingerprint(moved));
 }
 
+// The fingerprint a sink records with its output covers what the predictions are
+// computed from, not where they are sent: a new ClickHouse URL keeps the CSV.
+TEST(PlanFingerprint, PredictionsFingerprintLeavesOutTheSinks) {
+  const std::string yaml = golden_text();
+  ASSERT_NE(yaml.find("user: writer"), std::string::npos);
+  const dag::Plan before = compile(yaml);
+  const dag::Plan other_sink = compile(replace_all(yaml, "user: writer", "user: reader"));
+  EXPECT_EQ(service::StateStore::predictions_fingerprint(before),
+            service::StateStore::predictions_fingerprint(other_sink));
+  EXPECT_NE(service::StateStore::fingerprint(before), service::StateStore::fingerprint(other_sink));
+  const dag::Plan other_model = compile(replace_all(yaml, "weights: [0.5]", "weights: [0.25]"));
+  EXPECT_NE(service::StateStore::predictions_fingerprint(before),
+            service::StateStore::predictions_fingerprint(other_model));
+}
+
 }  // namespace
 }  // namespace af
