@@ -38,6 +38,9 @@ class WsPeer {
   virtual bool ping(const std::string& payload) = 0;
   // Reads one message (pongs are seen by the control callback); false on close/error.
   virtual bool read(std::string& text) = 0;
+  // Ends the connection: a close frame, or, when another thread reads from this
+  // peer (a Beast stream takes no close concurrently with a read), the TCP
+  // connection shut down under that reader: the client sees the link drop.
   virtual void close() = 0;
   // Payloads of the pongs received so far.
   std::vector<std::string> pongs() {
@@ -125,6 +128,7 @@ class LoopbackServer {
     bool read(std::string& text) override {
       beast::flat_buffer buf;
       beast::error_code ec;
+      if (std::this_thread::get_id() != owner_) read_elsewhere_ = true;
       ws_.read(buf, ec);
       if (ec) return false;
       text = beast::buffers_to_string(buf.data());
@@ -132,11 +136,17 @@ class LoopbackServer {
     }
     void close() override {
       beast::error_code ec;
+      if (read_elsewhere_) {
+        beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_both, ec);
+        return;
+      }
       ws_.close(websocket::close_code::normal, ec);
     }
 
    private:
     websocket::stream<Stream>& ws_;
+    const std::thread::id owner_ = std::this_thread::get_id();  // the handler's thread
+    std::atomic<bool> read_elsewhere_{false};
   };
 
   void accept_loop() {
