@@ -23,15 +23,28 @@ if(AF_SANITIZE)
   add_compile_options(-Wno-mismatched-new-delete)
 endif()
 
-# af_library(NAME SOURCES ... DEPS ...): one static library per module, af::NAME.
+# af_library(NAME SOURCES ... DEPS ...): one static library per module, af::NAME,
+# built from src/NAME/. Headers are included as "NAME/file.hpp", and only through
+# the module's own include root: <build>/include_roots/NAME holds one entry, NAME,
+# a link to src/NAME. So a module sees the headers of itself and of the modules it
+# links (DEPS, and theirs), and a file that includes a module its target does not
+# link fails to compile: CMake holds the layering, not reviewers' memory.
 function(af_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_library(af_${name} STATIC ${ARG_SOURCES})
   add_library(af::${name} ALIAS af_${name})
-  target_include_directories(af_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
+  set(include_root ${PROJECT_BINARY_DIR}/include_roots/${name})
+  file(MAKE_DIRECTORY ${include_root})
+  file(CREATE_LINK ${CMAKE_CURRENT_SOURCE_DIR} ${include_root}/${name} SYMBOLIC)
+  target_include_directories(af_${name} PUBLIC ${include_root})
   target_compile_options(af_${name} PRIVATE ${AF_WARNINGS})
   target_link_libraries(af_${name} PUBLIC ${ARG_DEPS})
 endfunction()
+
+# af::plugin_abi: include/alpha_forge/, the C ABI a sink plugin is written against.
+add_library(af_plugin_abi INTERFACE)
+add_library(af::plugin_abi ALIAS af_plugin_abi)
+target_include_directories(af_plugin_abi INTERFACE ${PROJECT_SOURCE_DIR}/include)
 
 # af_test(NAME SOURCES ... DEPS ... [LABELS ...]): one GoogleTest binary, registered with ctest.
 function(af_test name)

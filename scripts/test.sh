@@ -121,7 +121,7 @@ tests() {
 }
 
 tsan() {
-  local targets=(service_test sinks_test emitter_test runtime_test)
+  local targets=(service_test sinks_test delivery_test runtime_test)
   cmake --preset tsan >/dev/null &&
     cmake --build --preset tsan -j "$jobs" --target "${targets[@]}" &&
     run_ctest build/tsan tsan -R "^($(IFS='|'; echo "${targets[*]}"))\$"

@@ -2,7 +2,7 @@
 // simulated exchange (src/sim) that serves a Binance Vision mirror at high speed
 // with every fault switched on, until the simulated clock has passed start + days;
 // then every bar the feed delivered (history and live) is compared with the mirror
-// read directly through VisionSource: count per symbol, missing, doubled, values.
+// read directly through vision::VisionSource: count per symbol, missing, doubled, values.
 // Prints one key=value line on stdout; exit code 0 only when the bars are exact.
 //
 //   feed_soak --data /work/shared/data/binance-vision --start 2023-09-01T00:00:00Z
@@ -28,8 +28,8 @@
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "sim/sim_exchange.hpp"
-#include "sources/live_market_feed.hpp"
-#include "sources/vision_source.hpp"
+#include "binance/live_market_feed.hpp"
+#include "vision/vision_source.hpp"
 
 namespace {
 
@@ -134,8 +134,8 @@ int main(int argc, char** argv) {
   const std::string http = a.tls ? "https://localhost:" + std::to_string(exchange.port()) : "http://" + host;
   const std::string ws = a.tls ? "wss://localhost:" + std::to_string(exchange.port()) : "ws://" + host;
 
-  af::sources::LiveMarketFeedOptions o;
-  o.market = af::sources::BinanceMarket::kFutures;
+  af::binance::LiveMarketFeedOptions o;
+  o.market = af::binance::BinanceMarket::kFutures;
   o.universe = a.symbols;
   o.interval_ms = *iv;
   o.lookback_ms = a.lookback_days * af::kDayMs;
@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
   o.rest_weight_budget = a.rest_budget;
 
   const auto wall0 = std::chrono::steady_clock::now();
-  af::sources::LiveMarketFeed feed(o);
+  af::binance::LiveMarketFeed feed(o);
   if (auto st = feed.start(); !st) {
     std::fprintf(stderr, "feed_soak: feed: %s\n", st.error().message.c_str());
     return 1;
@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
   }
   const int64_t end_ms = *start_ms + a.days * af::kDayMs;  // bars with ts < end_ms are checked
   std::vector<std::vector<Bar>> got(a.symbols.size());
-  std::vector<af::sources::LiveFeedBar> batch;
+  std::vector<af::binance::LiveFeedBar> batch;
   bool failed = false, timed_out = false;
   uint64_t from_stream = 0, from_rest = 0, from_archive = 0;
   auto done = [&] {
@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
   exchange.stop();
 
   // The mirror, read directly, over the range the feed delivered.
-  af::sources::VisionSource mirror(a.data, af::sources::VisionMarket::kFuturesUm, *iv);
+  af::vision::VisionSource mirror(a.data, af::vision::VisionMarket::kFuturesUm, *iv);
   uint64_t bars = 0, expected = 0, missing = 0, doubled = 0, mismatched = 0, extra = 0, unordered = 0;
   std::string per_symbol;
   for (size_t s = 0; s < a.symbols.size(); ++s) {

@@ -5,14 +5,14 @@
 #include <string>
 #include <vector>
 
-#include "sources/bar_assembler.hpp"
-#include "sources/binance_kline_parser.hpp"
+#include "binance/bar_assembler.hpp"
+#include "binance/binance_kline_parser.hpp"
 
 namespace {
 
-using af::sources::BinanceKlineParser;
-using af::sources::KlineError;
-using af::sources::KlineUpdate;
+using af::binance::BinanceKlineParser;
+using af::binance::KlineError;
+using af::binance::KlineUpdate;
 
 std::string frame(int i, const std::string& symbol) {
   const long long t = 1785048480000LL + 60000LL * (i % 1000);
@@ -50,8 +50,8 @@ BENCHMARK(BM_ParseKlineFrame);
 // Four x=false updates then x=true per bar, 100 symbols: the assembler's steady state.
 void BM_AssembleUpdates(benchmark::State& state) {
   constexpr int kSymbols = 100;
-  af::sources::BarAssembler assembler(kSymbols, af::sources::BarAssemblerOptions{.interval_ms = 60'000});
-  af::sources::AssemblerOutput out;
+  af::binance::BarAssembler assembler(kSymbols, af::binance::BarAssemblerOptions{.interval_ms = 60'000});
+  af::binance::AssemblerOutput out;
   for (int s = 0; s < kSymbols; ++s) assembler.start(s, 0);
   af::Bar bar;
   bar.open = bar.high = bar.low = bar.close = 1;

@@ -25,8 +25,9 @@
 #include <vector>
 
 #include "common/log.hpp"
-#include "runtime/signal_emitter.hpp"
+#include "delivery/signal_emitter.hpp"
 #include "sinks/plugin_sink.hpp"
+#include "clickhouse/register_builtins.hpp"
 #include "sinks/register_builtins.hpp"
 
 namespace af {
@@ -207,6 +208,8 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "throughput") {
     SinkRegistry reg;
     sinks::register_builtins(reg);
+    DataSourceRegistry data_unused;
+    clickhouse::register_builtins(data_unused, reg);
     const auto dir = std::filesystem::temp_directory_path() / ("af_sinks_bench_out_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     {

@@ -6,10 +6,10 @@
 #include <filesystem>
 
 #include "common/interval.hpp"
-#include "sources/synthetic_market.hpp"
-#include "sources/vision_archive.hpp"
-#include "sources/vision_csv.hpp"
-#include "sources/vision_writer.hpp"
+#include "synthetic/synthetic_market.hpp"
+#include "vision/vision_archive.hpp"
+#include "vision/vision_csv.hpp"
+#include "vision/vision_writer.hpp"
 #include "transforms/resample.hpp"
 
 namespace {
@@ -18,18 +18,18 @@ constexpr int64_t kFrom = 1704067200000;  // 2024-01-01
 
 const std::vector<af::Bar>& month_of_minutes() {
   static const std::vector<af::Bar> bars =
-      af::sources::SyntheticMarket({"BENCHUSDT"}, 1).bars(0, af::kMinuteMs, kFrom, kFrom + 31 * af::kDayMs);
+      af::synthetic::SyntheticMarket({"BENCHUSDT"}, 1).bars(0, af::kMinuteMs, kFrom, kFrom + 31 * af::kDayMs);
   return bars;
 }
 
 void BM_ParseVisionCsv(benchmark::State& state) {
-  const std::string text = af::sources::format_vision_csv(month_of_minutes(), af::kMinuteMs,
-                                                          af::sources::futures_dialect());
+  const std::string text = af::vision::format_vision_csv(month_of_minutes(), af::kMinuteMs,
+                                                          af::vision::futures_dialect());
   std::vector<af::Bar> out;
   out.reserve(month_of_minutes().size());
   for (auto _ : state) {
     out.clear();
-    auto st = af::sources::parse_vision_csv(text, "bench.csv", out);
+    auto st = af::vision::parse_vision_csv(text, "bench.csv", out);
     benchmark::DoNotOptimize(out.data());
     if (!st) state.SkipWithError(st.error().message.c_str());
   }
@@ -40,14 +40,14 @@ BENCHMARK(BM_ParseVisionCsv)->Unit(benchmark::kMillisecond);
 
 void BM_ReadVisionArchive(benchmark::State& state) {
   const std::string dir = std::filesystem::temp_directory_path() / "af_sources_bench";
-  auto path = af::sources::write_vision_file(dir, "BENCHUSDT", af::kMinuteMs, {2024, 1, 0}, month_of_minutes(),
-                                             af::sources::futures_dialect());
+  auto path = af::vision::write_vision_file(dir, "BENCHUSDT", af::kMinuteMs, {2024, 1, 0}, month_of_minutes(),
+                                             af::vision::futures_dialect());
   if (!path) {
     state.SkipWithError(path.error().message.c_str());
     return;
   }
   for (auto _ : state) {
-    auto bars = af::sources::read_vision_archive(*path);
+    auto bars = af::vision::read_vision_archive(*path);
     if (!bars) state.SkipWithError(bars.error().message.c_str());
     benchmark::DoNotOptimize(bars);
   }

@@ -1,15 +1,17 @@
 #include "app/builtin_plugins.hpp"
 
+#include "binance/register_builtins.hpp"
+#include "clickhouse/register_builtins.hpp"
 #include "features/register_builtins.hpp"
 #include "models/register_builtins.hpp"
 #include "sinks/register_builtins.hpp"
-#include "sources/register_builtins.hpp"
 #include "transforms/register_builtins.hpp"
 
 namespace af::app {
 
 void register_all_builtins(PluginSet& plugins) {
-  sources::register_builtins(plugins.data);
+  binance::register_builtins(plugins.data);
+  clickhouse::register_builtins(plugins.data, plugins.sinks);
   transforms::register_builtins(plugins.transforms);
   features::register_builtins(plugins.features);
   models::register_builtins(plugins.models);

@@ -9,7 +9,7 @@
 #include "common/result.hpp"
 #include "dag/plan.hpp"
 #include "runtime/plugin_set.hpp"
-#include "runtime/signal_emitter.hpp"
+#include "delivery/signal_emitter.hpp"
 
 namespace af::app {
 

@@ -5,7 +5,7 @@
 #include "common/interval.hpp"
 #include "common/symbol.hpp"
 #include "common/time.hpp"
-#include "sources/synthetic_market.hpp"
+#include "synthetic/synthetic_market.hpp"
 
 namespace af::app {
 
@@ -39,7 +39,7 @@ int run_synth_data(const SynthDataArgs& args) {
       return kExitInvalid;
     }
   }
-  auto st = sources::write_synthetic_mirror(args.out, args.symbols, *interval, *from, *to, args.seed);
+  auto st = synthetic::write_synthetic_mirror(args.out, args.symbols, *interval, *from, *to, args.seed);
   if (!st) {
     std::cerr << "error: " << st.error().message << '\n';
     return kExitFailure;

@@ -12,6 +12,8 @@
 #include "models/bilstm_checkpoint.hpp"
 #include "models/checkpoint_locator.hpp"
 #include "models/column_lookup.hpp"
+#include "registry/descriptor.hpp"
+#include "registry/param.hpp"
 
 namespace af::models {
 

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "models/column_lookup.hpp"
+#include "registry/descriptor.hpp"
+#include "registry/param.hpp"
 
 namespace af::models {
 

@@ -13,7 +13,7 @@
 #include "common/time.hpp"
 #include "runtime/replay_driver.hpp"
 #include "service/live_driver_impl.hpp"
-#include "sources/live_feed_factory.hpp"
+#include "service/live_feed_factory.hpp"
 
 namespace af::service {
 namespace {
@@ -47,7 +47,7 @@ void LiveDriver::Impl::on_prediction(const PredictionRecord& r) {
   sinks->emit(r);
   predictions.fetch_add(1, std::memory_order_relaxed);
   if (current_live && current_final_at_us > 0)
-    close_to_emit.record(static_cast<double>(sources::feed_clock_us() - current_final_at_us) / 1000.0);
+    close_to_emit.record(static_cast<double>(binance::feed_clock_us() - current_final_at_us) / 1000.0);
   if (options.on_prediction) options.on_prediction(r);
 }
 
@@ -113,7 +113,7 @@ Result<std::unique_ptr<LiveDriver>> LiveDriver::create(const dag::Plan& plan, co
   std::string cache = im->options.cache_dir;
   if (cache.empty()) cache = im->store ? im->store->vision_cache_dir() : default_cache_dir();
 
-  sources::LiveFeedSettings settings;
+  service::LiveFeedSettings settings;
   settings.ws_url = im->options.ws_url;
   settings.rest_url = im->options.rest_url;
   settings.vision_url = im->options.vision_url;
@@ -128,7 +128,7 @@ Result<std::unique_ptr<LiveDriver>> LiveDriver::create(const dag::Plan& plan, co
   settings.stale_after_ms = im->options.stale_after_ms;
   for (size_t i = 0; i < im->plan.sources.size(); ++i) {
     const auto& sp = im->plan.sources[i];
-    auto feed = sources::make_live_feed(im->plan, sp, settings);
+    auto feed = service::make_live_feed(im->plan, sp, settings);
     if (!feed) return feed.error();
     Impl::Feed f;
     f.source = i;
@@ -269,13 +269,13 @@ Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
   // order (as replay runs it) before anything live.
   const bool merge_history = im.feeds.size() > 1;
   std::vector<bool> history_complete(im.feeds.size(), false);
-  std::vector<std::vector<sources::LiveFeedBar>> held(im.feeds.size());  // merge_history: until all complete
+  std::vector<std::vector<binance::LiveFeedBar>> held(im.feeds.size());  // merge_history: until all complete
   std::map<std::pair<size_t, SymbolId>, WarmupTally> tally;
-  std::vector<sources::LiveFeedBar> batch;
+  std::vector<binance::LiveFeedBar> batch;
   int64_t last_snapshot = now_ms();
   int64_t last_rss_log = std::numeric_limits<int64_t>::min();
 
-  auto process = [&](size_t feed_index, const sources::LiveFeedBar& b) {
+  auto process = [&](size_t feed_index, const binance::LiveFeedBar& b) {
     const Impl::Feed& f = im.feeds[feed_index];
     const bool before_anchor = b.bar.ts < anchor;
     im.current_live = !b.history;
@@ -341,7 +341,7 @@ Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
         struct Item {
           int64_t close;
           size_t feed;
-          const sources::LiveFeedBar* bar;
+          const binance::LiveFeedBar* bar;
         };
         std::vector<Item> items;
         for (size_t i = 0; i < held.size(); ++i) {

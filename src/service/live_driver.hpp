@@ -32,7 +32,7 @@
 #include "dag/plan.hpp"
 #include "runtime/plugin_set.hpp"
 #include "runtime/record.hpp"
-#include "runtime/signal_emitter.hpp"
+#include "delivery/signal_emitter.hpp"
 #include "service/metrics_server.hpp"
 
 namespace af::service {

@@ -15,7 +15,7 @@
 #include "service/live_driver.hpp"
 #include "service/snapshot_writer.hpp"
 #include "service/state_store.hpp"
-#include "sources/live_bar_feed.hpp"
+#include "binance/live_bar_feed.hpp"
 
 namespace af::service {
 
@@ -31,7 +31,7 @@ struct LiveDriver::Impl {
   // One feed per data step (Plan::sources), and its universe index -> engine symbol.
   struct Feed {
     size_t source = 0;
-    std::unique_ptr<sources::LiveBarFeed> feed;
+    std::unique_ptr<binance::LiveBarFeed> feed;
     std::vector<SymbolId> symbol_ids;
     int64_t interval_ms = 0;
   };

@@ -11,7 +11,7 @@
 
 #include "common/state_archive.hpp"
 #include "dag/plan_format.hpp"
-#include "runtime/sync_directory.hpp"
+#include "common/sync_directory.hpp"
 
 namespace af::service {
 namespace {

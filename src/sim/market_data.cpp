@@ -9,8 +9,8 @@
 
 #include "common/interval.hpp"
 #include "common/log.hpp"
-#include "sources/vision_source.hpp"
-#include "sources/vision_writer.hpp"
+#include "vision/vision_source.hpp"
+#include "vision/vision_writer.hpp"
 
 namespace af::sim {
 namespace {
@@ -37,13 +37,13 @@ int decimals_of(double v) {
   return 8;
 }
 
-MarketData::MarketData(sources::VisionMarket market, std::string mirror_root)
+MarketData::MarketData(vision::VisionMarket market, std::string mirror_root)
     : market_(market), mirror_root_(std::move(mirror_root)) {
   // Symbols: every folder under <market>/{monthly,daily}/klines/.
   std::set<std::string> names;
   for (const char* period : {"monthly", "daily"}) {
     std::error_code ec;
-    fs::directory_iterator it(fs::path(mirror_data_root()) / sources::vision_market_path(market) / period / "klines",
+    fs::directory_iterator it(fs::path(mirror_data_root()) / vision::vision_market_path(market) / period / "klines",
                               ec);
     if (ec) continue;
     for (const auto& entry : it) {
@@ -53,10 +53,10 @@ MarketData::MarketData(sources::VisionMarket market, std::string mirror_root)
   symbols_.assign(names.begin(), names.end());
 }
 
-MarketData::MarketData(sources::VisionMarket market, std::vector<std::string> symbols, uint64_t seed,
+MarketData::MarketData(vision::VisionMarket market, std::vector<std::string> symbols, uint64_t seed,
                        int64_t earliest_ms)
     : market_(market),
-      generator_(std::make_unique<sources::SyntheticMarket>(symbols, seed)),
+      generator_(std::make_unique<synthetic::SyntheticMarket>(symbols, seed)),
       symbols_(std::move(symbols)),
       generator_earliest_(earliest_ms) {}
 
@@ -74,12 +74,12 @@ bool MarketData::has_symbol(const std::string& symbol) const {
 // generated path starts at its chunk's first bar, so a month is one continuous path.
 int64_t MarketData::chunk_start_of(int64_t ts, int64_t interval_ms) {
   if (interval_ms < kMinuteMs) return bucket_start(ts, kDayMs);
-  return sources::VisionPeriod::month_of(ts).start_ms();
+  return vision::VisionPeriod::month_of(ts).start_ms();
 }
 
 int64_t MarketData::chunk_end_of(int64_t chunk_start, int64_t interval_ms) {
   if (interval_ms < kMinuteMs) return chunk_start + kDayMs;
-  return sources::VisionPeriod::month_of(chunk_start).end_ms();
+  return vision::VisionPeriod::month_of(chunk_start).end_ms();
 }
 
 const std::vector<Bar>& MarketData::chunk(const std::string& symbol, int64_t interval_ms, int64_t start) {
@@ -96,7 +96,7 @@ const std::vector<Bar>& MarketData::chunk(const std::string& symbol, int64_t int
       std::erase_if(bars, [&](const Bar& b) { return b.ts < generator_earliest_; });
     }
   } else if (has_symbol(symbol)) {
-    sources::VisionSource source(mirror_root_, market_, interval_ms);
+    vision::VisionSource source(mirror_root_, market_, interval_ms);
     auto got = source.history(symbol, start, end);
     if (got) bars = std::move(*got);
   }
@@ -131,7 +131,7 @@ std::optional<int64_t> MarketData::earliest(const std::string& symbol, int64_t i
   const auto key = std::make_pair(symbol, interval_ms);
   auto it = earliest_.find(key);
   if (it != earliest_.end()) return it->second;
-  sources::VisionSource source(mirror_root_, market_, interval_ms);
+  vision::VisionSource source(mirror_root_, market_, interval_ms);
   auto got = source.earliest(symbol);
   std::optional<int64_t> value = got ? *got : std::nullopt;
   earliest_[key] = value;
@@ -139,7 +139,7 @@ std::optional<int64_t> MarketData::earliest(const std::string& symbol, int64_t i
 }
 
 NumberFormat MarketData::number_format(const std::string& symbol, int64_t interval_ms) {
-  if (market_ == sources::VisionMarket::kSpot) return NumberFormat{8, 8, 8};
+  if (market_ == vision::VisionMarket::kSpot) return NumberFormat{8, 8, 8};
   auto it = formats_.find(symbol);
   if (it != formats_.end()) return it->second;
   // Futures write prices at the tick's decimals and quantities at the lot's; the
@@ -159,13 +159,13 @@ NumberFormat MarketData::number_format(const std::string& symbol, int64_t interv
 }
 
 Result<std::string> MarketData::archive_file(const std::string& symbol, const std::string& interval,
-                                             int64_t interval_ms, const sources::VisionPeriod& period, bool checksum,
+                                             int64_t interval_ms, const vision::VisionPeriod& period, bool checksum,
                                              const std::string& scratch_dir) {
-  const std::string name = sources::vision_file_name(symbol, interval, period);
+  const std::string name = vision::vision_file_name(symbol, interval, period);
   const std::string suffix = checksum ? ".CHECKSUM" : "";
   if (!generator_) {
     const std::string dir =
-        mirror_data_root() + "/" + sources::vision_market_path(market_) + (period.monthly() ? "/monthly" : "/daily") +
+        mirror_data_root() + "/" + vision::vision_market_path(market_) + (period.monthly() ? "/monthly" : "/daily") +
         "/klines/" + symbol + "/" + interval;
     std::error_code ec;
     if (fs::exists(dir + "/" + name + suffix, ec)) return read_file(dir + "/" + name + suffix);
@@ -173,17 +173,17 @@ Result<std::string> MarketData::archive_file(const std::string& symbol, const st
   }
   // Not in the mirror (or generator mode): write it from the bars, once.
   const std::string path =
-      scratch_dir + "/" + sources::vision_market_path(market_) + (period.monthly() ? "/monthly/" : "/daily/") + name;
+      scratch_dir + "/" + vision::vision_market_path(market_) + (period.monthly() ? "/monthly/" : "/daily/") + name;
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     const auto bars = this->bars(symbol, interval_ms, period.start_ms(), period.end_ms());
     if (bars.empty()) return make_error(name + ": no data for this period");
-    sources::VisionWriteOptions opt =
-        market_ == sources::VisionMarket::kSpot ? sources::spot_dialect() : sources::futures_dialect();
+    vision::VisionWriteOptions opt =
+        market_ == vision::VisionMarket::kSpot ? vision::spot_dialect() : vision::futures_dialect();
     // Spot files carry microseconds from 2025-01-01 on, as Binance writes them.
-    if (market_ == sources::VisionMarket::kSpot && period.start_ms() >= 1735689600000) opt.microseconds = true;
+    if (market_ == vision::VisionMarket::kSpot && period.start_ms() >= 1735689600000) opt.microseconds = true;
     const std::string csv_name = name.substr(0, name.size() - 4) + ".csv";
-    Status st = sources::write_vision_zip(path, csv_name, sources::format_vision_csv(bars, interval_ms, opt), true);
+    Status st = vision::write_vision_zip(path, csv_name, vision::format_vision_csv(bars, interval_ms, opt), true);
     if (!st) return st.error();
   }
   return read_file(path + suffix);

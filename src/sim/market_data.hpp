@@ -16,8 +16,8 @@
 
 #include "common/bar.hpp"
 #include "common/result.hpp"
-#include "sources/synthetic_market.hpp"
-#include "sources/vision_layout.hpp"
+#include "synthetic/synthetic_market.hpp"
+#include "vision/vision_layout.hpp"
 
 namespace af::sim {
 
@@ -32,11 +32,11 @@ struct NumberFormat {
 class MarketData {
  public:
   // Mirror mode: `mirror_root` holds data/<market>/... (or <market>/... directly).
-  MarketData(sources::VisionMarket market, std::string mirror_root);
+  MarketData(vision::VisionMarket market, std::string mirror_root);
   // Generator mode: the seeded generator for `symbols`; history starts at `earliest_ms`.
-  MarketData(sources::VisionMarket market, std::vector<std::string> symbols, uint64_t seed, int64_t earliest_ms);
+  MarketData(vision::VisionMarket market, std::vector<std::string> symbols, uint64_t seed, int64_t earliest_ms);
 
-  sources::VisionMarket market() const { return market_; }
+  vision::VisionMarket market() const { return market_; }
   bool has_symbol(const std::string& symbol) const;
   const std::vector<std::string>& symbols() const { return symbols_; }
   bool generated() const { return generator_ != nullptr; }
@@ -55,7 +55,7 @@ class MarketData {
   // exists, else written with vision_writer from the bars into `scratch_dir`);
   // `checksum` selects the .CHECKSUM sibling. Error: no such file / no data.
   Result<std::string> archive_file(const std::string& symbol, const std::string& interval, int64_t interval_ms,
-                                   const sources::VisionPeriod& period, bool checksum, const std::string& scratch_dir);
+                                   const vision::VisionPeriod& period, bool checksum, const std::string& scratch_dir);
 
  private:
   using ChunkKey = std::tuple<std::string, int64_t, int64_t>;  // symbol, interval, chunk start
@@ -64,9 +64,9 @@ class MarketData {
   static int64_t chunk_end_of(int64_t chunk_start, int64_t interval_ms);
   std::string mirror_data_root() const;
 
-  sources::VisionMarket market_;
+  vision::VisionMarket market_;
   std::string mirror_root_;
-  std::unique_ptr<sources::SyntheticMarket> generator_;
+  std::unique_ptr<synthetic::SyntheticMarket> generator_;
   std::vector<std::string> symbols_;
   int64_t generator_earliest_ = 0;
   std::map<ChunkKey, std::vector<Bar>> chunks_;

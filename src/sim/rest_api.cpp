@@ -14,8 +14,8 @@
 #include "sim/crafted_zip.hpp"
 #include "sim/exchange_impl.hpp"
 #include "sim/kline_format.hpp"
-#include "sources/vision_archive.hpp"
-#include "sources/vision_layout.hpp"
+#include "vision/vision_archive.hpp"
+#include "vision/vision_layout.hpp"
 
 namespace af::sim {
 namespace {
@@ -327,7 +327,7 @@ HttpResponse SimExchange::Impl::archive(const HttpRequest& req, const std::strin
   std::string file = parts[4];
   const bool checksum = file.size() > 9 && file.ends_with(".CHECKSUM");
   if (checksum) file.resize(file.size() - 9);
-  const auto period = sources::parse_vision_file_name(file, symbol, interval);
+  const auto period = vision::parse_vision_file_name(file, symbol, interval);
   const auto iv = parse_interval(interval);
   if (!period || !iv || period->monthly() != (parts[0] == "monthly")) return not_found();
   // Only complete periods are published: months and days that ended before "now".
@@ -336,7 +336,7 @@ HttpResponse SimExchange::Impl::archive(const HttpRequest& req, const std::strin
     // The zip and its .CHECKSUM agree: only reading the entry shows what it is.
     const std::string zip = zip_declaring_size(file.substr(0, file.size() - 4) + ".csv", kCraftedCsv, kHugeZipBytes);
     if (checksum) {
-      return make_response(req, http::status::ok, sources::checksum_line(zip, file), "text/plain");
+      return make_response(req, http::status::ok, vision::checksum_line(zip, file), "text/plain");
     }
     bump(&SimStats::huge_zips);
     return make_response(req, http::status::ok, zip, "application/zip");

@@ -25,7 +25,7 @@
 #include "common/time.hpp"
 #include "sim/exchange_impl.hpp"
 #include "sim/test_certs.hpp"
-#include "sources/vision_layout.hpp"
+#include "vision/vision_layout.hpp"
 
 namespace af::sim {
 namespace {
@@ -103,8 +103,8 @@ Status SimExchange::Impl::start(uint16_t listen_port) {
     if (!std::filesystem::is_directory(options.data_dir, ec)) {
       return make_error("sim-exchange: --data " + options.data_dir + ": not a directory");
     }
-    futures_ = std::make_unique<MarketData>(sources::VisionMarket::kFuturesUm, options.data_dir);
-    spot_ = std::make_unique<MarketData>(sources::VisionMarket::kSpot, options.data_dir);
+    futures_ = std::make_unique<MarketData>(vision::VisionMarket::kFuturesUm, options.data_dir);
+    spot_ = std::make_unique<MarketData>(vision::VisionMarket::kSpot, options.data_dir);
     if (futures_->symbols().empty() && spot_->symbols().empty()) {
       return make_error("sim-exchange: --data " + options.data_dir + ": no kline folders under data/futures/um or data/spot");
     }
@@ -133,8 +133,8 @@ Status SimExchange::Impl::start(uint16_t listen_port) {
     if (options.symbols.empty()) return make_error("sim-exchange: no symbols for the generator");
     start = options.start_ms.value_or(bucket_start(now_ms(), *iv));
     const int64_t earliest = start - options.generator_history_days * kDayMs;
-    futures_ = std::make_unique<MarketData>(sources::VisionMarket::kFuturesUm, options.symbols, options.seed, earliest);
-    spot_ = std::make_unique<MarketData>(sources::VisionMarket::kSpot, options.symbols, options.seed, earliest);
+    futures_ = std::make_unique<MarketData>(vision::VisionMarket::kFuturesUm, options.symbols, options.seed, earliest);
+    spot_ = std::make_unique<MarketData>(vision::VisionMarket::kSpot, options.symbols, options.seed, earliest);
   }
 
   static std::atomic<int> instance{0};

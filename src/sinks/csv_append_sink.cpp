@@ -12,7 +12,7 @@
 #include "common/log.hpp"
 #include "common/number_format.hpp"
 #include "common/time.hpp"
-#include "runtime/sync_directory.hpp"
+#include "common/sync_directory.hpp"
 #include "sinks/plan_sidecar.hpp"
 #include "sinks/text_format.hpp"
 

@@ -1,6 +1,5 @@
 #include "sinks/register_builtins.hpp"
 
-#include "sinks/clickhouse_sink.hpp"
 #include "sinks/csv_append_sink.hpp"
 #include "sinks/dynamodb_sink.hpp"
 
@@ -8,7 +7,6 @@ namespace af::sinks {
 
 void register_builtins(SinkRegistry& registry) {
   register_csv_append(registry);
-  register_clickhouse(registry);
   register_dynamodb(registry);
 }
 

@@ -5,6 +5,8 @@
 #include "common/interval.hpp"
 #include "transforms/align.hpp"
 #include "transforms/resample.hpp"
+#include "registry/descriptor.hpp"
+#include "registry/param.hpp"
 
 namespace af::transforms {
 namespace {

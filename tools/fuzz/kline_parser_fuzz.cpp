@@ -8,13 +8,13 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "sources/binance_kline_parser.hpp"
+#include "binance/binance_kline_parser.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static af::sources::BinanceKlineParser parser({"BTCUSDT", "ETHUSDT"});
-  af::sources::KlineUpdate u;
+  static af::binance::BinanceKlineParser parser({"BTCUSDT", "ETHUSDT"});
+  af::binance::KlineUpdate u;
   const auto err = parser.parse(std::string_view(reinterpret_cast<const char*>(data), size), 1'800'000'000'000LL, u);
-  if (err == af::sources::KlineError::kNone) {
+  if (err == af::binance::KlineError::kNone) {
     // What the parser promises about an accepted update.
     const auto& b = u.bar;
     if (!(b.open > 0 && b.low > 0 && b.high >= b.low && b.high >= b.open && b.high >= b.close && b.low <= b.open &&

@@ -11,12 +11,12 @@
 #include <random>
 
 #include "clickhouse_test_support.hpp"
-#include "runtime/signal_emitter.hpp"
-#include "sinks/clickhouse_sink.hpp"
+#include "delivery/signal_emitter.hpp"
+#include "clickhouse/clickhouse_sink.hpp"
 #include "sinks/register_builtins.hpp"
 #include "support/process.hpp"
 
-namespace af::sinks {
+namespace af::clickhouse {
 namespace {
 
 using af::testing::ChildProcess;
@@ -269,4 +269,4 @@ TEST_F(PrivateClickHouseTest, KilledAndRestartedMidRunDeliversEveryRecord) {
 }
 
 }  // namespace
-}  // namespace af::sinks
+}  // namespace af::clickhouse

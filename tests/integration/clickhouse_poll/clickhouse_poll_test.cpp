@@ -15,14 +15,14 @@
 #include "common/interval.hpp"
 #include "common/time.hpp"
 #include "registry/param.hpp"
-#include "sources/clickhouse_poll_feed.hpp"
-#include "sources/clickhouse_source.hpp"
-#include "sources/register_builtins.hpp"
-#include "sources/vision_source.hpp"
+#include "clickhouse/clickhouse_poll_feed.hpp"
+#include "clickhouse/clickhouse_source.hpp"
+#include "clickhouse/register_builtins.hpp"
+#include "vision/vision_source.hpp"
 #include "support/child_process.hpp"
 #include "support/process.hpp"
 
-namespace af::sources {
+namespace af::clickhouse {
 namespace {
 
 using af::testing::read_file;
@@ -286,7 +286,8 @@ TEST_F(ClickHousePollTest, MissingTableIsAFatalErrorNamingIt) {
 
 TEST(ClickHousePollDescriptor, ChecksParams) {
   DataSourceRegistry reg;
-  register_builtins(reg);
+  SinkRegistry sinks;
+  register_builtins(reg, sinks);
   const auto* e = reg.find("data.clickhouse_poll");
   ASSERT_NE(e, nullptr);
   registry::Params p;
@@ -315,15 +316,15 @@ class ClickHousePollFeedTest : public ClickHousePollTest {
     return std::make_unique<ClickHousePollFeed>(std::move(o));
   }
   // Polls until `n` bars arrived or 5 s passed.
-  static std::vector<LiveFeedBar> take(LiveBarFeed& feed, size_t n) {
-    std::vector<LiveFeedBar> out;
+  static std::vector<binance::LiveFeedBar> take(binance::LiveBarFeed& feed, size_t n) {
+    std::vector<binance::LiveFeedBar> out;
     const auto end = std::chrono::steady_clock::now() + 5s;
     while (out.size() < n && std::chrono::steady_clock::now() < end) feed.poll(out, 50);
     return out;
   }
   // Nothing more arrives within a few polls.
-  static void expect_quiet(LiveBarFeed& feed) {
-    std::vector<LiveFeedBar> out;
+  static void expect_quiet(binance::LiveBarFeed& feed) {
+    std::vector<binance::LiveFeedBar> out;
     feed.poll(out, 200);
     EXPECT_TRUE(out.empty()) << out.size() << " unexpected bars, first ts " << format_iso8601(out.front().bar.ts);
   }
@@ -418,7 +419,7 @@ TEST_F(ClickHousePollFeedTest, MissingTableStopsTheFeedWithAnError) {
   auto feed = make_feed(clock);
   ASSERT_TRUE(feed->start().ok());
   feed->begin_history({kT0 - kMin, kT0 - kMin}, true);
-  std::vector<LiveFeedBar> out;
+  std::vector<binance::LiveFeedBar> out;
   ASSERT_TRUE(wait_until([&] { return !feed->poll(out, 20); }, 5s));
   ASSERT_TRUE(feed->error().has_value());
   EXPECT_NE(feed->error()->message.find("table does not exist"), std::string::npos) << feed->error()->message;
@@ -436,7 +437,7 @@ TEST(ClickHousePollFeedConfig, UnreachableServerIsRetriedNotFatal) {
   ASSERT_TRUE(feed.start().ok());
   feed.begin_history({kT0}, true);
   ASSERT_TRUE(wait_until([&] { return feed.stats().rest_failures >= 1; }, 5s));
-  std::vector<LiveFeedBar> out;
+  std::vector<binance::LiveFeedBar> out;
   EXPECT_TRUE(feed.poll(out, 10));
   EXPECT_FALSE(feed.error().has_value());
   EXPECT_FALSE(feed.history_done());
@@ -505,7 +506,7 @@ TEST_F(ClickHousePollTest, ReplayOverTheTableEqualsReplayOverTheVisionMirror) {
                          " --symbols BTCUSDT,ETHUSDT --interval 1h --from 2024-01-01 --to 2024-01-11 --seed 7");
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   create("ReplacingMergeTree");
-  VisionSource vision(mirror, VisionMarket::kFuturesUm, kHourMs);
+  vision::VisionSource vision(mirror, vision::VisionMarket::kFuturesUm, kHourMs);
   for (const char* sym : {"BTCUSDT", "ETHUSDT"}) {
     auto bars = vision.history(sym, 0, std::numeric_limits<int64_t>::max());
     ASSERT_TRUE(bars.ok()) << bars.error().message;
@@ -592,4 +593,4 @@ pipeline:
 }
 
 }  // namespace
-}  // namespace af::sources
+}  // namespace af::clickhouse

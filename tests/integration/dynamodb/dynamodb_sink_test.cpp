@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "clickhouse_test_support.hpp"
-#include "runtime/signal_emitter.hpp"
+#include "delivery/signal_emitter.hpp"
 #include "sinks/dynamodb_sink.hpp"
 #include "sinks/register_builtins.hpp"
 #include "support/process.hpp"

@@ -21,8 +21,8 @@
 #include "common/time.hpp"
 #include "sim/crafted_zip.hpp"
 #include "sim/sim_exchange.hpp"
-#include "sources/vision_archive.hpp"
-#include "sources/vision_layout.hpp"
+#include "vision/vision_archive.hpp"
+#include "vision/vision_layout.hpp"
 #include "support/child_process.hpp"
 #include "support/process.hpp"
 
@@ -204,14 +204,14 @@ TEST_F(SignalArchiveFaultTest, ACacheHoldingCraftedZipsIsReadWithoutACrash) {
   int planted = 0;
   for (const auto& sym : kSymbols) {
     for (const char* day : {"2024-01-08", "2024-01-09"}) {
-      sources::VisionPeriod period{2024, 1, static_cast<unsigned>(std::stoi(std::string(day).substr(8)))};
+      vision::VisionPeriod period{2024, 1, static_cast<unsigned>(std::stoi(std::string(day).substr(8)))};
       const std::string folder =
-          sources::vision_dir(dir_ / "cache", sources::VisionMarket::kFuturesUm, false, sym, "1m");
-      const std::string name = sources::vision_file_name(sym, "1m", period);
+          vision::vision_dir(dir_ / "cache", vision::VisionMarket::kFuturesUm, false, sym, "1m");
+      const std::string name = vision::vision_file_name(sym, "1m", period);
       const std::string zip = sim::zip_declaring_size(sym + "-1m-" + day + ".csv", "x\n", 1ULL << 50);
       std::filesystem::create_directories(folder);
       write_file(folder + "/" + name, zip);
-      write_file(folder + "/" + name + ".CHECKSUM", sources::checksum_line(zip, name));
+      write_file(folder + "/" + name + ".CHECKSUM", vision::checksum_line(zip, name));
       ++planted;
     }
   }

@@ -14,7 +14,7 @@
 #include <random>
 #include <set>
 
-#include "runtime/signal_emitter.hpp"
+#include "delivery/signal_emitter.hpp"
 #include "support/child_process.hpp"
 #include "support/process.hpp"
 

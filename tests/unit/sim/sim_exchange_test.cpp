@@ -24,11 +24,11 @@
 #include "common/interval.hpp"
 #include "common/time.hpp"
 #include "sim/sim_exchange.hpp"
-#include "sources/http_client.hpp"
-#include "sources/synthetic_market.hpp"
-#include "sources/vision_archive.hpp"
-#include "sources/vision_layout.hpp"
-#include "sources/vision_source.hpp"
+#include "net/http_client.hpp"
+#include "synthetic/synthetic_market.hpp"
+#include "vision/vision_archive.hpp"
+#include "vision/vision_layout.hpp"
+#include "vision/vision_source.hpp"
 
 namespace af::sim {
 namespace {
@@ -58,11 +58,11 @@ SimExchangeOptions generator_options(double speed, int64_t start = kStart) {
 // (the exchange generates per month).
 std::vector<Bar> reference(size_t symbol_index, int64_t from, int64_t to) {
   static std::map<std::pair<size_t, int64_t>, std::vector<Bar>> months;  // memo: a month takes a while
-  const int64_t month = sources::VisionPeriod::month_of(from).start_ms();
+  const int64_t month = vision::VisionPeriod::month_of(from).start_ms();
   auto& all = months[{symbol_index, month}];
   if (all.empty()) {
-    sources::SyntheticMarket m({"BTCUSDT", "ETHUSDT"}, kSeed);
-    all = m.bars(symbol_index, kMinuteMs, month, sources::VisionPeriod::month_of(from).end_ms());
+    synthetic::SyntheticMarket m({"BTCUSDT", "ETHUSDT"}, kSeed);
+    all = m.bars(symbol_index, kMinuteMs, month, vision::VisionPeriod::month_of(from).end_ms());
   }
   std::vector<Bar> bars;
   for (const Bar& b : all) {
@@ -629,13 +629,13 @@ TEST_F(SimExchangeTest, BulkArchiveMatchesChecksumAndCorruptFaultBreaksIt) {
   ASSERT_EQ(zip.status, 200u) << zip.body;
   auto sum = http_get(port(), base + "BTCUSDT-1m-2024-02.zip.CHECKSUM");
   ASSERT_EQ(sum.status, 200u);
-  EXPECT_EQ(sum.body.substr(0, 66), sources::sha256_hex(zip.body) + "  ");
+  EXPECT_EQ(sum.body.substr(0, 66), vision::sha256_hex(zip.body) + "  ");
   EXPECT_NE(sum.body.find("BTCUSDT-1m-2024-02.zip"), std::string::npos);
   // Its bars are the generator's February.
   const std::string dir = temp_dir("archive");
   std::ofstream(dir + "/BTCUSDT-1m-2024-02.zip", std::ios::binary) << zip.body;
   std::ofstream(dir + "/BTCUSDT-1m-2024-02.zip.CHECKSUM", std::ios::binary) << sum.body;
-  auto bars = sources::read_vision_archive(dir + "/BTCUSDT-1m-2024-02.zip");
+  auto bars = vision::read_vision_archive(dir + "/BTCUSDT-1m-2024-02.zip");
   ASSERT_TRUE(bars) << bars.error().message;
   const auto ref = reference(0, *parse_iso8601("2024-02-01"), *parse_iso8601("2024-03-01"));
   ASSERT_EQ(bars->size(), ref.size());
@@ -656,9 +656,9 @@ TEST_F(SimExchangeTest, BulkArchiveMatchesChecksumAndCorruptFaultBreaksIt) {
   auto bad = http_get(port(), base + "BTCUSDT-1m-2024-02.zip");
   ASSERT_EQ(bad.status, 200u);
   EXPECT_EQ(bad.body.size(), zip.body.size());
-  EXPECT_NE(sources::sha256_hex(bad.body), sum.body.substr(0, 64));
+  EXPECT_NE(vision::sha256_hex(bad.body), sum.body.substr(0, 64));
   std::ofstream(dir + "/BTCUSDT-1m-2024-02.zip", std::ios::binary | std::ios::trunc) << bad.body;
-  auto broken = sources::read_vision_archive(dir + "/BTCUSDT-1m-2024-02.zip");
+  auto broken = vision::read_vision_archive(dir + "/BTCUSDT-1m-2024-02.zip");
   ASSERT_FALSE(broken);
   EXPECT_NE(broken.error().message.find("checksum mismatch"), std::string::npos) << broken.error().message;
   EXPECT_EQ(ex_->stats().corrupt_archives, 1u);
@@ -676,11 +676,11 @@ TEST_F(SimExchangeTest, HugeZipAndStallArchiveFaults) {
   ASSERT_EQ(zip.status, 200u);
   auto sum = http_get(port(), base + "BTCUSDT-1m-2024-02.zip.CHECKSUM");
   ASSERT_EQ(sum.status, 200u);
-  EXPECT_EQ(sum.body, sources::checksum_line(zip.body, "BTCUSDT-1m-2024-02.zip"));
+  EXPECT_EQ(sum.body, vision::checksum_line(zip.body, "BTCUSDT-1m-2024-02.zip"));
   const std::string dir = temp_dir("huge");
   std::ofstream(dir + "/BTCUSDT-1m-2024-02.zip", std::ios::binary) << zip.body;
   std::ofstream(dir + "/BTCUSDT-1m-2024-02.zip.CHECKSUM", std::ios::binary) << sum.body;
-  auto bars = sources::read_vision_archive(dir + "/BTCUSDT-1m-2024-02.zip");
+  auto bars = vision::read_vision_archive(dir + "/BTCUSDT-1m-2024-02.zip");
   ASSERT_FALSE(bars);
   EXPECT_NE(bars.error().message.find("' declares 1125899906842624 bytes, above the bound of "), std::string::npos)
       << bars.error().message;
@@ -693,9 +693,9 @@ TEST_F(SimExchangeTest, HugeZipAndStallArchiveFaults) {
   start(o);
   const std::string url = "http://127.0.0.1:" + std::to_string(port()) + base + "BTCUSDT-1m-2024-02.zip";
   {
-    sources::HttpClientOptions ho;
+    net::HttpClientOptions ho;
     ho.io_timeout_ms = 500;
-    sources::HttpClient client(ho);
+    clickhouse::HttpClient client(ho);
     auto stalled = client.get(url);
     ASSERT_FALSE(stalled);
     EXPECT_EQ(stalled.error().message, "GET " + url + ": read: The socket was closed due to a timeout");
@@ -703,9 +703,9 @@ TEST_F(SimExchangeTest, HugeZipAndStallArchiveFaults) {
   // A stop request from another thread ends the stalled GET at once (the read
   // timeout is 30 s): what Ctrl+C during warmup relies on.
   std::stop_source stop;
-  sources::HttpClientOptions ho;
+  net::HttpClientOptions ho;
   ho.stop = stop.get_token();
-  sources::HttpClient client(ho);
+  clickhouse::HttpClient client(ho);
   std::thread stopper([&] {
     std::this_thread::sleep_for(300ms);
     stop.request_stop();
@@ -748,7 +748,7 @@ TEST_F(SimExchangeTest, MirrorModeServesTheMirror) {
   const std::string dir = temp_dir("mirror");
   const int64_t from = *parse_iso8601("2024-01-01");
   const int64_t to = *parse_iso8601("2024-02-15");
-  ASSERT_TRUE(sources::write_synthetic_mirror(dir, {"BTCUSDT"}, kMinuteMs, from, to, 3));
+  ASSERT_TRUE(synthetic::write_synthetic_mirror(dir, {"BTCUSDT"}, kMinuteMs, from, to, 3));
   SimExchangeOptions o;
   o.data_dir = dir;
   start(o);
@@ -756,7 +756,7 @@ TEST_F(SimExchangeTest, MirrorModeServesTheMirror) {
   ex_->stop();
   o.start_ms = *parse_iso8601("2024-02-10T00:00:00Z");
   start(o);
-  sources::VisionSource src(dir, sources::VisionMarket::kFuturesUm, kMinuteMs);
+  vision::VisionSource src(dir, vision::VisionMarket::kFuturesUm, kMinuteMs);
   const int64_t t0 = *parse_iso8601("2024-01-05T10:00:00Z");
   auto expected = src.history("BTCUSDT", t0, t0 + 3 * kMinuteMs);
   ASSERT_TRUE(expected);
@@ -778,7 +778,7 @@ TEST_F(SimExchangeTest, MirrorModeServesTheMirror) {
   auto z = http_get(port(), "/data/futures/um/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2024-01-20.zip");
   auto s = http_get(port(), "/data/futures/um/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2024-01-20.zip.CHECKSUM");
   ASSERT_EQ(z.status, 200u);
-  EXPECT_EQ(s.body.substr(0, 64), sources::sha256_hex(z.body));
+  EXPECT_EQ(s.body.substr(0, 64), vision::sha256_hex(z.body));
   EXPECT_EQ(http_get(port(), "/fapi/v1/klines?symbol=ETHUSDT&interval=1m").status, 400u);
   std::filesystem::remove_all(dir);
 }

@@ -11,7 +11,7 @@
 
 #include "common/time.hpp"
 #include "registry/param.hpp"
-#include "runtime/signal_emitter.hpp"
+#include "delivery/signal_emitter.hpp"
 #include "sinks/csv_append_sink.hpp"
 #include "sinks/register_builtins.hpp"
 #include "sinks/text_format.hpp"

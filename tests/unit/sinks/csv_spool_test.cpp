@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "common/time.hpp"
-#include "runtime/signal_emitter.hpp"
-#include "runtime/spool.hpp"
+#include "delivery/signal_emitter.hpp"
+#include "delivery/spool.hpp"
 #include "sinks/csv_append_sink.hpp"
 
 namespace af::sinks {

@@ -8,9 +8,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "runtime/signal_emitter.hpp"
+#include "delivery/signal_emitter.hpp"
 #include "sinks/plugin_sink.hpp"
-#include "unit/emitter/test_sinks.hpp"
+#include "unit/delivery/test_sinks.hpp"
 
 namespace af::sinks {
 namespace {

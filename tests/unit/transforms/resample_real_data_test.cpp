@@ -11,7 +11,7 @@
 #include "collector.hpp"
 #include "common/interval.hpp"
 #include "common/time.hpp"
-#include "sources/vision_source.hpp"
+#include "vision/vision_source.hpp"
 #include "transforms/resample.hpp"
 
 namespace af::transforms {
@@ -32,8 +32,8 @@ void expect_close_rel(double got, double want, const char* what, int64_t ts) {
 void check(const std::string& root, const std::string& symbol, int64_t fine_ms, int64_t coarse_ms, const char* from,
            const char* to) {
   const int64_t f = *parse_iso8601(from), t = *parse_iso8601(to);
-  sources::VisionSource fine_src(root, sources::VisionMarket::kFuturesUm, fine_ms);
-  sources::VisionSource coarse_src(root, sources::VisionMarket::kFuturesUm, coarse_ms);
+  vision::VisionSource fine_src(root, vision::VisionMarket::kFuturesUm, fine_ms);
+  vision::VisionSource coarse_src(root, vision::VisionMarket::kFuturesUm, coarse_ms);
   auto fine = fine_src.history(symbol, f, t);
   auto coarse = coarse_src.history(symbol, f, t);
   ASSERT_TRUE(fine.ok()) << fine.error().message;

@@ -1,0 +1,285 @@
+#include "clickhouse/clickhouse_sink.hpp"
+#include "sinks/sink_descriptor.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <set>
+
+#include "common/log.hpp"
+#include "common/number_format.hpp"
+#include "common/number_parse.hpp"
+#include "sinks/text_format.hpp"
+
+namespace af::clickhouse {
+namespace {
+
+const std::string kEmpty;
+const std::string& str(const std::string* s) { return s ? *s : kEmpty; }
+
+// The columns this sink writes, in the order of CREATE TABLE.
+constexpr const char* kColumns[] = {"dag_name", "symbol",     "ts",    "ts_time", "prediction",
+                                    "frame",    "column",     "emitted_at", "origin"};
+
+// A JSON string literal; control characters escaped, UTF-8 passed through.
+void append_json_string(std::string& out, const std::string& s) {
+  static const char* kHex = "0123456789abcdef";
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+// "Code: 60, e.displayText() = ..." -> 60; -1 when absent or not a number the
+// server could mean (the body is the server's text: parsed with a range check,
+// never atoi).
+int clickhouse_code(const std::string& body) {
+  const size_t p = body.find("Code: ");
+  if (p == std::string::npos) return -1;
+  const size_t begin = p + 6;
+  const size_t end = body.find_first_not_of("0123456789", begin);
+  auto code = parse_int_in_range(std::string_view(body).substr(begin, end == std::string::npos ? end : end - begin), 0,
+                                 1'000'000);
+  return code ? static_cast<int>(*code) : -1;
+}
+
+// Errors that a retry cannot fix: the request itself or the setup is wrong.
+bool fatal_code(int code) {
+  switch (code) {
+    case 16:   // NO_SUCH_COLUMN_IN_TABLE
+    case 26:   // CANNOT_PARSE_QUOTED_STRING
+    case 27:   // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+    case 47:   // UNKNOWN_IDENTIFIER
+    case 60:   // UNKNOWN_TABLE
+    case 62:   // SYNTAX_ERROR
+    case 81:   // UNKNOWN_DATABASE
+    case 117:  // INCORRECT_DATA
+    case 192:  // UNKNOWN_USER
+    case 193:  // WRONG_PASSWORD
+    case 497:  // ACCESS_DENIED
+    case 516:  // AUTHENTICATION_FAILED
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string first_line(const std::string& s) {
+  std::string line = s.substr(0, s.find('\n'));
+  if (line.size() > 300) line = line.substr(0, 300) + "...";
+  return line;
+}
+
+std::string quote_ident(const std::string& s) {
+  std::string out = "`";
+  for (char c : s) {
+    if (c == '`' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + '`';
+}
+
+std::string quote_string(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + '\'';
+}
+
+// "YYYY-MM-DD hh:mm:ss" (UTC) for the DateTime('UTC') column.
+void append_datetime(std::string& out, int64_t ms) { (void)sinks::append_date_time(out, ms, ' '); }
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : fallback;
+}
+
+}  // namespace
+
+ClickHouseSink::ClickHouseSink(std::string name, ClickHouseConfig config)
+    : name_(std::move(name)), config_(std::move(config)) {}
+
+ClickHouseSink::~ClickHouseSink() = default;
+
+Error ClickHouseSink::error(const std::string& what, bool transient) const {
+  return make_error(name_ + " (" + config_.url + ", table " + qualified_table() + "): " + what, transient);
+}
+
+std::string ClickHouseSink::qualified_table() const {
+  return quote_ident(config_.database) + "." + quote_ident(config_.table_name);
+}
+
+Result<std::string> ClickHouseSink::query(const std::string& sql, const std::string& body) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!config_.user.empty()) headers.emplace_back("X-ClickHouse-User", config_.user);
+  if (!config_.password.empty()) headers.emplace_back("X-ClickHouse-Key", config_.password);
+  if (!body.empty()) headers.emplace_back("Content-Type", "application/octet-stream");
+  auto res = http_->request("POST", "/?query=" + sinks::url_encode(sql), headers, body);
+  if (!res) return error(res.error().message, res.error().transient);
+  if (res->status == 200) return std::move(res->body);
+  const int code = clickhouse_code(res->body);
+  const bool transient = !fatal_code(code) && (res->status >= 500 || res->status == 429 || res->status == 408);
+  return error("HTTP " + std::to_string(res->status) + ": " + first_line(res->body), transient);
+}
+
+Status ClickHouseSink::open() {
+  auto url = sinks::parse_http_url(config_.url);
+  if (!url) return error(url.error().message, false);
+  if (config_.table_name.empty()) return error("table_name is empty", false);
+  auto poster = sinks::HttpPoster::create(*url, std::chrono::milliseconds(config_.timeout_ms), config_.ca_file);
+  if (!poster) return error(poster.error().message, false);
+  http_ = std::move(poster.value());
+  Status st = ensure_table();
+  if (!st && st.error().transient) {
+    // Down at start-up: the worker retries writes (and spools), and the table is
+    // checked again before the first one.
+    logger("sinks")->warn("sink={} ClickHouse not reachable at start-up, will retry: {}", name_,
+                          st.error().message);
+    return {};
+  }
+  return st;
+}
+
+Status ClickHouseSink::ensure_table() {
+  if (config_.create_table) {
+    const std::string ddl = "CREATE TABLE IF NOT EXISTS " + qualified_table() +
+                            " (dag_name String, symbol String, ts UInt64, ts_time DateTime('UTC'), "
+                            "prediction Float64, frame String, `column` String, emitted_at UInt64, origin String) "
+                            "ENGINE = ReplacingMergeTree ORDER BY (dag_name, symbol, ts)";
+    auto r = query(ddl);
+    if (!r) return r.error();
+  }
+  auto cols = query("SELECT name FROM system.columns WHERE database = " + quote_string(config_.database) +
+                    " AND table = " + quote_string(config_.table_name) + " FORMAT TabSeparated");
+  if (!cols) return cols.error();
+  std::set<std::string> have;
+  size_t start = 0;
+  const std::string& text = *cols;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    have.insert(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  if (have.empty())
+    return error("table does not exist (create it, or set create_table: true)", false);
+  std::string missing;
+  for (const char* c : kColumns)
+    if (!have.count(c)) missing += std::string(missing.empty() ? "" : ", ") + c;
+  if (!missing.empty()) return error("table lacks column(s) " + missing, false);
+  ready_ = true;
+  return {};
+}
+
+Status ClickHouseSink::write(std::span<const PredictionRecord> batch) {
+  if (!http_) return error("write before open", false);
+  if (batch.empty()) return {};
+  if (!ready_) {
+    if (Status st = ensure_table(); !st) return st;
+  }
+  body_.clear();
+  for (const auto& r : batch) {
+    body_ += "{\"dag_name\":";
+    append_json_string(body_, str(r.dag_name));
+    body_ += ",\"symbol\":";
+    append_json_string(body_, str(r.symbol));
+    body_ += ",\"ts\":";
+    sinks::detail::append_digits(body_, r.ts < 0 ? 0 : r.ts, 1);
+    body_ += ",\"ts_time\":\"";
+    append_datetime(body_, r.ts);
+    body_ += "\",\"prediction\":";
+    if (std::isfinite(r.prediction)) {
+      append_double(body_, r.prediction);
+    } else {  // quoted: JSONEachRow reads nan/inf only as strings
+      body_ += '"';
+      append_double(body_, r.prediction);
+      body_ += '"';
+    }
+    body_ += ",\"frame\":";
+    append_json_string(body_, str(r.frame));
+    body_ += ",\"column\":";
+    append_json_string(body_, str(r.column));
+    body_ += ",\"emitted_at\":";
+    sinks::detail::append_digits(body_, r.emitted_at < 0 ? 0 : r.emitted_at, 1);
+    body_ += ",\"origin\":\"";
+    body_ += bar_origin_name(r.origin);
+    body_ += "\"}\n";
+  }
+  auto r = query("INSERT INTO " + qualified_table() + " FORMAT JSONEachRow", body_);
+  if (!r) return r.error();
+  inserted_ += batch.size();
+  return {};
+}
+
+registry::Descriptor clickhouse_descriptor() {
+  using registry::ParamSpec;
+  using registry::ParamType;
+  registry::Descriptor d = sinks::sink_descriptor();
+  d.name = "sinks.clickhouse";
+  d.summary = "Insert predictions into a ClickHouse table over HTTP (ReplacingMergeTree, idempotent re-sends)";
+  d.doc =
+      "One `INSERT INTO db.table FORMAT JSONEachRow` per batch over ClickHouse's HTTP interface. Columns: "
+      "`dag_name String, symbol String, ts UInt64` (bar open time, ms), `ts_time DateTime('UTC')`, "
+      "`prediction Float64, frame String, column String, emitted_at UInt64, origin String`. With create_table "
+      "the table is created as `ReplacingMergeTree ORDER BY (dag_name, symbol, ts)`, so a record sent twice "
+      "(retry, spool replay) is one row after merges; count with `SELECT count() FROM t FINAL`. Works with "
+      "ClickHouse 18.16 (Debian 12) and current versions. user and password default to the environment "
+      "variables CLICKHOUSE_USER and CLICKHOUSE_PASSWORD. A server that is down at start-up is retried; a "
+      "missing table without create_table, a missing column or bad credentials stop the sink at start-up.";
+  d.params.push_back(ParamSpec{"url", ParamType::kString, false, std::string("http://127.0.0.1:8123"), {}, {}, {},
+                               "HTTP interface, http:// or https:// (certificate verified)"});
+  d.params.push_back(ParamSpec{"database", ParamType::kString, false, std::string("default"), {}, {}, {},
+                               "database of the table"});
+  d.params.push_back(ParamSpec{"table_name", ParamType::kString, true, {}, {}, {}, {}, "the table"});
+  d.params.push_back(ParamSpec{"user", ParamType::kString, false, {}, {}, {}, {},
+                               "user name; default: $CLICKHOUSE_USER, else the server's default user"});
+  ParamSpec password{"password", ParamType::kString, false, {}, {}, {}, {},
+                     "password; default: $CLICKHOUSE_PASSWORD (prefer the environment)"};
+  password.secret = true;
+  d.params.push_back(std::move(password));
+  d.params.push_back(ParamSpec{"create_table", ParamType::kBool, false, false, {}, {}, {},
+                               "create the table if it does not exist"});
+  d.check = [](const registry::Params& p) {
+    std::vector<std::string> problems;
+    if (p.has("url")) {
+      auto u = sinks::parse_http_url(p.get_string("url"));
+      if (!u) problems.push_back("url: " + u.error().message);
+    }
+    if (p.has("table_name") && p.get_string("table_name").empty()) problems.push_back("table_name: empty");
+    return problems;
+  };
+  return d;
+}
+
+void register_clickhouse(SinkRegistry& registry) {
+  registry.add(clickhouse_descriptor(), [](const SinkContext& ctx) -> Result<std::unique_ptr<Sink>> {
+    ClickHouseConfig c;
+    const auto& p = ctx.params;
+    if (p.has("url")) c.url = p.get_string("url");
+    if (p.has("database")) c.database = p.get_string("database");
+    c.table_name = p.get_string("table_name");
+    c.user = p.has("user") ? p.get_string("user") : env_or("CLICKHOUSE_USER", "");
+    c.password = p.has("password") ? p.get_string("password") : env_or("CLICKHOUSE_PASSWORD", "");
+    if (p.has("create_table")) c.create_table = p.get_bool("create_table");
+    c.ca_file = ctx.ca_file;
+    return std::unique_ptr<Sink>(std::make_unique<ClickHouseSink>(ctx.name, std::move(c)));
+  });
+}
+
+}  // namespace af::clickhouse

@@ -1,0 +1,189 @@
+#include "vision/vision_archive.hpp"
+
+#include <openssl/evp.h>
+#include <zip.h>
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "common/interval.hpp"
+#include "vision/vision_csv.hpp"
+#include "vision/vision_layout.hpp"
+
+namespace af::vision {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(path + ": cannot open");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return make_error(path + ": read error");
+  return ss.str();
+}
+
+std::string lower(std::string_view s) {
+  std::string r(s);
+  for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return r;
+}
+
+// Checks `zip_bytes` against the CHECKSUM file's text.
+Status verify_checksum(const std::string& zip_path, std::string_view zip_bytes, std::string_view sum_text) {
+  const std::string sum_path = zip_path + ".CHECKSUM";
+  while (!sum_text.empty() && (sum_text.back() == '\n' || sum_text.back() == '\r' || sum_text.back() == ' ')) {
+    sum_text.remove_suffix(1);
+  }
+  const auto sep = sum_text.find("  ");
+  bool hex_ok = sep == 64;
+  for (size_t i = 0; hex_ok && i < 64; ++i) hex_ok = std::isxdigit(static_cast<unsigned char>(sum_text[i])) != 0;
+  if (!hex_ok) {
+    return make_error(sum_path + ": malformed checksum file (expected '<64 hex>  <file name>')");
+  }
+  const std::string_view name = sum_text.substr(sep + 2);
+  const std::string zip_name = fs::path(zip_path).filename().string();
+  if (name != zip_name) {
+    return make_error(sum_path + ": names '" + std::string(name) + "', expected '" + zip_name + "'");
+  }
+  const std::string expected = lower(sum_text.substr(0, 64));
+  const std::string actual = sha256_hex(zip_bytes);
+  if (expected != actual) {
+    return make_error(zip_path + ": checksum mismatch: .CHECKSUM says " + expected + ", file hashes to " + actual);
+  }
+  return {};
+}
+
+struct ZipCloser {
+  void operator()(zip_t* z) const { zip_discard(z); }
+};
+struct ZipFileCloser {
+  void operator()(zip_file_t* f) const { zip_fclose(f); }
+};
+
+}  // namespace
+
+uint64_t vision_csv_byte_bound(std::string_view zip_name) {
+  // SYM-INT-YYYY-MM-DD.zip or SYM-INT-YYYY-MM.zip (symbols and intervals hold no '-').
+  if (!zip_name.ends_with(".zip")) return kVisionUnnamedByteBound;
+  const std::string_view stem = zip_name.substr(0, zip_name.size() - 4);
+  for (const size_t date_len : {size_t{10}, size_t{7}}) {
+    if (stem.size() <= date_len + 1 || stem[stem.size() - date_len - 1] != '-') continue;
+    const std::string_view head = stem.substr(0, stem.size() - date_len - 1);
+    const size_t dash = head.find('-');
+    if (dash == std::string_view::npos) continue;
+    const std::string symbol(head.substr(0, dash));
+    const std::string interval(head.substr(dash + 1));
+    const auto iv = parse_interval(interval);
+    const auto period = parse_vision_file_name(zip_name, symbol, interval);
+    if (!iv || *iv <= 0 || !period) continue;
+    const uint64_t bars = static_cast<uint64_t>((period->end_ms() - period->start_ms()) / *iv) + 1;
+    return bars * kVisionRowByteBound + 4096;
+  }
+  return kVisionUnnamedByteBound;
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+std::string checksum_line(std::string_view zip_bytes, std::string_view zip_name) {
+  return sha256_hex(zip_bytes) + "  " + std::string(zip_name) + "\n";
+}
+
+Result<VisionCsvFile> read_vision_zip(const std::string& zip_path) {
+  auto bytes = read_file(zip_path);
+  if (!bytes) return bytes.error();
+  const std::string sum_path = zip_path + ".CHECKSUM";
+  std::error_code ec;
+  if (fs::exists(sum_path, ec)) {
+    auto sum = read_file(sum_path);
+    if (!sum) return sum.error();
+    if (auto st = verify_checksum(zip_path, *bytes, *sum); !st) return st.error();
+  }
+
+  zip_error_t zerr;
+  zip_error_init(&zerr);
+  zip_source_t* src = zip_source_buffer_create(bytes->data(), bytes->size(), 0, &zerr);
+  if (src == nullptr) {
+    std::string msg = zip_path + ": cannot read zip: " + zip_error_strerror(&zerr);
+    zip_error_fini(&zerr);
+    return make_error(msg);
+  }
+  std::unique_ptr<zip_t, ZipCloser> za(zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &zerr));
+  if (!za) {
+    std::string msg = zip_path + ": not a valid zip: " + zip_error_strerror(&zerr);
+    zip_source_free(src);
+    zip_error_fini(&zerr);
+    return make_error(msg);
+  }
+  zip_error_fini(&zerr);
+  const zip_int64_t entries = zip_get_num_entries(za.get(), 0);
+  if (entries != 1) {
+    return make_error(zip_path + ": expected one CSV entry, found " + std::to_string(entries));
+  }
+  zip_stat_t st;
+  zip_stat_init(&st);
+  if (zip_stat_index(za.get(), 0, 0, &st) != 0 || (st.valid & ZIP_STAT_SIZE) == 0) {
+    return make_error(zip_path + ": cannot stat entry: " + zip_strerror(za.get()));
+  }
+  VisionCsvFile file;
+  file.csv_name = (st.valid & ZIP_STAT_NAME) ? st.name : "";
+  // Checked before anything is allocated: the declared size is the archive's word.
+  const uint64_t bound = vision_csv_byte_bound(fs::path(zip_path).filename().string());
+  if (st.size > bound) {
+    return make_error(zip_path + ": entry '" + file.csv_name + "' declares " + std::to_string(st.size) +
+                      " bytes, above the bound of " + std::to_string(bound) + " for this file");
+  }
+  std::unique_ptr<zip_file_t, ZipFileCloser> zf(zip_fopen_index(za.get(), 0, 0));
+  if (!zf) return make_error(zip_path + ": cannot open entry: " + zip_strerror(za.get()));
+  file.text.resize(st.size);
+  zip_uint64_t got = 0;
+  while (got < st.size) {
+    const zip_int64_t n = zip_fread(zf.get(), file.text.data() + got, st.size - got);
+    if (n < 0) {
+      return make_error(zip_path + ": corrupt zip entry '" + file.csv_name + "': " + zip_file_strerror(zf.get()));
+    }
+    if (n == 0) break;
+    got += static_cast<zip_uint64_t>(n);
+  }
+  if (got != st.size) {
+    return make_error(zip_path + ": corrupt zip entry '" + file.csv_name + "': truncated");
+  }
+  // zip_fread reports a CRC mismatch only on the read that reaches the end; one
+  // more read makes sure a corrupt entry cannot slip through.
+  // It also catches an entry that expands past its declared size.
+  char extra;
+  const zip_int64_t more = zip_fread(zf.get(), &extra, 1);
+  if (more < 0) {
+    return make_error(zip_path + ": corrupt zip entry '" + file.csv_name + "': " + zip_file_strerror(zf.get()));
+  }
+  if (more > 0) {
+    return make_error(zip_path + ": entry '" + file.csv_name + "' expands past its declared " +
+                      std::to_string(st.size) + " bytes");
+  }
+  return file;
+}
+
+Result<std::vector<Bar>> read_vision_archive(const std::string& zip_path) {
+  auto file = read_vision_zip(zip_path);
+  if (!file) return file.error();
+  const std::string place = fs::path(zip_path).filename().string() + ":" + file->csv_name;
+  return parse_vision_csv(file->text, place);
+}
+
+}  // namespace af::vision

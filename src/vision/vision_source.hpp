@@ -1,0 +1,49 @@
+#pragma once
+// VisionSource: the replay DataSource over a local Binance Vision mirror. For one
+// market and interval it reads monthly files, and daily files for days no monthly
+// file covers, verified against their .CHECKSUM. Owned by the replay driver;
+// compute thread; keeps no cache between calls (each call lists and reads files).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/data_source.hpp"
+#include "vision/vision_layout.hpp"
+
+namespace af::vision {
+
+class VisionSource final : public DataSource {
+ public:
+  // `root` holds `data/<market>/...` (a mirror of data.binance.vision); a root
+  // that directly holds `<market>/...` is accepted too.
+  VisionSource(std::string root, VisionMarket market, int64_t interval_ms);
+
+  // Bars with ts in [from, to), sorted, deduplicated (same ts twice: identical ->
+  // one; different -> the first file's row wins, logged), origin kArchive. A
+  // period without a file is a real gap. No file at all for the symbol -> error
+  // naming the folders searched.
+  Result<std::vector<Bar>> history(const std::string& symbol, int64_t from, int64_t to) override;
+
+  // ts of the first bar of the earliest file; nullopt when there is no file.
+  Result<std::optional<int64_t>> earliest(const std::string& symbol) override;
+
+ private:
+  struct FileRef {
+    VisionPeriod period;
+    std::string path;
+  };
+  // Every file of the symbol: monthly files, then daily files not inside a
+  // monthly file's month; each group sorted by period.
+  std::vector<FileRef> list_files(const std::string& symbol) const;
+  std::string dir(const std::string& symbol, bool monthly) const;
+
+  std::string root_;
+  VisionMarket market_;
+  int64_t interval_ms_;
+  std::string interval_;
+  bool data_root_override_ = false;  // root_ is the `data/` folder itself
+};
+
+}  // namespace af::vision
