@@ -13,7 +13,7 @@
 #include "clickhouse_test_support.hpp"
 #include "delivery/signal_emitter.hpp"
 #include "clickhouse/clickhouse_sink.hpp"
-#include "sinks/register_builtins.hpp"
+#include "clickhouse/register_builtins.hpp"
 #include "support/process.hpp"
 
 namespace af::clickhouse {
@@ -178,7 +178,8 @@ TEST(ClickHouseSinkConfig, BadUrlIsFatalAtStartUp) {
   }
   // The descriptor's check reports it before anything starts.
   SinkRegistry reg;
-  register_builtins(reg);
+  DataSourceRegistry data;
+  register_builtins(data, reg);
   registry::Params p;
   p.set("url", std::string("ftp://x"));
   p.set("table_name", std::string("t"));

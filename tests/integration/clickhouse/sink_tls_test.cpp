@@ -13,6 +13,7 @@
 #include "clickhouse_test_support.hpp"
 #include "runtime/sink.hpp"
 #include "sim/test_certs.hpp"
+#include "clickhouse/register_builtins.hpp"
 #include "sinks/register_builtins.hpp"
 #include "support/process.hpp"
 
@@ -82,6 +83,8 @@ class SinkTls : public ::testing::Test {
     ASSERT_TRUE(files.ok()) << files.error().message;
     certs_ = *files;
     register_builtins(registry_);
+    DataSourceRegistry data;
+    clickhouse::register_builtins(data, registry_);
   }
 
   // Opens sinks.clickhouse against `url` the way build_signal_emitter does.

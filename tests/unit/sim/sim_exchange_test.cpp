@@ -693,9 +693,9 @@ TEST_F(SimExchangeTest, HugeZipAndStallArchiveFaults) {
   start(o);
   const std::string url = "http://127.0.0.1:" + std::to_string(port()) + base + "BTCUSDT-1m-2024-02.zip";
   {
-    net::HttpClientOptions ho;
+    af::net::HttpClientOptions ho;
     ho.io_timeout_ms = 500;
-    clickhouse::HttpClient client(ho);
+    af::net::HttpClient client(ho);
     auto stalled = client.get(url);
     ASSERT_FALSE(stalled);
     EXPECT_EQ(stalled.error().message, "GET " + url + ": read: The socket was closed due to a timeout");
@@ -703,9 +703,9 @@ TEST_F(SimExchangeTest, HugeZipAndStallArchiveFaults) {
   // A stop request from another thread ends the stalled GET at once (the read
   // timeout is 30 s): what Ctrl+C during warmup relies on.
   std::stop_source stop;
-  net::HttpClientOptions ho;
+  af::net::HttpClientOptions ho;
   ho.stop = stop.get_token();
-  clickhouse::HttpClient client(ho);
+  af::net::HttpClient client(ho);
   std::thread stopper([&] {
     std::this_thread::sleep_for(300ms);
     stop.request_stop();
