@@ -153,8 +153,8 @@ def main():
         warm_s = time.time() - t0
         warm = t
         events_warm = metric(warm, "af_events_total")
-        rss_warm = metric(warm, "af_process_resident_memory_bytes")
-        hist_warm = histogram(warm, "af_bar_close_to_emit_ms")
+        rss_warm = metric(warm, "process_resident_memory_bytes")
+        hist_warm = histogram(warm, "af_bar_close_to_emit_seconds")
         t_warm = time.time()
         cpu_warm = cpu_seconds(sig.pid)
         while True:
@@ -167,9 +167,9 @@ def main():
         t_end = time.time()
         cpu_end = cpu_seconds(sig.pid)
         end = t
-        hist = delta_buckets(hist_warm, histogram(end, "af_bar_close_to_emit_ms"))
+        hist = delta_buckets(hist_warm, histogram(end, "af_bar_close_to_emit_seconds"))
         streamed = metric(end, "af_events_total") - events_warm
-        rss_end = metric(end, "af_process_resident_memory_bytes")
+        rss_end = metric(end, "process_resident_memory_bytes")
         sig.send_signal(signal.SIGTERM)
         code = sig.wait(timeout=120)
         result = {
@@ -183,9 +183,9 @@ def main():
             "streamed_events_per_s": round(streamed / (t_end - t_warm), 1),
             "predictions": int(metric(end, "af_predictions_total")),
             "latency_samples": int(hist[-1][1]) if hist else 0,
-            "close_to_emit_p50_ms": round(quantile(hist, 0.5), 3),
-            "close_to_emit_p99_ms": round(quantile(hist, 0.99), 3),
-            "close_to_emit_p999_ms": round(quantile(hist, 0.999), 3),
+            "close_to_emit_p50_ms": round(1000 * quantile(hist, 0.5), 3),
+            "close_to_emit_p99_ms": round(1000 * quantile(hist, 0.99), 3),
+            "close_to_emit_p999_ms": round(1000 * quantile(hist, 0.999), 3),
             "stream_cpu_s": round(cpu_end - cpu_warm, 2),
             "stream_cpu_us_per_event": round(1e6 * (cpu_end - cpu_warm) / max(1, streamed), 2),
             "rss_after_warmup_mib": round(rss_warm / 2**20, 2),

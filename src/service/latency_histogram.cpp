@@ -11,16 +11,18 @@ namespace af::service {
 static_assert(std::atomic<double>::is_always_lock_free);
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 
-const std::vector<double>& LatencyHistogram::default_bounds_ms() {
+const std::vector<double>& LatencyHistogram::default_bounds_seconds() {
   // From 50 us: the engine's own part is well under a millisecond, and a bucket
   // [0, 1 ms) would hide it. Up to a minute: a bar fetched over REST after its buffer.
-  static const std::vector<double> kBounds = {0.05, 0.1,  0.25, 0.5,  1,    2,     5,     10,    25,
-                                              50,   100,  250,  500,  1000, 2500,  5000,  10000, 30000, 60000};
+  // Written as decimal literals so that each `le` label reads as written.
+  static const std::vector<double> kBounds = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005,
+                                              0.01,    0.025,  0.05,    0.1,    0.25,  0.5,   1,
+                                              2.5,     5,      10,      30,     60};
   return kBounds;
 }
 
-LatencyHistogram::LatencyHistogram(std::vector<double> bounds_ms)
-    : bounds_(std::move(bounds_ms)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+LatencyHistogram::LatencyHistogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
   assert(!bounds_.empty() && "LatencyHistogram: at least one finite bound");
   for (size_t i = 0; i < bounds_.size(); ++i) {
     assert(std::isfinite(bounds_[i]) && "LatencyHistogram: bounds must be finite (+Inf is implied)");
@@ -29,11 +31,11 @@ LatencyHistogram::LatencyHistogram(std::vector<double> bounds_ms)
   for (size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
 }
 
-void LatencyHistogram::record(double ms) {
-  if (std::isnan(ms)) return;
-  // Prometheus buckets are "less than or equal": the first bound >= ms.
-  const size_t i = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), ms) - bounds_.begin());
-  sum_.fetch_add(ms, std::memory_order_relaxed);
+void LatencyHistogram::record(double seconds) {
+  if (std::isnan(seconds)) return;
+  // Prometheus buckets are "less than or equal": the first bound >= seconds.
+  const size_t i = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), seconds) - bounds_.begin());
+  sum_.fetch_add(seconds, std::memory_order_relaxed);
   buckets_[i].fetch_add(1, std::memory_order_release);
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-// LatencyHistogram: a fixed-bucket histogram of latencies in milliseconds (the live
-// service's bar-close-to-emit latency), exported as a Prometheus histogram and
-// summarised in logs by quantiles.
+// LatencyHistogram: a fixed-bucket histogram of latencies in seconds, Prometheus' base
+// unit (the live service's bar-close-to-emit latency), exported as a Prometheus
+// histogram and summarised by quantiles.
 //
 // Owned by whoever measures (the live driver). record() is lock-free and may be called
 // from any thread (normally the single compute thread); snapshot() may run at the same
@@ -20,7 +20,7 @@ class LatencyHistogram {
   struct Snapshot {
     std::vector<double> upper_bounds;         // ascending; the last one is +Inf
     std::vector<uint64_t> cumulative_counts;  // same size; observations <= upper_bounds[i]
-    double sum = 0;                           // sum of the observed values (ms)
+    double sum = 0;                           // sum of the observed values (seconds)
     uint64_t count = 0;                       // == cumulative_counts.back()
 
     // The q-quantile (0 <= q <= 1) estimated by linear interpolation inside the bucket
@@ -30,19 +30,19 @@ class LatencyHistogram {
     double quantile(double q) const;
   };
 
-  // Bounds in ms used by the live service: 50 us to 60 s, then +Inf.
-  static const std::vector<double>& default_bounds_ms();
+  // Bounds in seconds used by the live service: 50 us to 60 s, then +Inf.
+  static const std::vector<double>& default_bounds_seconds();
 
-  LatencyHistogram() : LatencyHistogram(default_bounds_ms()) {}
-  // `bounds_ms`: finite, strictly ascending; +Inf is added.
-  explicit LatencyHistogram(std::vector<double> bounds_ms);
+  LatencyHistogram() : LatencyHistogram(default_bounds_seconds()) {}
+  // `bounds` (seconds): finite, strictly ascending; +Inf is added.
+  explicit LatencyHistogram(std::vector<double> bounds);
 
   LatencyHistogram(const LatencyHistogram&) = delete;
   LatencyHistogram& operator=(const LatencyHistogram&) = delete;
 
   // Counts one observation. A value below the first bound (negative included, from
   // clock skew) lands in the first bucket; NaN is ignored.
-  void record(double ms);
+  void record(double seconds);
 
   // A copy taken without stopping writers. The count is derived from the buckets, so
   // the +Inf bucket always equals the count; the sum may miss an observation that is

@@ -47,7 +47,7 @@ void LiveDriver::Impl::on_prediction(const PredictionRecord& r) {
   sinks->emit(r);
   predictions.fetch_add(1, std::memory_order_relaxed);
   if (current_live && current_final_at_us > 0)
-    close_to_emit.record(static_cast<double>(binance::feed_clock_us() - current_final_at_us) / 1000.0);
+    close_to_emit.record(static_cast<double>(binance::feed_clock_us() - current_final_at_us) / 1e6);
   if (options.on_prediction) options.on_prediction(r);
 }
 

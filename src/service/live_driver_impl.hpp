@@ -48,7 +48,7 @@ struct LiveDriver::Impl {
   std::atomic<bool> warmup_done{false}, restored{false};
   std::atomic<int64_t> anchor{0};
   int64_t snapshot_max_age_ms = 0;  // resolved from the options
-  LatencyHistogram close_to_emit;  // ms from a live bar found final to its record handed to the sinks
+  LatencyHistogram close_to_emit;  // seconds from a live bar found final to its record handed to the sinks
 
   mutable std::mutex failure_mutex;
   std::string failure;  // a feed's fatal error, for /healthz

@@ -6,14 +6,29 @@
 
 #include "common/process_memory.hpp"
 #include "common/time.hpp"
+#include "service/build_info.hpp"
 #include "service/live_driver_impl.hpp"
+#include "service/process_metrics.hpp"
 #include "service/prometheus_text.hpp"
 
 namespace af::service {
 
+namespace {
+
+// Unix seconds from ms since the epoch; 0 (never) stays 0.
+double unix_seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+
+}  // namespace
+
+// Names follow Prometheus' conventions: base units (seconds, bytes), moments as Unix
+// timestamps in seconds (`*_timestamp_seconds`, 0 for "not yet") rather than ages, so
+// a stalled scrape cannot freeze an age and an alert computes `time() - x` itself.
+// docs/operations.md lists every family; tests/integration/signal checks both ways.
 std::string LiveDriver::Impl::metrics_text() const {
   PrometheusText t;
   const auto d = [](uint64_t v) { return static_cast<double>(v); };
+  t.gauge("af_build_info", "Always 1; the labels say which build runs",
+          1, {{"version", std::string(build_version())}, {"commit", std::string(build_commit())}});
   t.counter("af_events_total", "Closed source bars run through the engine (warmup included)", d(events.load()));
   t.counter("af_history_bars_total", "Warmup bars before the anchor", d(history_bars.load()));
   t.counter("af_catch_up_bars_total", "Bars fetched after a restart for the time the service was down",
@@ -29,18 +44,23 @@ std::string LiveDriver::Impl::metrics_text() const {
   t.counter("af_snapshot_failures_total", "State snapshots that could not be written",
             d(snapshot_writer ? snapshot_writer->failed() : 0));
   if (snapshot_writer) {
-    t.gauge("af_snapshot_age_seconds",
-            "Seconds since the newest snapshot was written (before the first: since warmup finished; -1 before that)",
-            snapshot_age_ms(now_ms()) >= 0 ? static_cast<double>(snapshot_age_ms(now_ms())) / 1000.0 : -1);
+    t.gauge("af_snapshot_last_written_timestamp_seconds",
+            "Unix time of the newest snapshot this run wrote (0: none yet)",
+            unix_seconds(snapshot_writer->last_written_ms()));
+    t.gauge("af_snapshot_max_age_seconds",
+            "Age of the newest snapshot (before the first: of the end of warmup) past which /healthz fails",
+            unix_seconds(snapshot_max_age_ms));
   }
   t.gauge("af_warmup_done", "1 once warmup (or the catch-up after a restart) is done", warmup_done.load() ? 1 : 0);
+  t.gauge("af_warmup_done_timestamp_seconds", "Unix time warmup (or the catch-up after a restart) ended (0: not yet)",
+          unix_seconds(warmup_done_ms.load()));
   t.gauge("af_restored_from_snapshot", "1 when this run resumed from a snapshot", restored.load() ? 1 : 0);
-  t.gauge("af_anchor_timestamp_ms", "The anchor A: first streamed bar's open time", static_cast<double>(anchor.load()));
-  t.histogram("af_bar_close_to_emit_ms",
-              "From a live bar found final (its close as seen here) to its prediction handed to the sinks, ms",
+  t.gauge("af_anchor_timestamp_seconds", "The anchor A, the first streamed bar's open time, in Unix seconds (0: not yet)",
+          unix_seconds(anchor.load()));
+  t.histogram("af_bar_close_to_emit_seconds",
+              "From a live bar found final (its close as seen here) to its prediction handed to the sinks",
               close_to_emit.snapshot());
 
-  const int64_t now = now_ms();
   for (const auto& f : feeds) {
     const auto s = f.feed->stats();
     const MetricLabels l{{"source", plan.sources[f.source].event}};
@@ -66,8 +86,11 @@ std::string LiveDriver::Impl::metrics_text() const {
     t.counter("af_feed_rest_requests_total", "REST kline requests (ClickHouse: polls)", d(s.rest_requests), l);
     t.counter("af_feed_rows_read_total", "Rows read from a polled table (data.clickhouse_poll)", d(s.rows_read), l);
     t.counter("af_feed_rest_failures_total", "REST kline requests that failed", d(s.rest_failures), l);
-    t.gauge("af_feed_stream_staleness_seconds", "Seconds since the newest kline message",
-            s.last_message_ms > 0 ? static_cast<double>(now - s.last_message_ms) / 1000.0 : -1, l);
+    t.gauge("af_feed_last_message_timestamp_seconds",
+            "Unix time of the newest kline message (ClickHouse: successful poll); 0: none yet",
+            unix_seconds(s.last_message_ms), l);
+    t.gauge("af_feed_stale_after_seconds", "Silence after which the feed counts as stale (/healthz, reconnect)",
+            unix_seconds(f.feed->stale_after_ms()), l);
   }
   for (const auto& s : sinks->stats()) {
     const MetricLabels l{{"sink", s.name}};
@@ -87,8 +110,10 @@ std::string LiveDriver::Impl::metrics_text() const {
             s.spool_full ? 1 : 0, l);
     t.gauge("af_sink_dead", "1 when a fatal error stopped the sink", s.dead ? 1 : 0, l);
   }
-  t.gauge("af_process_resident_memory_bytes", "Resident set size", static_cast<double>(current_rss_bytes()));
-  t.gauge("af_process_peak_resident_memory_bytes", "Peak resident set size", static_cast<double>(peak_rss_bytes()));
+  append_process_metrics(t, read_process_sample());
+  // No standard name: the clients export the current RSS only.
+  t.gauge("af_process_peak_resident_memory_bytes", "Peak resident set size, in bytes",
+          static_cast<double>(peak_rss_bytes()));
   return t.str();
 }
 

@@ -407,14 +407,14 @@ TEST_F(SignalTest, MetricsHealthAndFlatMemoryOverADayOfMinuteBars) {
   // Warm: a few hundred live bars in, the steady state.
   ASSERT_TRUE(wait_until([&] { return metric(get("/metrics"), "af_live_bars_total") >= 4 * 200; }, kLong));
   const std::string warm = get("/metrics");
-  const double rss_warm = metric(warm, "af_process_resident_memory_bytes");
+  const double rss_warm = metric(warm, "process_resident_memory_bytes");
   ASSERT_GT(rss_warm, 0);
   // A day of bars later.
   ASSERT_TRUE(wait_until([&] { return metric(get("/metrics"), "af_live_bars_total") >= 4 * 1440; },
                          std::chrono::seconds(240)))
       << get("/metrics");
   const std::string day = get("/metrics");
-  const double rss_day = metric(day, "af_process_resident_memory_bytes");
+  const double rss_day = metric(day, "process_resident_memory_bytes");
   std::cout << "rss after warmup " << rss_warm / 1048576 << " MiB, after a day of 1m bars " << rss_day / 1048576
             << " MiB\n";
   EXPECT_LT(rss_day, rss_warm * 1.02) << "memory grows with the number of events";
@@ -422,11 +422,11 @@ TEST_F(SignalTest, MetricsHealthAndFlatMemoryOverADayOfMinuteBars) {
   EXPECT_GE(metric(day, "af_events_total"), 4 * 1440);
   EXPECT_GE(metric(day, "af_predictions_total"), 4 * 1440 - 8);
   EXPECT_EQ(metric(day, "af_warmup_done"), 1);
-  EXPECT_GT(metric(day, "af_bar_close_to_emit_ms_count"), 4 * 1400);
+  EXPECT_GT(metric(day, "af_bar_close_to_emit_seconds_count"), 4 * 1400);
   EXPECT_GE(metric(day, "af_sink_sent_total"), 4 * 1400);
   EXPECT_EQ(metric(day, "af_sink_failed_total"), 0);
   EXPECT_GE(metric(day, "af_feed_reconnects_total"), 0);
-  EXPECT_NE(day.find("# TYPE af_bar_close_to_emit_ms histogram"), std::string::npos);
+  EXPECT_NE(day.find("# TYPE af_bar_close_to_emit_seconds histogram"), std::string::npos);
   EXPECT_NE(day.find("af_sink_queue_depth{sink=\"sinks.csv_append[0]\"}"), std::string::npos) << day;
   stop_signal(*p);
   // Everything that was emitted reached the sink once.

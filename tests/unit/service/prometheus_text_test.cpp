@@ -18,7 +18,7 @@ TEST(PrometheusText, GroupsFamiliesEscapesAndWritesHistograms) {
   t.counter("af_events_total", "Events received.", 3, {{"symbol", "BTCUSDT"}});
   t.gauge("af_queue_depth", "Queue depth.", 2, {{"sink", "a\"b\\c\nd"}});
   t.counter("af_events_total", "Events received.", 1000000, {{"symbol", "ETHUSDT"}});
-  t.histogram("af_latency_ms", "Bar close to emit.", h.snapshot(), {{"stage", "emit"}});
+  t.histogram("af_latency_seconds", "Bar close to emit.", h.snapshot(), {{"stage", "emit"}});
   t.gauge("af_rss_bytes", "Resident set size, with a \\ and a\nnewline \"quoted\".", 1.5);
 
   const std::string expected =
@@ -29,13 +29,13 @@ TEST(PrometheusText, GroupsFamiliesEscapesAndWritesHistograms) {
       "# HELP af_queue_depth Queue depth.\n"
       "# TYPE af_queue_depth gauge\n"
       "af_queue_depth{sink=\"a\\\"b\\\\c\\nd\"} 2\n"
-      "# HELP af_latency_ms Bar close to emit.\n"
-      "# TYPE af_latency_ms histogram\n"
-      "af_latency_ms_bucket{stage=\"emit\",le=\"1\"} 1\n"
-      "af_latency_ms_bucket{stage=\"emit\",le=\"2.5\"} 2\n"
-      "af_latency_ms_bucket{stage=\"emit\",le=\"+Inf\"} 3\n"
-      "af_latency_ms_sum{stage=\"emit\"} 9.5\n"
-      "af_latency_ms_count{stage=\"emit\"} 3\n"
+      "# HELP af_latency_seconds Bar close to emit.\n"
+      "# TYPE af_latency_seconds histogram\n"
+      "af_latency_seconds_bucket{stage=\"emit\",le=\"1\"} 1\n"
+      "af_latency_seconds_bucket{stage=\"emit\",le=\"2.5\"} 2\n"
+      "af_latency_seconds_bucket{stage=\"emit\",le=\"+Inf\"} 3\n"
+      "af_latency_seconds_sum{stage=\"emit\"} 9.5\n"
+      "af_latency_seconds_count{stage=\"emit\"} 3\n"
       "# HELP af_rss_bytes Resident set size, with a \\\\ and a\\nnewline \"quoted\".\n"
       "# TYPE af_rss_bytes gauge\n"
       "af_rss_bytes 1.5\n";
@@ -45,14 +45,14 @@ TEST(PrometheusText, GroupsFamiliesEscapesAndWritesHistograms) {
 TEST(PrometheusText, HistogramWithoutLabelsAndEmpty) {
   LatencyHistogram h({10});
   PrometheusText t;
-  t.histogram("lat_ms", "Latency.", h.snapshot());
+  t.histogram("lat_seconds", "Latency.", h.snapshot());
   EXPECT_EQ(t.str(),
-            "# HELP lat_ms Latency.\n"
-            "# TYPE lat_ms histogram\n"
-            "lat_ms_bucket{le=\"10\"} 0\n"
-            "lat_ms_bucket{le=\"+Inf\"} 0\n"
-            "lat_ms_sum 0\n"
-            "lat_ms_count 0\n");
+            "# HELP lat_seconds Latency.\n"
+            "# TYPE lat_seconds histogram\n"
+            "lat_seconds_bucket{le=\"10\"} 0\n"
+            "lat_seconds_bucket{le=\"+Inf\"} 0\n"
+            "lat_seconds_sum 0\n"
+            "lat_seconds_count 0\n");
 }
 
 TEST(PrometheusText, EmptyBuilderIsEmpty) { EXPECT_EQ(PrometheusText().str(), ""); }

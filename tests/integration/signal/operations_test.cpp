@@ -1,0 +1,320 @@
+// What an operator wires up, checked against a running `alpha_forge signal` (a child
+// process) fed by the simulated exchange (in this process): the /metrics scrape
+// passes `promtool check metrics`, exports the standard process metrics and the
+// build info, and matches docs/operations.md's table both ways.
+// One service runs for the whole suite (it takes a warmup to get going).
+
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "common/time.hpp"
+#include "sim/sim_exchange.hpp"
+#include "support/child_process.hpp"
+#include "support/process.hpp"
+
+namespace af {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ChildProcess;
+using testing::read_file;
+using testing::run_command;
+using testing::split_lines;
+using testing::TempDir;
+using testing::wait_until;
+using testing::write_file;
+
+const std::string kBinary = AF_BINARY;
+constexpr auto kLong = std::chrono::seconds(120);
+
+std::string source_dir() {
+  const char* d = std::getenv("AF_SOURCE_DIR");
+  return d ? d : ".";
+}
+
+bool have_tool(const std::string& name) { return run_command("command -v " + name).exit_code == 0; }
+
+double unix_now() { return static_cast<double>(now_ms()) / 1000.0; }
+
+std::string pipeline_yaml(const std::string& csv) {
+  return "name: operations\n"
+         "signal_generation:\n"
+         "  mode: stream\n"
+         "  warmup:\n"
+         "    lookback_days: 1\n"
+         "  scheduling:\n"
+         "    interval: 1m\n"
+         "    buffer_minutes: 1\n"
+         "  on_prediction:\n"
+         "    - using: sinks.csv_append\n"
+         "      params:\n"
+         "        path: " + csv + "\n"
+         "        dedup_key: [ts, symbol]\n"
+         "pipeline:\n"
+         "  - data:\n"
+         "      using: data.binance_futures\n"
+         "      outputs: {frame: ohlcv}\n"
+         "      params: {universe: [BTCUSDT, ETHUSDT], interval: 1m}\n"
+         "  - features:\n"
+         "      using: features.rsi\n"
+         "      inputs: {column: ohlcv.close}\n"
+         "      outputs: {columns: [rsi_14]}\n"
+         "      params: {window: 14}\n"
+         "  - model:\n"
+         "      using: models.linear\n"
+         "      inputs: {frame: ohlcv}\n"
+         "      outputs: {columns: [model.prediction]}\n"
+         "      params:\n"
+         "        features: [rsi_14]\n"
+         "        weights: [-0.04]\n"
+         "        bias: 2.0\n"
+         "        output_col: model.prediction\n";
+}
+
+// One metric family of a scrape: its type and the label names its samples carry
+// (`le` of histogram buckets left out).
+struct Family {
+  std::string type;
+  std::set<std::string> labels;
+};
+
+// Families of a Prometheus text scrape by name, from its `# TYPE` lines and samples.
+std::map<std::string, Family> families_of(const std::string& text) {
+  std::map<std::string, Family> out;
+  const std::regex type_line("^# TYPE (\\S+) (\\S+)$");
+  const std::regex sample("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(.*)\\})? \\S+$");
+  const std::regex label("([a-zA-Z_][a-zA-Z0-9_]*)=\"(?:[^\"\\\\]|\\\\.)*\",?");
+  for (const auto& line : split_lines(text)) {
+    std::smatch m;
+    if (std::regex_match(line, m, type_line)) {
+      out[m[1]].type = m[2];
+    } else if (!line.empty() && line[0] != '#' && std::regex_match(line, m, sample)) {
+      std::string name = m[1];
+      if (!out.count(name)) {
+        for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+          const std::string s = suffix;
+          if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0 &&
+              out.count(name.substr(0, name.size() - s.size()))) {
+            name = name.substr(0, name.size() - s.size());
+            break;
+          }
+        }
+      }
+      const std::string labels = m[3];
+      for (std::sregex_iterator it(labels.begin(), labels.end(), label), end; it != end; ++it) {
+        if ((*it)[1] != "le") out[name].labels.insert((*it)[1]);
+      }
+    }
+  }
+  return out;
+}
+
+// The table of docs/operations.md that lists the metrics: every backquoted name of
+// its first column, with the row's type and backquoted label names.
+std::map<std::string, Family> families_of_docs(const std::string& markdown) {
+  std::map<std::string, Family> out;
+  const auto lines = split_lines(markdown);
+  size_t i = 0;
+  while (i < lines.size() && lines[i] != "| metric | type | labels | meaning |") ++i;
+  const std::regex quoted("`([^`]+)`");
+  for (i += 2; i < lines.size() && !lines[i].empty() && lines[i][0] == '|'; ++i) {
+    const auto cells = testing::split(lines[i].substr(1), '|');
+    if (cells.size() < 4) continue;
+    Family f;
+    f.type = std::regex_replace(cells[1], std::regex("^\\s+|\\s+$"), "");
+    for (std::sregex_iterator it(cells[2].begin(), cells[2].end(), quoted), end; it != end; ++it) {
+      f.labels.insert((*it)[1]);
+    }
+    for (std::sregex_iterator it(cells[0].begin(), cells[0].end(), quoted), end; it != end; ++it) {
+      out[(*it)[1]] = f;
+    }
+  }
+  return out;
+}
+
+// The value of the one sample `key` (name with its labels as written), or NaN.
+double sample(const std::string& text, const std::string& key) {
+  for (const auto& line : split_lines(text)) {
+    if (line.size() > key.size() && line.compare(0, key.size(), key) == 0 && line[key.size()] == ' ') {
+      return std::stod(line.substr(key.size() + 1));
+    }
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+class OperationsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { suite_ = new Suite(); }
+  static void TearDownTestSuite() {
+    delete suite_;
+    suite_ = nullptr;
+  }
+
+  // The running service, shared by the tests of this file.
+  struct Suite {
+    Suite() {
+      auto gen = run_command(kBinary + " synth-data --out " + (dir / "mirror") +
+                             " --symbols BTCUSDT,ETHUSDT --interval 1m --from 2024-01-01 --to 2024-01-20");
+      if (gen.exit_code != 0) {
+        error = "synth-data: " + gen.err;
+        return;
+      }
+      sim::SimExchangeOptions so;
+      so.data_dir = dir / "mirror";
+      so.start_ms = *parse_iso8601("2024-01-10T00:07:00Z");
+      so.speed = 600;  // a 1m bar every 100 ms
+      so.faults = *sim::parse_fault_spec("none");
+      exchange = std::make_unique<sim::SimExchange>(so);
+      exchange_started_at = unix_now();
+      if (auto started = exchange->start(0); !started) {
+        error = started.error().message;
+        return;
+      }
+      const std::string base = "127.0.0.1:" + std::to_string(exchange->port());
+      write_file(dir / "live.yaml", pipeline_yaml(dir / "live.csv"));
+      started_at = unix_now();
+      process = std::make_unique<ChildProcess>(
+          std::vector<std::string>{kBinary, "--log-level", "info", "signal", dir / "live.yaml", "--state-dir",
+                                   dir / "state", "--snapshot-every", "1", "--metrics-port", "0",
+                                   "--anchor-timeout", "20", "--binance-ws-url", "ws://" + base + "/market/stream",
+                                   "--binance-rest-url", "http://" + base, "--binance-vision-url", "http://" + base},
+          dir / "signal.out", dir / "signal.err");
+      wait_until(
+          [&] {
+            std::smatch m;
+            const std::string out = process->out();
+            if (!std::regex_search(out, m, std::regex("metrics (http://\\S+)/metrics"))) return !process->running();
+            url = m[1].str();
+            return true;
+          },
+          std::chrono::seconds(20));
+      if (url.empty()) {
+        error = "no metrics URL: " + process->err();
+        return;
+      }
+      // Warm, and a few dozen live bars in: every family has its samples.
+      if (!wait_until([&] { return sample(get("/metrics"), "af_warmup_done") == 1 || !process->running(); },
+                      kLong) ||
+          !wait_until([&] { return sample(get("/metrics"), "af_live_bars_total") >= 40 || !process->running(); },
+                      kLong) ||
+          !process->running()) {
+        error = "signal did not warm up: " + process->err();
+      }
+    }
+    ~Suite() {
+      if (process && process->running()) {
+        process->signal(SIGTERM);
+        process->wait(kLong);
+      }
+      if (exchange) exchange->stop();
+    }
+    std::string get(const std::string& path) const { return run_command("curl -s -m 5 " + url + path).out; }
+
+    TempDir dir;
+    std::unique_ptr<sim::SimExchange> exchange;
+    std::unique_ptr<ChildProcess> process;
+    double exchange_started_at = 0;
+    double started_at = 0;
+    std::string url;
+    std::string error;
+  };
+
+  void SetUp() override { ASSERT_TRUE(suite_->error.empty()) << suite_->error; }
+  static std::string get(const std::string& path) { return suite_->get(path); }
+
+  static Suite* suite_;
+};
+
+OperationsTest::Suite* OperationsTest::suite_ = nullptr;
+
+TEST_F(OperationsTest, ScrapePassesPromtool) {
+  if (!have_tool("promtool")) GTEST_SKIP() << "promtool is not installed (Debian: prometheus; scripts/deps.sh test)";
+  const std::string scrape = get("/metrics");
+  ASSERT_NE(scrape.find("# TYPE af_bar_close_to_emit_seconds histogram"), std::string::npos) << scrape;
+  const fs::path file = suite_->dir / "scrape.txt";
+  write_file(file, scrape);
+  const auto r = run_command("promtool check metrics < " + file.string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "") << r.out;
+}
+
+TEST_F(OperationsTest, StandardProcessMetricsAndBuildInfo) {
+  const std::string s = get("/metrics");
+  // The child started after started_at (whole seconds in /proc's btime: one of slack).
+  const double start = sample(s, "process_start_time_seconds");
+  EXPECT_GE(start, suite_->started_at - 1.5) << s;
+  EXPECT_LE(start, unix_now()) << s;
+  EXPECT_GT(sample(s, "process_cpu_seconds_total"), 0) << s;
+  EXPECT_LT(sample(s, "process_cpu_seconds_total"), unix_now() - suite_->started_at + 1) << "not seconds";
+  EXPECT_GT(sample(s, "process_resident_memory_bytes"), 1 << 20) << s;
+  EXPECT_GE(sample(s, "af_process_peak_resident_memory_bytes"), sample(s, "process_resident_memory_bytes")) << s;
+  // stdio, the sockets of the feed, the sink's file, the listener and this scrape.
+  EXPECT_GE(sample(s, "process_open_fds"), 6) << s;
+  EXPECT_LT(sample(s, "process_open_fds"), sample(s, "process_max_fds")) << s;
+  EXPECT_EQ(s.find("af_process_resident_memory_bytes"), std::string::npos) << "a project-prefixed copy";
+
+  EXPECT_EQ(sample(s, std::string("af_build_info{version=\"") + AF_PROJECT_VERSION + "\",commit=\"" + AF_GIT_COMMIT +
+                          "\"}"),
+            1)
+      << s;
+  // This test runs from a git checkout: the commit is known.
+  EXPECT_TRUE(std::regex_match(std::string(AF_GIT_COMMIT), std::regex("[0-9a-f]{12}"))) << AF_GIT_COMMIT;
+}
+
+TEST_F(OperationsTest, MomentsAreUnixSecondsAndStalenessIsATimestamp) {
+  const std::string s = get("/metrics");
+  const double now = unix_now();
+  // Simulated time: the anchor is the first streamed bar, a minute boundary from the
+  // exchange's start (2024-01-10T00:07Z, the minute before at the earliest) to where
+  // its clock (600 x wall time) had come when the service connected.
+  const double anchor = sample(s, "af_anchor_timestamp_seconds");
+  EXPECT_GE(anchor, 1704845160) << s;
+  EXPECT_LE(anchor, 1704845220 + 600 * (now - suite_->exchange_started_at)) << s;
+  EXPECT_EQ(std::fmod(anchor, 60), 0) << s;
+  // Wall-clock moments of this run.
+  const double last_message = sample(s, "af_feed_last_message_timestamp_seconds{source=\"data.binance_futures_1m\"}");
+  EXPECT_GT(last_message, now - 5) << s;
+  EXPECT_LE(last_message, now + 1) << s;
+  EXPECT_GE(sample(s, "af_warmup_done_timestamp_seconds"), suite_->started_at - 1) << s;
+  EXPECT_LE(sample(s, "af_warmup_done_timestamp_seconds"), now) << s;
+  EXPECT_GE(sample(s, "af_snapshot_last_written_timestamp_seconds"), suite_->started_at - 1) << s;
+  EXPECT_EQ(sample(s, "af_snapshot_max_age_seconds"), 60) << s;  // 6 x 1 s, at least 60
+  // 20 x the 250 ms push cadence of a 1m kline stream, at least 10 s.
+  EXPECT_EQ(sample(s, "af_feed_stale_after_seconds{source=\"data.binance_futures_1m\"}"), 10) << s;
+  EXPECT_EQ(s.find("staleness"), std::string::npos) << s;
+  // Latencies in seconds: a bar's prediction is handed to the sinks well within one.
+  const double count = sample(s, "af_bar_close_to_emit_seconds_count");
+  EXPECT_GT(count, 0) << s;
+  EXPECT_EQ(sample(s, "af_bar_close_to_emit_seconds_bucket{le=\"1\"}"), count) << s;
+}
+
+TEST_F(OperationsTest, DocsTableListsExactlyTheScrapedFamilies) {
+  const auto scraped = families_of(get("/metrics"));
+  const auto documented = families_of_docs(read_file(source_dir() + "/docs/operations.md"));
+  ASSERT_GT(documented.size(), 20u) << "the metrics table of docs/operations.md was not found";
+  for (const auto& [name, f] : scraped) {
+    const auto it = documented.find(name);
+    if (it == documented.end()) {
+      ADD_FAILURE() << name << " (" << f.type << ") is exported but not in docs/operations.md";
+      continue;
+    }
+    EXPECT_EQ(it->second.type, f.type) << name;
+    EXPECT_EQ(it->second.labels, f.labels) << name << ": labels in docs/operations.md differ";
+  }
+  for (const auto& [name, f] : documented) {
+    EXPECT_TRUE(scraped.count(name)) << name << " is in docs/operations.md but not exported";
+  }
+}
+
+}  // namespace
+}  // namespace af
