@@ -1,7 +1,8 @@
 // What an operator wires up, checked against a running `alpha_forge signal` (a child
 // process) fed by the simulated exchange (in this process): the /metrics scrape
 // passes `promtool check metrics`, exports the standard process metrics and the
-// build info, and matches docs/operations.md's table both ways.
+// build info, matches docs/operations.md's table both ways, and every metric the
+// Grafana dashboard and the Prometheus alerts in deploy/ name exists in it.
 // One service runs for the whole suite (it takes a warmup to get going).
 
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 
@@ -150,6 +152,28 @@ double sample(const std::string& text, const std::string& key) {
     }
   }
   return std::numeric_limits<double>::quiet_NaN();
+}
+
+// Metric names in a dashboard or rule expression: identifiers that are not PromQL
+// functions, keywords or label names (those stand before `=`, `!=`, `=~` or in by(...)).
+std::set<std::string> metric_names_in(const std::string& expr) {
+  static const std::set<std::string> kPromQl = {
+      "sum", "rate", "irate", "increase", "histogram_quantile", "by", "without", "on", "ignoring", "group_left",
+      "group_right", "and", "or", "unless", "time", "max", "min", "avg", "count", "changes", "resets", "clamp_min",
+      "clamp_max", "absent", "delta", "deriv", "topk", "bottomk", "max_over_time", "min_over_time", "bool",
+      "offset", "le", "vector", "scalar", "label_replace", "abs", "last_over_time", "avg_over_time",
+      "label_values"};
+  std::set<std::string> out;
+  // Drop label matchers and grouping clauses first: their words are label names.
+  std::string e = std::regex_replace(expr, std::regex("\\{[^}]*\\}"), "");
+  e = std::regex_replace(e, std::regex("\\b(by|without|on|ignoring|group_left|group_right)\\s*\\([^)]*\\)"), "");
+  e = std::regex_replace(e, std::regex("\"[^\"]*\"|\\[[^\\]]*\\]"), "");
+  const std::regex ident("[a-zA-Z_:][a-zA-Z0-9_:]*");
+  for (std::sregex_iterator it(e.begin(), e.end(), ident), end; it != end; ++it) {
+    const std::string w = (*it)[0];
+    if (!kPromQl.count(w) && w != "e" && w.find('_') != std::string::npos) out.insert(w);
+  }
+  return out;
 }
 
 class OperationsTest : public ::testing::Test {
@@ -314,6 +338,67 @@ TEST_F(OperationsTest, DocsTableListsExactlyTheScrapedFamilies) {
   for (const auto& [name, f] : documented) {
     EXPECT_TRUE(scraped.count(name)) << name << " is in docs/operations.md but not exported";
   }
+}
+
+// Item 2: the files in deploy/ refer only to metrics the service exports.
+TEST_F(OperationsTest, DashboardAndAlertsNameOnlyExportedMetrics) {
+  const auto scraped = families_of(get("/metrics"));
+  auto exists = [&](const std::string& name) {
+    // `up` is Prometheus' own: 1 when the scrape succeeded.
+    if (scraped.count(name) || name == "up") return true;
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      const std::string s = suffix;
+      if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+        const auto it = scraped.find(name.substr(0, name.size() - s.size()));
+        if (it != scraped.end() && it->second.type == "histogram") return true;
+      }
+    }
+    return false;
+  };
+
+  const auto dashboard = nlohmann::json::parse(read_file(source_dir() + "/deploy/grafana/alpha_forge.json"));
+  size_t exprs = 0;
+  std::set<std::string> used;
+  for (const auto& panel : dashboard.at("panels")) {
+    if (!panel.contains("targets")) continue;
+    for (const auto& target : panel.at("targets")) {
+      ++exprs;
+      for (const auto& name : metric_names_in(target.at("expr").get<std::string>())) {
+        used.insert(name);
+        EXPECT_TRUE(exists(name)) << "deploy/grafana/alpha_forge.json, panel '" << panel.value("title", "")
+                                  << "': " << name << " is not exported";
+      }
+    }
+  }
+  // The restart annotation and the instance picker query metrics too.
+  std::vector<std::string> others;
+  for (const auto& a : dashboard.at("annotations").at("list")) others.push_back(a.at("expr").get<std::string>());
+  for (const auto& v : dashboard.at("templating").at("list")) {
+    if (v.contains("definition")) others.push_back(v.at("definition").get<std::string>());
+  }
+  for (const auto& expr : others) {
+    for (const auto& name : metric_names_in(expr)) {
+      EXPECT_TRUE(exists(name)) << "deploy/grafana/alpha_forge.json: " << name << " is not exported (" << expr << ")";
+    }
+  }
+  EXPECT_GE(exprs, 8u);
+  for (const char* needed : {"af_bar_close_to_emit_seconds_bucket", "af_sink_queue_depth",
+                             "process_resident_memory_bytes", "af_events_total"}) {
+    EXPECT_TRUE(used.count(needed)) << "the dashboard does not show " << needed;
+  }
+
+  const std::string rules = read_file(source_dir() + "/deploy/prometheus/alerts.yml");
+  const std::regex expr_line("^\\s*expr:\\s*(.*)$");
+  size_t alerts = 0;
+  for (const auto& line : split_lines(rules)) {
+    std::smatch m;
+    if (!std::regex_match(line, m, expr_line)) continue;
+    ++alerts;
+    for (const auto& name : metric_names_in(m[1])) {
+      EXPECT_TRUE(exists(name)) << "deploy/prometheus/alerts.yml: " << name << " is not exported (" << line << ")";
+    }
+  }
+  EXPECT_GE(alerts, 7u) << "alert expressions must be on one line each (expr: ...)";
 }
 
 }  // namespace
