@@ -15,8 +15,9 @@ packages=(
 if [ "${1:-}" = test ]; then
   # clang + its runtime: the libFuzzer run; clickhouse-server: the sink and source
   # tests; python3: helper scripts (a free port); nodejs/npm: dynalite and TA-Lib;
-  # prometheus: promtool checks the scrape and the alert rules.
-  packages+=(clang libclang-rt-14-dev clickhouse-server python3 prometheus)
+  # prometheus: promtool checks the scrape and the alert rules; chromium: the
+  # status page's browser test.
+  packages+=(clang libclang-rt-14-dev clickhouse-server python3 prometheus chromium)
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 

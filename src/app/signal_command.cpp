@@ -128,13 +128,16 @@ int run_signal_command(const SignalArgs& args) {
     service::LiveDriver* d = driver->get();
     mo.metrics = [d] { return d->metrics_text(); };
     mo.health = [d] { return d->health(); };
+    mo.status = [d] { return d->status_json(); };
     metrics = std::make_unique<service::MetricsServer>(mo);
     if (auto st = metrics->start(); !st) {
       std::cerr << "error: " << st.error().message << '\n';
       return kExitFailure;
     }
-    logger("service")->info("metrics on http://{}:{}/metrics and /healthz", args.metrics_bind, metrics->port());
+    logger("service")->info("metrics on http://{}:{}/metrics, /healthz, /status and the status page /",
+                            args.metrics_bind, metrics->port());
     std::cout << "metrics http://" << args.metrics_bind << ':' << metrics->port() << "/metrics" << std::endl;
+    std::cout << "status page http://" << args.metrics_bind << ':' << metrics->port() << "/" << std::endl;
   }
 
   install_stop_handlers();

@@ -46,6 +46,7 @@ struct WarmupTally {
 void LiveDriver::Impl::on_prediction(const PredictionRecord& r) {
   sinks->emit(r);
   predictions.fetch_add(1, std::memory_order_relaxed);
+  status.on_prediction(r.symbol, r.ts, r.prediction, r.emitted_at);
   if (current_live && current_final_at_us > 0)
     close_to_emit.record(static_cast<double>(binance::feed_clock_us() - current_final_at_us) / 1e6);
   if (options.on_prediction) options.on_prediction(r);
@@ -147,6 +148,7 @@ Result<std::unique_ptr<LiveDriver>> LiveDriver::create(const dag::Plan& plan, co
 
 std::string LiveDriver::metrics_text() const { return impl_->metrics_text(); }
 HealthStatus LiveDriver::health() const { return impl_->health(); }
+std::string LiveDriver::status_json() const { return impl_->status_json(); }
 
 Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
   Impl& im = *impl_;
@@ -287,6 +289,8 @@ Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
       im.live_bars.fetch_add(1, std::memory_order_relaxed);
     }
     engine.on_source_bar(f.source, f.symbol_ids[b.symbol], b.bar);
+    im.status.on_bar(f.symbol_ids[b.symbol], im.plan.sources[f.source].universe[b.symbol], b.bar.ts, f.interval_ms,
+                     b.bar.origin, !b.history, coarse_now_ms());
     const uint64_t n = im.events.fetch_add(1, std::memory_order_relaxed) + 1;
     if (n % kRssLogEvery == 0 && (last_rss_log == std::numeric_limits<int64_t>::min() ||
                                   now_ms() - last_rss_log >= kRssLogMinGapMs)) {

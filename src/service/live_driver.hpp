@@ -19,8 +19,8 @@
 //      sinks, write the last snapshot (only if every record settled).
 //
 // Owned by the signal command. run() is called on the thread that becomes the
-// compute thread; metrics_text() and health() may be called from any thread
-// (the metrics server's).
+// compute thread; metrics_text(), health() and status_json() may be called from
+// any thread (the metrics server's).
 
 #include <atomic>
 #include <cstdint>
@@ -93,6 +93,8 @@ class LiveDriver {
   // Prometheus text of every metric; thread-safe.
   std::string metrics_text() const;
   HealthStatus health() const;
+  // The /status JSON (docs/operations.md, "Status page"); thread-safe.
+  std::string status_json() const;
 
   struct Impl;
 

@@ -14,6 +14,7 @@
 #include "service/latency_histogram.hpp"
 #include "service/live_driver.hpp"
 #include "service/snapshot_writer.hpp"
+#include "service/status_board.hpp"
 #include "service/state_store.hpp"
 #include "binance/live_bar_feed.hpp"
 
@@ -49,6 +50,7 @@ struct LiveDriver::Impl {
   std::atomic<int64_t> anchor{0};
   int64_t snapshot_max_age_ms = 0;  // resolved from the options
   LatencyHistogram close_to_emit;  // seconds from a live bar found final to its record handed to the sinks
+  StatusBoard status;              // per symbol, for /status
 
   mutable std::mutex failure_mutex;
   std::string failure;  // a feed's fatal error, for /healthz
@@ -57,6 +59,7 @@ struct LiveDriver::Impl {
   // The anchor without a usable snapshot: after the sinks' newest predictions, bounded.
   int64_t anchor_from_sinks(int64_t first_message_anchor) const;
   std::string metrics_text() const;
+  std::string status_json() const;  // live_status.cpp
   // ms since the newest snapshot (or the end of warmup); -1 without a store or before warmup.
   int64_t snapshot_age_ms(int64_t now) const;
   HealthStatus health() const;

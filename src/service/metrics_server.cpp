@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "common/log.hpp"
+#include "service/status_page.hpp"
 
 namespace af::service {
 namespace {
@@ -31,6 +32,13 @@ using tcp = net::ip::tcp;
 
 constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char* kTextContentType = "text/plain; charset=utf-8";
+constexpr const char* kJsonContentType = "application/json";
+constexpr const char* kHtmlContentType = "text/html; charset=utf-8";
+// The status page loads nothing but `status` from this server: the browser enforces
+// that it stays self-contained (no external script, font, image or frame).
+constexpr const char* kPagePolicy =
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+    "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 constexpr uint32_t kHeaderLimit = 8 * 1024;  // a scrape request is a few hundred bytes
 constexpr uint64_t kBodyLimit = 64 * 1024;
 constexpr auto kFirstAcceptBackoff = std::chrono::milliseconds(10);
@@ -156,10 +164,11 @@ http::response<http::string_body> MetricsServer::Impl::respond(const http::reque
   res.version(req.version());
   res.set(http::field::content_type, kTextContentType);
   const std::string_view path = target_path(std::string_view(req.target().data(), req.target().size()));
-  const bool known = path == "/metrics" || path == "/healthz";
+  const bool status_pages = static_cast<bool>(options.status);
+  const bool known = path == "/metrics" || path == "/healthz" || (status_pages && (path == "/" || path == "/status"));
   if (!known) {
     res.result(http::status::not_found);
-    res.body() = "not found; try /metrics or /healthz\n";
+    res.body() = status_pages ? "not found; try /, /status, /metrics or /healthz\n" : "not found; try /metrics or /healthz\n";
     return res;
   }
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
@@ -173,6 +182,17 @@ http::response<http::string_body> MetricsServer::Impl::respond(const http::reque
       res.result(http::status::ok);
       res.set(http::field::content_type, kMetricsContentType);
       if (options.metrics) res.body() = options.metrics();
+    } else if (path == "/status") {
+      res.result(http::status::ok);
+      res.set(http::field::content_type, kJsonContentType);
+      res.set(http::field::cache_control, "no-store");
+      res.body() = options.status();
+    } else if (path == "/") {
+      res.result(http::status::ok);
+      res.set(http::field::content_type, kHtmlContentType);
+      res.set("Content-Security-Policy", kPagePolicy);
+      res.set("X-Content-Type-Options", "nosniff");
+      res.body() = std::string(status_page_html());
     } else {
       HealthStatus h = options.health ? options.health() : HealthStatus{};
       res.result(h.healthy ? http::status::ok : http::status::service_unavailable);

@@ -3,6 +3,8 @@
 // runs for `--metrics-port N`:
 //   GET /metrics  -> 200, `text/plain; version=0.0.4; charset=utf-8`, the metrics callback's text
 //   GET /healthz  -> 200 "ok\n" when healthy, else 503 "<reason>\n"
+//   GET /status   -> 200, `application/json`, the status callback's text   } only with a
+//   GET /         -> 200, the status page (service/status_page.hpp)        } status callback
 //   other paths 404, methods other than GET/HEAD 405, unparsable requests 400 (then close).
 // Keep-alive is honoured; idle connections are closed after `idle_timeout`. At most
 // `max_sessions` connections are served at once: further ones wait in the kernel's
@@ -10,7 +12,7 @@
 // backs off exponentially (10 ms .. 1 s) and is logged at most 5 times a minute.
 //
 // Owned by the live driver; start() and stop() are called from the owner's thread.
-// The server runs one io thread of its own, and BOTH CALLBACKS ARE CALLED ON THAT IO
+// The server runs one io thread of its own, and ALL CALLBACKS ARE CALLED ON THAT IO
 // THREAD, concurrently with the engine: the caller makes them thread-safe (read atomics,
 // or take a lock). A callback that throws gives a 500 for that request, nothing more.
 
@@ -34,6 +36,7 @@ struct MetricsServerOptions {
   uint16_t port = 0;                             // 0: an ephemeral port, see MetricsServer::port()
   std::function<std::string()> metrics;          // the /metrics body; empty function: empty body
   std::function<HealthStatus()> health;          // /healthz; empty function: always healthy
+  std::function<std::string()> status;           // the /status JSON; empty function: no / and /status
   std::chrono::milliseconds idle_timeout{30000}; // a connection silent this long is closed
   size_t max_sessions = 64;                      // connections served at once
 };

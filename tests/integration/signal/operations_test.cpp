@@ -2,10 +2,15 @@
 // process) fed by the simulated exchange (in this process): the /metrics scrape
 // passes `promtool check metrics`, exports the standard process metrics and the
 // build info, matches docs/operations.md's table both ways, and every metric the
-// Grafana dashboard and the Prometheus alerts in deploy/ name exists in it.
+// Grafana dashboard and the Prometheus alerts in deploy/ name exists in it; the
+// status page, loaded in headless Chromium, shows every symbol and updates itself.
 // One service runs for the whole suite (it takes a warmup to get going).
 
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -16,8 +21,11 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <iostream>
 #include <regex>
 #include <set>
+#include <stdexcept>
+#include <thread>
 
 #include "common/time.hpp"
 #include "sim/sim_exchange.hpp"
@@ -175,6 +183,151 @@ std::set<std::string> metric_names_in(const std::string& expr) {
   }
   return out;
 }
+
+// Headless Chromium driven over the DevTools protocol on a pipe
+// (--remote-debugging-pipe: commands go to its fd 3, answers and events come from its
+// fd 4, each message a JSON text ended by a NUL byte).
+class Browser {
+ public:
+  // Starts it with a fresh profile in `dir`; nullptr and `error` when it cannot start.
+  static std::unique_ptr<Browser> start(const fs::path& dir, std::string& error) {
+    int to_child[2], from_child[2];
+    if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) {
+      error = "pipe failed";
+      return nullptr;
+    }
+    auto b = std::unique_ptr<Browser>(new Browser());
+    b->to_ = to_child[1];
+    b->from_ = from_child[0];
+    // Above the numbers the child gets (3, 4), so that dup2 always copies (and clears
+    // close-on-exec).
+    const int child_in = ::fcntl(to_child[0], F_DUPFD_CLOEXEC, 10);
+    const int child_out = ::fcntl(from_child[1], F_DUPFD_CLOEXEC, 10);
+    ::close(to_child[0]);
+    ::close(from_child[1]);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, child_in, 3);
+    posix_spawn_file_actions_adddup2(&fa, child_out, 4);
+    const std::string log = (dir / "chromium.log").string();
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+    std::vector<std::string> argv{"chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                                  "--remote-debugging-pipe", "--user-data-dir=" + (dir / "profile").string(),
+                                  "--no-first-run", "--hide-scrollbars", "--window-size=1100,640", "about:blank"};
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    const int rc = ::posix_spawnp(&b->pid_, "chromium", &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(child_in);
+    ::close(child_out);
+    if (rc != 0) {
+      error = "cannot start chromium";
+      b->pid_ = -1;
+      return nullptr;
+    }
+    return b;
+  }
+
+  ~Browser() {
+    if (pid_ > 0) {
+      try {
+        call("Browser.close", nlohmann::json::object(), "", std::chrono::seconds(5));
+      } catch (const std::exception&) {
+      }
+      int status = 0;
+      for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (::waitpid(pid_, &status, WNOHANG) == 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+      }
+    }
+    ::close(to_);
+    ::close(from_);
+  }
+
+  // Sends a command and returns its result; throws with the browser's error or on timeout.
+  nlohmann::json call(const std::string& method, const nlohmann::json& params, const std::string& session = "",
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    nlohmann::json msg = {{"id", ++next_id_}, {"method", method}, {"params", params}};
+    if (!session.empty()) msg["sessionId"] = session;
+    const std::string text = msg.dump() + '\0';
+    for (size_t done = 0; done < text.size();) {
+      const ssize_t n = ::write(to_, text.data() + done, text.size() - done);
+      if (n <= 0) throw std::runtime_error(method + ": the browser's pipe is closed");
+      done += static_cast<size_t>(n);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const size_t end = buffer_.find('\0');
+      if (end != std::string::npos) {
+        auto reply = nlohmann::json::parse(buffer_.substr(0, end));
+        buffer_.erase(0, end + 1);
+        if (reply.value("id", -1) != next_id_) continue;  // an event or an older answer
+        if (reply.contains("error")) throw std::runtime_error(method + ": " + reply["error"].dump());
+        return reply["result"];
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) throw std::runtime_error(method + ": no answer in time");
+      pollfd p{from_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char chunk[65536];
+      const ssize_t n = ::read(from_, chunk, sizeof chunk);
+      if (n <= 0) throw std::runtime_error(method + ": the browser exited");
+      buffer_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  Browser() = default;
+  pid_t pid_ = -1;
+  int to_ = -1;
+  int from_ = -1;
+  int next_id_ = 0;
+  std::string buffer_;
+};
+
+std::string base64_decode(const std::string& in) {
+  std::string out;
+  uint32_t bits = 0;
+  int count = 0;
+  for (const char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    else continue;  // '=' padding
+    bits = (bits << 6) | static_cast<uint32_t>(v);
+    if ((count += 6) >= 8) {
+      count -= 8;
+      out.push_back(static_cast<char>((bits >> count) & 0xff));
+    }
+  }
+  return out;
+}
+
+// What the status page shows, read from its rendered DOM.
+constexpr const char* kReadPage = R"js(JSON.stringify({
+  pipeline: document.getElementById("pipeline").textContent,
+  phase: document.getElementById("phase").textContent,
+  error: document.getElementById("error").textContent,
+  refreshes: Number(document.getElementById("updated").dataset.refreshes),
+  rows: [...document.querySelectorAll("#symbols tbody tr.sym")].map(r => ({
+    symbol: r.dataset.symbol, stale: r.classList.contains("stale"), changes: Number(r.dataset.changes),
+    last_bar: r.querySelector(".last-bar").textContent, value: r.querySelector(".value").textContent,
+    points: Number(r.querySelector("svg.chart").dataset.points),
+    lines: r.querySelectorAll("svg.chart polyline").length,
+    background: getComputedStyle(r.querySelector("td")).backgroundColor})),
+  feeds: [...document.querySelectorAll("#feeds tbody tr.feed")].map(r => ({
+    source: r.dataset.source, stale: r.classList.contains("stale")})),
+  sinks: [...document.querySelectorAll("#sinks tbody tr.sink")].map(r => ({
+    name: r.dataset.sink, sent: Number(r.querySelector(".sent").textContent)}))
+}))js";
 
 class OperationsTest : public ::testing::Test {
  protected:
@@ -399,6 +552,135 @@ TEST_F(OperationsTest, DashboardAndAlertsNameOnlyExportedMetrics) {
     }
   }
   EXPECT_GE(alerts, 7u) << "alert expressions must be on one line each (expr: ...)";
+}
+
+// Item 3: the status page in a real browser, from the running service. Last in this
+// file: it stops the exchange to see the page turn stale.
+TEST_F(OperationsTest, StatusPageInHeadlessChromium) {
+  const std::string status = get("/status");
+  const auto js = nlohmann::json::parse(status);
+  EXPECT_EQ(js.at("pipeline"), "operations");
+  EXPECT_EQ(js.at("phase"), "streaming");
+  EXPECT_EQ(js.at("healthy"), true) << status;
+  ASSERT_EQ(js.at("symbols").size(), 2u) << status;
+  EXPECT_EQ(js.at("symbols")[0].at("symbol"), "BTCUSDT");
+  EXPECT_EQ(js.at("symbols")[1].at("symbol"), "ETHUSDT");
+  for (const auto& y : js.at("symbols")) {
+    EXPECT_FALSE(y.at("last_bar").is_null()) << status;
+    EXPECT_TRUE(y.at("last_prediction").at("value").is_number()) << status;
+    EXPECT_FALSE(y.at("recent").empty()) << status;
+    EXPECT_EQ(y.at("stale"), false) << status;
+  }
+  EXPECT_EQ(js.at("sinks")[0].at("name"), "sinks.csv_append[0]");
+  EXPECT_EQ(js.at("feeds")[0].at("source"), "data.binance_futures_1m");
+  EXPECT_EQ(js.at("snapshot").at("enabled"), true);
+
+  if (!have_tool("chromium")) GTEST_SKIP() << "chromium is not installed (Debian: chromium; scripts/deps.sh test)";
+  // Kept under the build directory (ctest sets AF_BINARY_DIR; run by hand: beside this binary).
+  const char* binary_dir = std::getenv("AF_BINARY_DIR");
+  const fs::path artefacts =
+      (binary_dir ? fs::path(binary_dir) : fs::read_symlink("/proc/self/exe").parent_path()) / "test-artifacts";
+  fs::create_directories(artefacts);
+  std::string error;
+  auto browser = Browser::start(suite_->dir.path(), error);
+  ASSERT_TRUE(browser) << error;
+  try {
+    // Refresh every 500 ms, so that a few seconds show several updates.
+    const std::string target =
+        browser->call("Target.createTarget", {{"url", suite_->url + "/?every=500"}}).at("targetId");
+    const std::string session =
+        browser->call("Target.attachToTarget", {{"targetId", target}, {"flatten", true}}).at("sessionId");
+    auto read_page = [&] {
+      const auto r = browser->call("Runtime.evaluate", {{"expression", kReadPage}, {"returnByValue", true}}, session);
+      if (!r.contains("result") || !r["result"].contains("value")) return nlohmann::json();
+      return nlohmann::json::parse(r["result"]["value"].get<std::string>());
+    };
+    auto screenshot = [&](const std::string& name) {
+      // The page's content, not the empty window below it.
+      const auto size = browser->call(
+          "Runtime.evaluate",
+          {{"expression", "[document.documentElement.scrollWidth, document.body.getBoundingClientRect().height + 32]"},
+           {"returnByValue", true}},
+          session);
+      const auto wh = size.at("result").at("value");
+      const auto shot = browser->call(
+          "Page.captureScreenshot",
+          {{"format", "png"},
+           {"clip", {{"x", 0}, {"y", 0}, {"width", wh[0]}, {"height", wh[1]}, {"scale", 1}}}},
+          session);
+      const std::string png = base64_decode(shot.at("data"));
+      write_file(artefacts / name, png);
+      return png;
+    };
+
+    nlohmann::json first;
+    ASSERT_TRUE(wait_until(
+        [&] {
+          first = read_page();
+          return !first.is_null() && first["refreshes"].get<int>() >= 1 && first["rows"].size() == 2;
+        },
+        std::chrono::seconds(20)))
+        << first.dump() << "\n" << read_file(suite_->dir / "chromium.log");
+    EXPECT_EQ(first["pipeline"], "operations");
+    EXPECT_EQ(first["phase"], "streaming");
+    EXPECT_EQ(first["error"], "");
+    EXPECT_EQ(first["rows"][0]["symbol"], "BTCUSDT");
+    EXPECT_EQ(first["rows"][1]["symbol"], "ETHUSDT");
+    for (const auto& row : first["rows"]) {
+      EXPECT_FALSE(row["stale"].get<bool>()) << row.dump();
+      EXPECT_TRUE(std::regex_match(row["last_bar"].get<std::string>(), std::regex("2024-01-\\d\\dT\\d\\d:\\d\\d:00Z")))
+          << row.dump();
+      EXPECT_NE(row["value"], "-") << row.dump();
+      EXPECT_GT(row["points"].get<int>(), 1) << row.dump();
+      EXPECT_EQ(row["lines"], 1) << "no chart drawn: " << row.dump();
+    }
+    ASSERT_EQ(first["feeds"].size(), 1u);
+    ASSERT_EQ(first["sinks"].size(), 1u);
+    EXPECT_EQ(first["sinks"][0]["name"], "sinks.csv_append[0]");
+
+    // The page updates itself: later loads bring each symbol new bars and the sink more records.
+    nlohmann::json later;
+    EXPECT_TRUE(wait_until(
+        [&] {
+          later = read_page();
+          if (later.is_null() || later["refreshes"].get<int>() < first["refreshes"].get<int>() + 3) return false;
+          for (const auto& row : later["rows"]) {
+            if (row["changes"].get<int>() < 2) return false;
+          }
+          return later["sinks"][0]["sent"].get<double>() > first["sinks"][0]["sent"].get<double>();
+        },
+        std::chrono::seconds(20)))
+        << first.dump() << "\n" << later.dump();
+    for (size_t i = 0; i < 2; ++i) {
+      EXPECT_GT(later["rows"][i]["last_bar"].get<std::string>(), first["rows"][i]["last_bar"].get<std::string>());
+    }
+    const std::string png = screenshot("status_page.png");
+    EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+    EXPECT_GT(png.size(), 5000u);
+
+    // The exchange goes away: past the feed's stale limit (10 s) every row is highlighted.
+    suite_->exchange->stop();
+    nlohmann::json stale;
+    EXPECT_TRUE(wait_until(
+        [&] {
+          stale = read_page();
+          if (stale.is_null() || stale["rows"].size() != 2) return false;
+          for (const auto& row : stale["rows"]) {
+            if (!row["stale"].get<bool>()) return false;
+          }
+          return stale["feeds"][0]["stale"].get<bool>();
+        },
+        std::chrono::seconds(40)))
+        << stale.dump();
+    // Highlighted as the style says (the red background), not only classed.
+    EXPECT_NE(stale["rows"][0]["background"], first["rows"][0]["background"]) << stale.dump();
+    EXPECT_EQ(stale["rows"][0]["background"], "rgb(253, 232, 230)") << stale.dump();
+    screenshot("status_page_stale.png");
+    std::cout << "screenshots: " << (artefacts / "status_page.png") << " " << (artefacts / "status_page_stale.png")
+              << "\n";
+  } catch (const std::exception& e) {
+    FAIL() << e.what() << "\n" << read_file(suite_->dir / "chromium.log");
+  }
 }
 
 }  // namespace

@@ -138,6 +138,66 @@ TEST_F(MetricsServerTest, UnknownPathAndMethod) {
   EXPECT_EQ(scrapes.load(), 0);  // neither ran the callback
 }
 
+TEST_F(MetricsServerTest, StatusJsonAndPageWithAStatusCallback) {
+  MetricsServerOptions o;
+  std::atomic<int> calls{0};
+  o.status = [&calls] { return "{\"phase\":\"streaming\",\"n\":" + std::to_string(++calls) + "}"; };
+  start(std::move(o));
+  Client c(server->port());
+  const Reply status = c.request(http::verb::get, "/status");
+  EXPECT_EQ(status.status, 200u);
+  EXPECT_EQ(status.content_type, "application/json");
+  EXPECT_EQ(status.body, "{\"phase\":\"streaming\",\"n\":1}");
+
+  http::request<http::empty_body> req{http::verb::get, "/?every=5000", 11};
+  req.set(http::field::host, "127.0.0.1");
+  http::write(c.socket(), req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> page;
+  http::read(c.socket(), buffer, page);
+  EXPECT_EQ(page.result_int(), 200u);
+  EXPECT_EQ(page[http::field::content_type], "text/html; charset=utf-8");
+  // The browser holds the page to itself: nothing but `status` from this server.
+  EXPECT_EQ(page["Content-Security-Policy"],
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+            "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+  EXPECT_EQ(page.body().rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(page.body().find("fetch(\"status\""), std::string::npos);
+  // Self-contained: no URL to anywhere else (the SVG namespace is a name, not a load).
+  std::string body = page.body();
+  const std::string svg_ns = "http://www.w3.org/2000/svg";
+  for (size_t at; (at = body.find(svg_ns)) != std::string::npos;) body.erase(at, svg_ns.size());
+  EXPECT_EQ(body.find("http://"), std::string::npos);
+  EXPECT_EQ(body.find("https://"), std::string::npos);
+  EXPECT_EQ(body.find(" src="), std::string::npos);
+  EXPECT_EQ(body.find("<link"), std::string::npos);
+  EXPECT_EQ(calls.load(), 1);  // the page is static; only /status asks the callback
+
+  EXPECT_EQ(c.request(http::verb::head, "/status").status, 200u);
+  EXPECT_EQ(c.request(http::verb::post, "/status").status, 405u);
+  const Reply missing = c.request(http::verb::get, "/nope");
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_EQ(missing.body, "not found; try /, /status, /metrics or /healthz\n");
+}
+
+TEST_F(MetricsServerTest, WithoutAStatusCallbackThereIsNoStatusPage) {
+  start();
+  EXPECT_EQ(get(server->port(), "/status").status, 404u);
+  const Reply root = get(server->port(), "/");
+  EXPECT_EQ(root.status, 404u);
+  EXPECT_EQ(root.body, "not found; try /metrics or /healthz\n");
+}
+
+TEST_F(MetricsServerTest, ThrowingStatusCallbackGives500) {
+  MetricsServerOptions o;
+  o.status = []() -> std::string { throw std::runtime_error("board unavailable"); };
+  start(std::move(o));
+  const Reply r = get(server->port(), "/status");
+  EXPECT_EQ(r.status, 500u);
+  EXPECT_EQ(r.body, "/status failed: board unavailable\n");
+  EXPECT_EQ(get(server->port(), "/metrics").status, 200u);
+}
+
 TEST_F(MetricsServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   start();
   Client c(server->port());
