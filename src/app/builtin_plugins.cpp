@@ -4,6 +4,7 @@
 #include "clickhouse/register_builtins.hpp"
 #include "features/register_builtins.hpp"
 #include "models/register_builtins.hpp"
+#include "python/register_python_sink.hpp"
 #include "sinks/register_builtins.hpp"
 #include "transforms/register_builtins.hpp"
 
@@ -16,6 +17,7 @@ void register_all_builtins(PluginSet& plugins) {
   features::register_builtins(plugins.features);
   models::register_builtins(plugins.models);
   sinks::register_builtins(plugins.sinks);
+  python::register_python_sink(plugins.sinks);
 }
 
 }  // namespace af::app

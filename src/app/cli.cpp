@@ -6,6 +6,7 @@
 
 #include "app/commands.hpp"
 #include "common/log.hpp"
+#include "python/interpreter.hpp"
 #include "sim/sim_exchange.hpp"
 
 namespace af::app {
@@ -117,6 +118,11 @@ int run_cli(int argc, char** argv) {
   if (s->parsed() && log_level_option->count() == 0) log_level = "info";
   set_log_level(log_level);
 
+  // Every Python sink is closed when its command returns; the interpreter, if
+  // one started, is finalised after them, on the thread that started it.
+  struct FinalizePython {
+    ~FinalizePython() { python::finalize_interpreter(); }
+  } finalize_python;
   try {
     if (v->parsed()) return run_validate(validate);
     if (r->parsed()) return run_replay_command(replay);

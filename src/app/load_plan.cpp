@@ -4,6 +4,7 @@
 #include "app/plugin_paths.hpp"
 #include "dag/compiler.hpp"
 #include "dsl/loader.hpp"
+#include "python/class_spec.hpp"
 #include "runtime/engine.hpp"
 #include "sinks/plugin_sink.hpp"
 
@@ -28,6 +29,19 @@ std::optional<dag::Plan> load_plan(const std::string& file, PluginSet& plugins, 
   // What start-up would refuse (a model's unknown feature column, a missing or
   // mismatched checkpoint) is refused here, at the step's place in the file.
   if (plan) Engine::check(*plan, plugins, diags);
+  // A Python sink's file is checked here, where the pipeline's folder is known;
+  // nothing is imported (validate runs no user code, as it loads no plugin).
+  if (plan) {
+    for (const auto& sink : plan->sinks) {
+      if (sink.plugin.value != "sinks.python") continue;
+      const std::string problem = python::class_spec_problem(sink.params.get_string("class"), plan->file);
+      if (problem.empty()) continue;
+      SourceMark mark = sink.plugin.mark;
+      for (const auto& [name, m] : sink.param_marks)
+        if (name == "class") mark = m;
+      diags.error(plan->file, mark, sink.path + ".params.class", problem);
+    }
+  }
   diags.sort();
   if (diagnostics) *diagnostics = diags;
   // `validate` prints the plan, which lists the compiler's warnings already.

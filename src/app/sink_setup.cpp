@@ -37,7 +37,10 @@ Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& pla
           errors += (errors.empty() ? "" : "; ") + name + ": cannot remove the spool " + f + ": " + ec.message();
         }
     }
-    auto sink = entry->factory(SinkContext{spec.params, name, plan.name, fingerprint, options.fresh, options.ca_file});
+    const std::string where = plan.file + ":" + std::to_string(spec.plugin.mark.line) + ":" +
+                              std::to_string(spec.plugin.mark.column);
+    auto sink = entry->factory(
+        SinkContext{spec.params, name, plan.name, fingerprint, options.fresh, options.ca_file, plan.file, where});
     if (!sink) {
       errors += (errors.empty() ? "" : "; ") + name + ": " + sink.error().message;
       continue;

@@ -25,4 +25,9 @@ inline constexpr std::int64_t kMaxBufferMinutes = 1440;
 // warmup sums and resample ratios then stay far inside int64).
 inline constexpr std::int64_t kMaxStepWarmupRows = 1'000'000;
 
+// A `mapping` param (sinks.python's `params`): nesting and nodes, so that a
+// hostile file cannot make the JSON conversion recurse or allocate without end.
+inline constexpr int kMaxMappingDepth = 16;
+inline constexpr std::size_t kMaxMappingNodes = 10'000;
+
 }  // namespace af::dsl

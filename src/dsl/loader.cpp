@@ -335,8 +335,10 @@ class Loader {
           for (const auto& x : *pe) given.push_back({x.key, x.key_mark, x.value, x.value_mark});
       }
       std::vector<std::pair<std::string, SourceMark>> marks;
-      if (check_params(*d, given, params_mark, file_, path + ".params", sink.params, marks, diags_))
+      if (check_params(*d, given, params_mark, file_, path + ".params", sink.params, marks, diags_)) {
+        sink.param_marks = std::move(marks);
         pipeline_.signal.sinks.push_back(std::move(sink));
+      }
     }
   }
 

@@ -7,7 +7,10 @@
 #include "common/interval.hpp"
 #include "common/number_format.hpp"
 #include "common/symbol.hpp"
+#include "dsl/limits.hpp"
 #include "dsl/yaml_util.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace af::dsl {
 namespace {
@@ -75,6 +78,7 @@ struct Checker {
       case ParamType::kStringList: return "a list of strings";
       case ParamType::kNumberList: return "a list of numbers";
       case ParamType::kSymbolList: return "a list of symbols";
+      case ParamType::kMapping: return "a mapping";
     }
     return "?";
   }
@@ -91,6 +95,53 @@ struct Checker {
     if (problem.empty()) return true;
     fail("param '" + spec.name + "'" + index + " " + problem + ", got " + text);
     return false;
+  }
+
+  // A YAML value as JSON: plain scalars typed as the DSL types them (int,
+  // number, bool, ~ for null), quoted ones strings. Bounded in depth and nodes.
+  std::optional<nlohmann::json> to_json(const YAML::Node& n, int depth, size_t& nodes) {
+    if (depth > dsl::kMaxMappingDepth) {
+      fail_at(n, "", "param '" + spec.name + "' nests deeper than " + std::to_string(dsl::kMaxMappingDepth) + " levels");
+      return std::nullopt;
+    }
+    if (++nodes > dsl::kMaxMappingNodes) {
+      fail_at(n, "", "param '" + spec.name + "' holds more than " + std::to_string(dsl::kMaxMappingNodes) + " values");
+      return std::nullopt;
+    }
+    if (!n.IsDefined() || n.IsNull()) return nlohmann::json(nullptr);
+    if (n.IsSequence()) {
+      nlohmann::json out = nlohmann::json::array();
+      for (size_t i = 0; i < n.size(); ++i) {
+        auto v = to_json(n[i], depth + 1, nodes);
+        if (!v) return std::nullopt;
+        out.push_back(std::move(*v));
+      }
+      return out;
+    }
+    if (n.IsMap()) {
+      nlohmann::json out = nlohmann::json::object();
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        if (!it->first.IsScalar()) {
+          fail_at(it->first, "", "param '" + spec.name + "': a key must be a plain name, got " + describe(it->first));
+          return std::nullopt;
+        }
+        const std::string& key = it->first.Scalar();
+        if (out.contains(key)) {
+          fail_at(it->first, "", "param '" + spec.name + "': duplicate key '" + key + "'");
+          return std::nullopt;
+        }
+        auto v = to_json(it->second, depth + 1, nodes);
+        if (!v) return std::nullopt;
+        out[key] = std::move(*v);
+      }
+      return out;
+    }
+    if (is_plain_scalar(n)) {
+      if (auto i = as_int(n)) return nlohmann::json(*i);
+      if (auto d = as_number(n)) return nlohmann::json(*d);
+      if (auto b = as_bool(n)) return nlohmann::json(*b);
+    }
+    return nlohmann::json(n.Scalar());
   }
 
   std::optional<ParamValue> run() {
@@ -196,6 +247,13 @@ struct Checker {
         }
         if (!ok) return std::nullopt;
         return ParamValue{std::move(out)};
+      }
+      case ParamType::kMapping: {
+        if (!n.IsMap()) return wrong_type(n), std::nullopt;
+        size_t nodes = 0;
+        auto j = to_json(n, 0, nodes);
+        if (!j) return std::nullopt;
+        return ParamValue{j->dump()};
       }
     }
     return std::nullopt;

@@ -58,6 +58,7 @@ struct SinkSpec {
   Located<std::string> plugin;  // `using: sinks.csv_append`
   std::string path;             // "signal_generation.on_prediction[0]"
   registry::Params params;
+  std::vector<std::pair<std::string, SourceMark>> param_marks;  // where each given param was written
   // Its schema, from the catalog the pipeline was loaded against (which params
   // are secret, their order); outlives the pipeline like every descriptor.
   const registry::Descriptor* descriptor = nullptr;

@@ -18,6 +18,7 @@ const char* param_type_name(ParamType t) {
     case ParamType::kStringList: return "list of strings";
     case ParamType::kNumberList: return "list of numbers";
     case ParamType::kSymbolList: return "list of symbols";
+    case ParamType::kMapping: return "mapping";
   }
   return "?";
 }

@@ -22,6 +22,7 @@ enum class ParamType {
   kStringList,  // [a, b]
   kNumberList,  // [0.1, -2]
   kSymbolList,  // [BTCUSDT, ETHUSDT]: exchange symbols (common/symbol.hpp), no duplicates
+  kMapping,     // {a: 1, b: [x, y]}: any YAML mapping, held as its JSON text (a std::string)
 };
 
 const char* param_type_name(ParamType t);

@@ -59,6 +59,11 @@ struct SinkContext {
   // The CA bundle of `--ca-file` for sinks that connect over TLS ("" =
   // $SSL_CERT_FILE, else the system CAs): the same trust as the market data.
   std::string ca_file;
+  // The pipeline file ("" when the sink is built outside one, as in tests): a
+  // sink that loads user code (sinks.python) resolves relative paths against
+  // its folder, and names `where` in its start-up errors.
+  std::string pipeline_file;
+  std::string where;  // "pipeline.yaml:14:7" of the sink's entry, or of the param that failed
 };
 
 using SinkRegistry = registry::Registry<Sink, SinkContext>;
