@@ -91,7 +91,10 @@ def _describe(exc):
     tb = exc.__traceback__
     where = None
     while tb is not None:
-        where = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        # The innermost frame of the user's code: this module's own frames
+        # (the constructor's call) would point at the engine, not the sink.
+        if tb.tb_frame.f_code.co_filename != "<alpha_forge>":
+            where = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
         tb = tb.tb_next
     if where is not None:
         text += " (at %s:%d)" % where
@@ -128,7 +131,13 @@ _object* init_alpha_forge_module() {
     Py_DECREF(module);
     return nullptr;
   }
-  PyObject* result = PyRun_String(kSource, Py_file_input, dict, dict);
+  PyObject* code = Py_CompileString(kSource, "<alpha_forge>", Py_file_input);
+  if (code == nullptr) {
+    Py_DECREF(module);
+    return nullptr;
+  }
+  PyObject* result = PyEval_EvalCode(code, dict, dict);
+  Py_DECREF(code);
   if (result == nullptr) {
     Py_DECREF(module);
     return nullptr;

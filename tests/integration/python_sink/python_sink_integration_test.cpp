@@ -1,6 +1,6 @@
 // sinks.python end to end, through the binary: the example SQLite sink
 // (examples/plugins/sqlite_sink.py, found on PYTHONPATH) behind a test subclass
-// that fails while a flag file exists. Every prediction must reach the table
+// that fails as many calls as a file says. Every prediction must reach the table
 // exactly once, equal to the CSV sink beside it: through an outage (records
 // spooled, then replayed), a kill -9 during it, and a kill -9 of the live
 // service against the simulated exchange. close() runs once per clean exit.
@@ -51,8 +51,15 @@ class OutageSqlite(SqliteSink):
         self._closes = closes
         super().__init__(**kwargs)
 
+    # `down` holds how many more calls fail (absent: none).
     def _check(self):
-        if os.path.exists(self._down):
+        if not os.path.exists(self._down):
+            return
+        with open(self._down) as f:
+            left = int(f.read() or 0)
+        if left > 0:
+            with open(self._down, "w") as f:
+                f.write(str(left - 1))
             raise ConnectionError("database unreachable")
 
     def emit(self, *args):
@@ -185,8 +192,9 @@ TEST_F(PythonSinkIntegration, ReplayThroughAnOutageAndAKillNineDeliversEveryPred
   const std::string spool = SignalEmitter::spool_path(state + "/spool", "sinks.python[1]");
   std::vector<std::string> argv{kBinary, "replay", dir_ / "p.yaml", "--data", dir_ / "mirror", "--state-dir", state};
 
-  // 1. The database is down: records spool; kill -9 while the spool holds some.
-  write_file(dir_ / "down", "");
+  // 1. The database is down for good: records spool; kill -9 while the spool
+  // holds some.
+  write_file(dir_ / "down", "1000000");
   {
     ChildProcess run(argv, dir_ / "run1.out", dir_ / "run1.err", python_env());
     ASSERT_TRUE(run.started());
@@ -200,21 +208,25 @@ TEST_F(PythonSinkIntegration, ReplayThroughAnOutageAndAKillNineDeliversEveryPred
     run.signal(SIGKILL);
     ASSERT_EQ(run.wait(10s), 128 + SIGKILL) << "the run ended before it could be killed: " << run.err();
     EXPECT_NE(run.err().find("emit_batch raised ConnectionError: database unreachable (at " + (dir_ / "outage_sink.py") +
-                             ":17)"),
+                             ":22)"),
               std::string::npos)
         << run.err();
   }
   EXPECT_EQ(closes(), 0u) << "kill -9 runs no close()";
 
-  // 2. Down again at the start, up while the run goes on: the spool of run 1 and
-  // the records of this outage are delivered when the database is back.
+  // 2. Still down for the first 3 calls of the rerun, then up: while run 1's
+  // spool cannot be replayed, this run's records join it (oldest first), and
+  // when the database answers again everything is delivered within the run.
+  write_file(dir_ / "down", "3");
   {
     ChildProcess run(argv, dir_ / "run2.out", dir_ / "run2.err", python_env());
     ASSERT_TRUE(run.started());
-    std::this_thread::sleep_for(2s);
-    std::filesystem::remove(dir_ / "down");
     ASSERT_EQ(run.wait(300s), 0) << run.err();
-    EXPECT_NE(run.out().find("predictions="), std::string::npos) << run.out();
+    EXPECT_NE(run.err().find("still failing (attempt 1), 2880 records spooled: sinks.python[1] (class "
+                             "'outage_sink.py:OutageSqlite'): emit_batch raised ConnectionError: database unreachable"),
+              std::string::npos)
+        << run.err();
+    EXPECT_EQ(read_file(dir_ / "down"), "0") << "every failing call was made";
   }
   EXPECT_EQ(closes(), 1u) << "close() once at the end of the run";
   EXPECT_EQ(std::filesystem::file_size(spool), 0u) << "a delivered spool is truncated";
@@ -310,7 +322,8 @@ TEST_F(PythonSinkIntegration, ClassErrorsAreOneLineNamingThePipelinePlace) {
   auto r = run_command(kBinary + " replay " + (dir_ / "p.yaml") + " --data " + (dir_ / "mirror"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("sinks.python[1] (" + (dir_ / "p.yaml") +
-                       ":8:7): class 'outage_sink.py:OutageSqlite': loading raised SystemExit: imported by validate"),
+                       ":8:14): class 'outage_sink.py:OutageSqlite': loading raised SystemExit: imported by validate (at " +
+                       (dir_ / "outage_sink.py") + ":1)"),
             std::string::npos)
       << r.err;
   // A module name not on PYTHONPATH.
