@@ -340,5 +340,86 @@ TEST_F(PythonSinkIntegration, ClassErrorsAreOneLineNamingThePipelinePlace) {
   EXPECT_NE(p.out.find("batch_size"), std::string::npos);
 }
 
+// The webhook example against a receiver on loopback (Python's http.server in a
+// child process): every prediction POSTed once, with the header from `params`;
+// a 401 is permanent: the sink stops at once, named, and its records are counted lost.
+const char* kReceiver = R"PY(
+import http.server, json, sys
+
+token, port_file, out = sys.argv[1], sys.argv[2], sys.argv[3]
+seen = {}
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.headers.get("Authorization") != "Bearer " + token:
+            self.send_response(401)
+            self.end_headers()
+            return
+        for r in body["records"]:
+            seen[r["key"]] = seen.get(r["key"], 0) + 1
+        with open(out, "w") as f:
+            f.write("%d %d\n" % (sum(seen.values()), len(seen)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+with open(port_file, "w") as f:
+    f.write(str(server.server_address[1]))
+server.serve_forever()
+)PY";
+
+TEST_F(PythonSinkIntegration, WebhookExamplePostsEveryPredictionOnceAndA401StopsIt) {
+  auto gen = run_command(kBinary + " synth-data --out " + (dir_ / "mirror") +
+                         " --symbols BTCUSDT --interval 1h --from 2025-01-01 --to 2025-02-01");
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  write_file(dir_ / "receiver.py", kReceiver);
+  ChildProcess receiver({"/usr/bin/python3", dir_ / "receiver.py", "t0k", dir_ / "port", dir_ / "received.txt"},
+                        dir_ / "receiver.out", dir_ / "receiver.err");
+  ASSERT_TRUE(receiver.started());
+  ASSERT_TRUE(wait_until([&] { return !read_file(dir_ / "port").empty(); }, 30s)) << receiver.err();
+  const std::string url = "http://127.0.0.1:" + read_file(dir_ / "port") + "/hook";
+  auto pipeline = [&](const std::string& token) {
+    return "name: py_webhook\n"
+           "signal_generation:\n"
+           "  warmup: {lookback_days: 1}\n"
+           "  scheduling: {interval: 1h, buffer_minutes: 1}\n"
+           "  on_prediction:\n"
+           "    - using: sinks.python\n"
+           "      params:\n"
+           "        class: webhook_sink:WebhookSink\n"
+           "        params: {url: \"" + url + "\", headers: {Authorization: \"Bearer " + token + "\"}}\n"
+           "pipeline:\n"
+           "  - data:\n"
+           "      using: data.binance_futures\n"
+           "      outputs: {frame: ohlcv}\n"
+           "      params: {universe: [BTCUSDT], interval: 1h}\n" +
+           model_yaml("ohlcv");
+  };
+  write_file(dir_ / "hook.yaml", pipeline("t0k"));
+  const std::string env = "PYTHONPATH=" + source_dir() + "/examples/plugins ";
+  auto r = run_command(env + kBinary + " replay " + (dir_ / "hook.yaml") + " --data " + (dir_ / "mirror"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("predictions=720 "), std::string::npos) << r.out;
+  EXPECT_EQ(read_file(dir_ / "received.txt"), "720 720\n") << "records POSTed, distinct keys";
+
+  write_file(dir_ / "bad.yaml", pipeline("wrong"));
+  r = run_command(env + kBinary + " replay " + (dir_ / "bad.yaml") + " --data " + (dir_ / "mirror"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("sinks.python[0] (class 'webhook_sink:WebhookSink'): emit_batch raised "
+                       "alpha_forge.PermanentError: " + url + " answered 401 Unauthorized (at " + source_dir() +
+                       "/examples/plugins/webhook_sink.py:"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("[permanent: the sink stops]"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("retrying"), std::string::npos) << "a permanent error is not retried: " << r.err;
+  EXPECT_EQ(read_file(dir_ / "received.txt"), "720 720\n");
+  receiver.signal(SIGTERM);
+  (void)receiver.wait(10s);
+}
+
 }  // namespace
 }  // namespace af
