@@ -1,45 +1,68 @@
 #include "net/http_url.hpp"
 
-#include <charconv>
+#include "common/number_parse.hpp"
 
 namespace af::net {
 
 std::string Url::text() const { return scheme + "://" + host + ":" + port + target; }
 
+std::string Url::host_header() const {
+  const bool default_port = port == (tls() ? "443" : "80");
+  const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return default_port ? h : h + ":" + port;
+}
+
+std::string Url::base_path() const {
+  std::string path = target.substr(0, target.find('?'));
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  return path;
+}
+
 Result<Url> parse_url(std::string_view text) {
+  auto bad = [&](const std::string& why) { return make_error("bad URL '" + std::string(text) + "': " + why); };
   Url u;
   const size_t sep = text.find("://");
-  if (sep == std::string_view::npos) return make_error("bad URL '" + std::string(text) + "': no scheme");
+  if (sep == std::string_view::npos) return bad("no scheme");
   u.scheme = std::string(text.substr(0, sep));
   std::string default_port;
   if (u.scheme == "http" || u.scheme == "ws") default_port = "80";
   else if (u.scheme == "https" || u.scheme == "wss") default_port = "443";
-  else return make_error("bad URL '" + std::string(text) + "': scheme must be http, https, ws or wss");
+  else return bad("scheme must be http, https, ws or wss");
   std::string_view rest = text.substr(sep + 3);
   const size_t path = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, path);
   u.target = path == std::string_view::npos ? "/" : std::string(rest.substr(path));
-  if (!u.target.empty() && u.target[0] == '?') u.target = "/" + u.target;
-  if (authority.empty()) return make_error("bad URL '" + std::string(text) + "': no host");
-  if (authority.front() == '[') {  // [::1]:port
+  if (u.target[0] == '?') u.target = "/" + u.target;
+  if (authority.find('@') != std::string_view::npos) return bad("credentials in the URL are not supported");
+  std::string_view host = authority, port;
+  if (!authority.empty() && authority.front() == '[') {  // [::1]:port
     const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return make_error("bad URL '" + std::string(text) + "': bad IPv6 host");
-    u.host = std::string(authority.substr(1, close - 1));
-    authority = authority.substr(close + 1);
-    if (!authority.empty() && authority.front() == ':') u.port = std::string(authority.substr(1));
-  } else {
-    const size_t colon = authority.rfind(':');
-    u.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) u.port = std::string(authority.substr(colon + 1));
+    if (close == std::string_view::npos) return bad("unclosed '['");
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return bad("bad port");
+      port = authority.substr(close + 2);
+      if (port.empty()) return bad("bad port");
+    }
+  } else if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    if (port.empty()) return bad("bad port");
   }
-  if (u.host.empty()) return make_error("bad URL '" + std::string(text) + "': no host");
-  if (u.port.empty()) u.port = default_port;
-  unsigned port = 0;
-  auto [p, ec] = std::from_chars(u.port.data(), u.port.data() + u.port.size(), port);
-  if (ec != std::errc() || p != u.port.data() + u.port.size() || port == 0 || port > 65535) {
-    return make_error("bad URL '" + std::string(text) + "': bad port '" + u.port + "'");
+  if (host.empty()) return bad("no host");
+  if (!port.empty()) {
+    auto p = parse_int_in_range(port, 1, 65535);
+    if (!p) return bad("port " + p.error().message);
   }
+  u.host = std::string(host);
+  u.port = port.empty() ? default_port : std::string(port);
   return u;
+}
+
+Result<Url> parse_http_url(std::string_view text) {
+  if (text.rfind("http://", 0) != 0 && text.rfind("https://", 0) != 0)
+    return make_error("bad URL '" + std::string(text) + "': expected http://host[:port][/path] or https://...");
+  return parse_url(text);
 }
 
 std::string url_encode(std::string_view value) {
