@@ -1,62 +1,21 @@
 #include "clickhouse/clickhouse_bar_table.hpp"
 
 #include <charconv>
+#include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
 #include <map>
 #include <set>
 #include <string_view>
 #include <unordered_map>
 
+#include "clickhouse/clickhouse_client.hpp"
 #include "common/log.hpp"
-#include "common/number_parse.hpp"
 #include "common/time.hpp"
-#include "net/http_client.hpp"
 #include "net/http_url.hpp"
 
 namespace af::clickhouse {
 namespace {
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : fallback;
-}
-
-// "Code: 60, e.displayText() = ..." -> 60; -1 when absent or out of range (the
-// server's text is parsed with a range check, never atoi).
-int clickhouse_code(const std::string& body) {
-  const size_t p = body.find("Code: ");
-  if (p == std::string::npos) return -1;
-  const size_t end = body.find_first_not_of("0123456789", p + 6);
-  auto code = parse_int_in_range(std::string_view(body).substr(p + 6, end == std::string::npos ? end : end - p - 6), 0,
-                                 1'000'000);
-  return code ? static_cast<int>(*code) : -1;
-}
-
-// Errors that asking again cannot fix: the query or the setup is wrong.
-bool fatal_code(int code) {
-  switch (code) {
-    case 16:   // NO_SUCH_COLUMN_IN_TABLE
-    case 47:   // UNKNOWN_IDENTIFIER
-    case 60:   // UNKNOWN_TABLE
-    case 62:   // SYNTAX_ERROR
-    case 81:   // UNKNOWN_DATABASE
-    case 192:  // UNKNOWN_USER
-    case 193:  // WRONG_PASSWORD
-    case 497:  // ACCESS_DENIED
-    case 516:  // AUTHENTICATION_FAILED
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::string first_line(const std::string& s) {
-  std::string line = s.substr(0, s.find('\n'));
-  if (line.size() > 300) line = line.substr(0, 300) + "...";
-  return line;
-}
 
 // The text of a TabSeparated field as a number; \N (NULL) and garbage are NaN.
 double parse_number(std::string_view f) {
@@ -95,24 +54,6 @@ std::string unescape(std::string_view f) {
 
 }  // namespace
 
-std::string clickhouse_quote_ident(const std::string& s) {
-  std::string out = "`";
-  for (char c : s) {
-    if (c == '`' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + '`';
-}
-
-std::string clickhouse_quote_string(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + '\'';
-}
-
 ClickHouseBarTableConfig clickhouse_bar_table_config(const registry::Params& p) {
   ClickHouseBarTableConfig c;
   if (p.has("url")) c.url = p.get_string("url");
@@ -140,15 +81,7 @@ ClickHouseBarTableConfig clickhouse_bar_table_config(const registry::Params& p) 
   return c;
 }
 
-ClickHouseBarTable::ClickHouseBarTable(ClickHouseBarTableConfig config) : config_(std::move(config)) {
-  net::HttpClientOptions o;
-  o.connect_timeout_ms = std::min<int64_t>(config_.timeout_ms, 10'000);
-  o.io_timeout_ms = config_.timeout_ms;
-  if (!config_.user.empty()) o.headers.emplace_back("X-ClickHouse-User", config_.user);
-  if (!config_.password.empty()) o.headers.emplace_back("X-ClickHouse-Key", config_.password);
-  o.stop = config_.stop;
-  http_ = std::make_unique<net::HttpClient>(std::move(o));
-}
+ClickHouseBarTable::ClickHouseBarTable(ClickHouseBarTableConfig config) : config_(std::move(config)) {}
 
 ClickHouseBarTable::~ClickHouseBarTable() = default;
 
@@ -159,23 +92,9 @@ Error ClickHouseBarTable::error(const std::string& what, bool transient) const {
 }
 
 Result<std::string> ClickHouseBarTable::query(const std::string& sql) {
-  std::string base = config_.url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  auto res = http_->get(base + "/?query=" + net::url_encode(sql));
-  if (!res) {
-    // "GET <url>: <step>: <reason>": the URL holds the whole query; keep the reason.
-    std::string m = res.error().message;
-    const size_t q = m.find("?query=");
-    if (q != std::string::npos) {
-      const size_t colon = m.find(": ", q);
-      if (colon != std::string::npos) m = m.substr(colon + 2);
-    }
-    return error(m, res.error().transient);
-  }
-  if (res->status == 200) return std::move(res->body);
-  const int code = clickhouse_code(res->body);
-  const bool transient = !fatal_code(code) && (res->status >= 500 || res->status == 429 || res->status == 408);
-  return error("HTTP " + std::to_string(res->status) + ": " + first_line(res->body), transient);
+  auto res = client_->query(sql);
+  if (!res) return error(res.error().message, res.error().transient);
+  return res;
 }
 
 Status ClickHouseBarTable::check() {
@@ -184,6 +103,15 @@ Status ClickHouseBarTable::check() {
   if (!parsed) return error(parsed.error().message, false);
   if (parsed->scheme != "http" && parsed->scheme != "https") return error("url must be http:// or https://", false);
   if (config_.table_name.empty()) return error("table_name is empty", false);
+  if (!client_) {
+    ClickHouseClientOptions o;
+    o.user = config_.user;
+    o.password = config_.password;
+    o.connect_timeout_ms = std::min<int64_t>(config_.timeout_ms, 10'000);
+    o.io_timeout_ms = config_.timeout_ms;
+    o.stop = config_.stop;
+    client_ = std::make_unique<ClickHouseClient>(std::move(*parsed), std::move(o));
+  }
   auto cols = query("SELECT name, type FROM system.columns WHERE database = " +
                     clickhouse_quote_string(config_.database) + " AND table = " +
                     clickhouse_quote_string(config_.table_name) + " FORMAT TabSeparated");
@@ -340,7 +268,7 @@ Result<std::vector<std::vector<Bar>>> ClickHouseBarTable::read(const std::vector
       f = tab + 1;
     }
     if (fields.size() != 2 + select_columns_.size())
-      return error("unexpected row with " + std::to_string(fields.size()) + " fields: " + first_line(std::string(line)),
+      return error("unexpected row with " + std::to_string(fields.size()) + " fields: " + first_line(line),
                    false);
     ++stats_.rows;
     auto it = index.find(unescape(fields[0]));

@@ -24,11 +24,9 @@
 #include "common/result.hpp"
 #include "registry/param.hpp"
 
-namespace af::net {
-class HttpClient;
-}
-
 namespace af::clickhouse {
+
+class ClickHouseClient;
 
 // Which table column holds each bar field. An optional field whose column is ""
 // is not read (its value is NaN).
@@ -102,16 +100,12 @@ class ClickHouseBarTable {
   std::string ts_bound(int64_t ms) const;  // a literal comparable with the ts column
 
   ClickHouseBarTableConfig config_;
-  std::unique_ptr<net::HttpClient> http_;
+  std::unique_ptr<ClickHouseClient> client_;  // made by the first check(), once the URL parsed
   bool checked_ = false;
   enum class TsKind { kMillis, kSeconds, kDateTime64 } ts_kind_ = TsKind::kMillis;
   bool use_final_ = false;
   std::vector<std::string> select_columns_;  // the optional ones may be "" (not read)
   ClickHouseReadStats stats_;
 };
-
-// SQL quoting shared with the tests' expectations: `name`, 'text'.
-std::string clickhouse_quote_ident(const std::string& s);
-std::string clickhouse_quote_string(const std::string& s);
 
 }  // namespace af::clickhouse

@@ -2,12 +2,11 @@
 #include "sinks/sink_descriptor.hpp"
 
 #include <cmath>
-#include <cstdlib>
 #include <set>
 
 #include "common/log.hpp"
 #include "common/number_format.hpp"
-#include "common/number_parse.hpp"
+#include "net/http_url.hpp"
 #include "sinks/text_format.hpp"
 
 namespace af::clickhouse {
@@ -44,71 +43,8 @@ void append_json_string(std::string& out, const std::string& s) {
   out += '"';
 }
 
-// "Code: 60, e.displayText() = ..." -> 60; -1 when absent or not a number the
-// server could mean (the body is the server's text: parsed with a range check,
-// never atoi).
-int clickhouse_code(const std::string& body) {
-  const size_t p = body.find("Code: ");
-  if (p == std::string::npos) return -1;
-  const size_t begin = p + 6;
-  const size_t end = body.find_first_not_of("0123456789", begin);
-  auto code = parse_int_in_range(std::string_view(body).substr(begin, end == std::string::npos ? end : end - begin), 0,
-                                 1'000'000);
-  return code ? static_cast<int>(*code) : -1;
-}
-
-// Errors that a retry cannot fix: the request itself or the setup is wrong.
-bool fatal_code(int code) {
-  switch (code) {
-    case 16:   // NO_SUCH_COLUMN_IN_TABLE
-    case 26:   // CANNOT_PARSE_QUOTED_STRING
-    case 27:   // CANNOT_PARSE_INPUT_ASSERTION_FAILED
-    case 47:   // UNKNOWN_IDENTIFIER
-    case 60:   // UNKNOWN_TABLE
-    case 62:   // SYNTAX_ERROR
-    case 81:   // UNKNOWN_DATABASE
-    case 117:  // INCORRECT_DATA
-    case 192:  // UNKNOWN_USER
-    case 193:  // WRONG_PASSWORD
-    case 497:  // ACCESS_DENIED
-    case 516:  // AUTHENTICATION_FAILED
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::string first_line(const std::string& s) {
-  std::string line = s.substr(0, s.find('\n'));
-  if (line.size() > 300) line = line.substr(0, 300) + "...";
-  return line;
-}
-
-std::string quote_ident(const std::string& s) {
-  std::string out = "`";
-  for (char c : s) {
-    if (c == '`' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + '`';
-}
-
-std::string quote_string(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + '\'';
-}
-
 // "YYYY-MM-DD hh:mm:ss" (UTC) for the DateTime('UTC') column.
 void append_datetime(std::string& out, int64_t ms) { (void)sinks::append_date_time(out, ms, ' '); }
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : fallback;
-}
 
 }  // namespace
 
@@ -122,29 +58,29 @@ Error ClickHouseSink::error(const std::string& what, bool transient) const {
 }
 
 std::string ClickHouseSink::qualified_table() const {
-  return quote_ident(config_.database) + "." + quote_ident(config_.table_name);
+  return clickhouse_quote_ident(config_.database) + "." + clickhouse_quote_ident(config_.table_name);
 }
 
 Result<std::string> ClickHouseSink::query(const std::string& sql, const std::string& body) {
-  std::vector<std::pair<std::string, std::string>> headers;
-  if (!config_.user.empty()) headers.emplace_back("X-ClickHouse-User", config_.user);
-  if (!config_.password.empty()) headers.emplace_back("X-ClickHouse-Key", config_.password);
-  if (!body.empty()) headers.emplace_back("Content-Type", "application/octet-stream");
-  auto res = http_->request("POST", "/?query=" + sinks::url_encode(sql), headers, body);
+  auto res = client_->execute(sql, body);
   if (!res) return error(res.error().message, res.error().transient);
-  if (res->status == 200) return std::move(res->body);
-  const int code = clickhouse_code(res->body);
-  const bool transient = !fatal_code(code) && (res->status >= 500 || res->status == 429 || res->status == 408);
-  return error("HTTP " + std::to_string(res->status) + ": " + first_line(res->body), transient);
+  return res;
 }
 
 Status ClickHouseSink::open() {
-  auto url = sinks::parse_http_url(config_.url);
+  auto url = net::parse_http_url(config_.url);
   if (!url) return error(url.error().message, false);
   if (config_.table_name.empty()) return error("table_name is empty", false);
-  auto poster = sinks::HttpPoster::create(*url, std::chrono::milliseconds(config_.timeout_ms), config_.ca_file);
-  if (!poster) return error(poster.error().message, false);
-  http_ = std::move(poster.value());
+  ClickHouseClientOptions o;
+  o.user = config_.user;
+  o.password = config_.password;
+  o.connect_timeout_ms = config_.timeout_ms;
+  o.io_timeout_ms = config_.timeout_ms;
+  o.ca_file = config_.ca_file;
+  o.user_agent = "alpha_forge-sinks";
+  o.body_limit = 64 * 1024 * 1024;  // answers to DDL, INSERT and the column list are short
+  client_ = std::make_unique<ClickHouseClient>(std::move(*url), std::move(o));
+  if (Status tls = client_->prepare_tls(); !tls) return error(tls.error().message, false);
   Status st = ensure_table();
   if (!st && st.error().transient) {
     // Down at start-up: the worker retries writes (and spools), and the table is
@@ -165,8 +101,8 @@ Status ClickHouseSink::ensure_table() {
     auto r = query(ddl);
     if (!r) return r.error();
   }
-  auto cols = query("SELECT name FROM system.columns WHERE database = " + quote_string(config_.database) +
-                    " AND table = " + quote_string(config_.table_name) + " FORMAT TabSeparated");
+  auto cols = query("SELECT name FROM system.columns WHERE database = " + clickhouse_quote_string(config_.database) +
+                    " AND table = " + clickhouse_quote_string(config_.table_name) + " FORMAT TabSeparated");
   if (!cols) return cols.error();
   std::set<std::string> have;
   size_t start = 0;
@@ -188,7 +124,7 @@ Status ClickHouseSink::ensure_table() {
 }
 
 Status ClickHouseSink::write(std::span<const PredictionRecord> batch) {
-  if (!http_) return error("write before open", false);
+  if (!client_) return error("write before open", false);
   if (batch.empty()) return {};
   if (!ready_) {
     if (Status st = ensure_table(); !st) return st;
@@ -258,7 +194,7 @@ registry::Descriptor clickhouse_descriptor() {
   d.check = [](const registry::Params& p) {
     std::vector<std::string> problems;
     if (p.has("url")) {
-      auto u = sinks::parse_http_url(p.get_string("url"));
+      auto u = net::parse_http_url(p.get_string("url"));
       if (!u) problems.push_back("url: " + u.error().message);
     }
     if (p.has("table_name") && p.get_string("table_name").empty()) problems.push_back("table_name: empty");

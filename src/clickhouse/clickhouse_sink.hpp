@@ -20,9 +20,9 @@
 #include <memory>
 #include <string>
 
+#include "clickhouse/clickhouse_client.hpp"
 #include "registry/descriptor.hpp"
 #include "runtime/sink.hpp"
-#include "sinks/http_post.hpp"
 
 namespace af::clickhouse {
 
@@ -58,7 +58,7 @@ class ClickHouseSink : public Sink {
 
   const std::string name_;
   const ClickHouseConfig config_;
-  std::unique_ptr<sinks::HttpPoster> http_;
+  std::unique_ptr<ClickHouseClient> client_;
   bool ready_ = false;  // the table has been checked
   std::string body_;    // reused INSERT body
   uint64_t inserted_ = 0;

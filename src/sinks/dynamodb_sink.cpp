@@ -64,8 +64,10 @@ Result<json> DynamoDbSink::call(const std::string& operation, const json& reques
   const std::string body = request.dump();
   SigV4Request r;
   r.method = "POST";
-  r.path = http_->url().path.empty() ? "/" : http_->url().path + "/";
-  r.headers = {{"Host", http_->host_header()},
+  net::Url url = url_;
+  url.target = url_.base_path() + "/";
+  r.path = url.target;
+  r.headers = {{"Host", url.host_header()},
                {"Content-Type", "application/x-amz-json-1.0"},
                {"X-Amz-Target", "DynamoDB_20120810." + operation}};
   r.body = body;
@@ -76,7 +78,7 @@ Result<json> DynamoDbSink::call(const std::string& operation, const json& reques
   const auto sig = sigv4_sign(r, credentials_, o);
   std::vector<std::pair<std::string, std::string>> headers(r.headers.begin() + 1, r.headers.end());
   headers.insert(headers.end(), sig.added_headers.begin(), sig.added_headers.end());
-  auto res = http_->request("POST", "/", headers, body);
+  auto res = http_->request("POST", url, headers, body);
   if (!res) return error(operation + ": " + res.error().message, res.error().transient);
   json parsed = json::parse(res->body, nullptr, false);
   if (res->status == 200) {
@@ -92,14 +94,23 @@ Result<json> DynamoDbSink::call(const std::string& operation, const json& reques
 
 Status DynamoDbSink::open() {
   if (config_.table_name.empty()) return error("table_name is empty", false);
-  auto url = parse_http_url(endpoint_);
+  auto url = net::parse_http_url(endpoint_);
   if (!url) return error(url.error().message, false);
+  url_ = std::move(*url);
   auto creds = load_aws_credentials();
   if (!creds) return error(creds.error().message, false);
   credentials_ = std::move(creds.value());
-  auto poster = HttpPoster::create(*url, std::chrono::milliseconds(config_.timeout_ms), config_.ca_file);
-  if (!poster) return error(poster.error().message, false);
-  http_ = std::move(poster.value());
+  net::HttpClientOptions o;
+  o.connect_timeout_ms = config_.timeout_ms;
+  o.io_timeout_ms = config_.timeout_ms;
+  o.ca_file = config_.ca_file;
+  o.user_agent = "alpha_forge-sinks";
+  o.body_limit = 64 * 1024 * 1024;  // DynamoDB answers are small; UnprocessedItems at most a batch
+  http_ = std::make_unique<net::HttpClient>(std::move(o));
+  if (url_.tls()) {
+    // A CA file that does not load stops the sink now, not at every write.
+    if (Status st = http_->prepare_tls(); !st) return error(st.error().message, false);
+  }
   Status st = ensure_table();
   if (!st && st.error().transient) {
     logger("sinks")->warn("sink={} DynamoDB not reachable at start-up, will retry: {}", name_, st.error().message);
@@ -258,7 +269,7 @@ registry::Descriptor dynamodb_descriptor() {
   d.check = [](const registry::Params& p) {
     std::vector<std::string> problems;
     if (p.has("endpoint_url")) {
-      auto u = parse_http_url(p.get_string("endpoint_url"));
+      auto u = net::parse_http_url(p.get_string("endpoint_url"));
       if (!u) problems.push_back("endpoint_url: " + u.error().message);
     }
     if (p.has("table_name") && p.get_string("table_name").empty()) problems.push_back("table_name: empty");

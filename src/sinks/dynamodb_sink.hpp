@@ -21,9 +21,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "net/http_client.hpp"
+#include "net/http_url.hpp"
 #include "registry/descriptor.hpp"
 #include "runtime/sink.hpp"
-#include "sinks/http_post.hpp"
 #include "sinks/sigv4.hpp"
 
 namespace af::sinks {
@@ -66,7 +67,8 @@ class DynamoDbSink : public Sink {
   const std::string name_;
   const DynamoDbConfig config_;
   std::string endpoint_;
-  std::unique_ptr<HttpPoster> http_;
+  net::Url url_;  // endpoint_, parsed by open()
+  std::unique_ptr<net::HttpClient> http_;
   SigV4Credentials credentials_;
   bool ready_ = false;
   uint64_t items_written_ = 0;

@@ -107,12 +107,13 @@ DynamoDbConfig config(const std::string& url, const std::string& table, bool cre
 }
 
 // An HTTP proxy in front of the emulator that injects faults, one request per
-// connection (as the sink sends them). Runs on its own thread.
+// connection: it closes each after its answer, so the sink's kept-alive
+// connection is re-opened for every request. Runs on its own thread.
 class FaultProxy {
  public:
   explicit FaultProxy(const std::string& upstream) : acceptor_(ioc_) {
-    auto url = parse_http_url(upstream);
-    upstream_ = std::move(HttpPoster::create(*url, 5s).value());  // plain http: no TLS setup to fail
+    upstream_url_ = af::net::parse_http_url(upstream).value();
+    upstream_url_.target = "/";
     net::ip::tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
     acceptor_.open(ep.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
@@ -189,7 +190,7 @@ class FaultProxy {
         if (f.name() == http::field::host || f.name() == http::field::content_length) continue;
         headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
       }
-      auto up = upstream_->request("POST", "/", headers, body);
+      auto up = upstream_.request("POST", upstream_url_, headers, body);
       if (!up) return;
       res.result(up->status);
       res.set(http::field::content_type, "application/x-amz-json-1.0");
@@ -207,7 +208,13 @@ class FaultProxy {
 
   net::io_context ioc_;
   net::ip::tcp::acceptor acceptor_;
-  std::unique_ptr<HttpPoster> upstream_;
+  af::net::Url upstream_url_;
+  af::net::HttpClient upstream_{[] {
+    af::net::HttpClientOptions o;
+    o.connect_timeout_ms = 5000;
+    o.io_timeout_ms = 5000;
+    return o;
+  }()};
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
