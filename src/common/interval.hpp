@@ -31,4 +31,10 @@ inline int64_t bucket_start(int64_t ts, int64_t interval_ms) {
   return ts - r;
 }
 
+// The first bucket boundary at or after ts: ts itself when it is one.
+inline int64_t bucket_ceil(int64_t ts, int64_t interval_ms) {
+  const int64_t floor = bucket_start(ts, interval_ms);
+  return floor == ts ? ts : floor + interval_ms;
+}
+
 }  // namespace af

@@ -9,15 +9,9 @@
 #include "common/interval.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "runtime/close_order.hpp"
 
 namespace af {
-
-int64_t history_start_for(int64_t anchor, int64_t lookback_days, int64_t coarsest_interval_ms) {
-  const int64_t start = anchor - lookback_days * kDayMs;
-  if (coarsest_interval_ms <= 0) return start;
-  const int64_t floor = bucket_start(start, coarsest_interval_ms);
-  return floor == start ? start : floor + coarsest_interval_ms;
-}
 
 namespace {
 
@@ -53,6 +47,7 @@ struct Cursor {
   uint64_t total = 0;     // bars loaded so far
   int64_t last_ts = std::numeric_limits<int64_t>::min();  // the previous bar fed, for gap detection
   int64_t close_time() const { return bars[next].ts + interval_ms; }
+  CloseKey close_key() const { return CloseKey{close_time(), source, symbol}; }
 
   // Replaces the exhausted chunk with the next non-empty one. A month without
   // bars (a gap in the data) widens the next window (2, 4, 8... months) so that
@@ -176,15 +171,9 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
   }
 
   engine.set_anchor(report.anchor);
-  // Bars in the order they close across every series: close time, then source,
-  // then symbol, as a live service would see them.
-  auto later = [&](size_t a, size_t b) {
-    const Cursor& x = cursors[a];
-    const Cursor& y = cursors[b];
-    if (x.close_time() != y.close_time()) return x.close_time() > y.close_time();
-    if (x.source != y.source) return x.source > y.source;
-    return x.symbol > y.symbol;
-  };
+  // Bars in the order they close across every series, as a live service would
+  // see them (the live driver merges several feeds' history in the same order).
+  auto later = [&](size_t a, size_t b) { return cursors[b].close_key() < cursors[a].close_key(); };
   std::priority_queue<size_t, std::vector<size_t>, decltype(later)> heap(later);
   for (size_t i = 0; i < cursors.size(); ++i) heap.push(i);
   while (!heap.empty()) {

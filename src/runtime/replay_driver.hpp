@@ -1,8 +1,8 @@
 #pragma once
 // ReplayDriver: runs a compiled pipeline over history (a Binance Vision mirror)
 // with the same Engine the live service uses. It decides which bars are warmup and
-// which are streamed exactly as DESIGN §2 says, loads them through each data
-// step's DataSource, and feeds them in time order across symbols. Bars are loaded
+// which are streamed exactly as DESIGN §2 says (runtime/warmup.hpp), loads them through each data
+// step's DataSource, and feeds them in close order across series (close_order.hpp). Bars are loaded
 // one calendar month per (source, symbol) series at a time, so memory does not
 // grow with the replayed range (issue 8).
 // Used from one thread (the caller's, which becomes the compute thread).
@@ -14,6 +14,7 @@
 #include "common/result.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/plugin_set.hpp"
+#include "runtime/warmup.hpp"
 
 namespace af {
 
@@ -58,10 +59,6 @@ struct ReplayReport {
   GapSummary gaps;
   double seconds = 0;
 };
-
-// The start of warmup history for anchor A: A - lookback_days, moved up to the
-// next boundary of the coarsest interval so no resampled bucket starts half-filled.
-int64_t history_start_for(int64_t anchor, int64_t lookback_days, int64_t coarsest_interval_ms);
 
 // Errors: no bars in the lookback before the anchor (when lookback_days > 0), no
 // bars in [anchor, end), and with GapPolicy::kFail the first gap. Each gap is
