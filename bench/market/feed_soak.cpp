@@ -27,6 +27,7 @@
 #include "common/interval.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "runtime/warmup.hpp"
 #include "sim/sim_exchange.hpp"
 #include "binance/live_market_feed.hpp"
 #include "vision/vision_source.hpp"
@@ -138,8 +139,6 @@ int main(int argc, char** argv) {
   o.market = af::binance::BinanceMarket::kFutures;
   o.universe = a.symbols;
   o.interval_ms = *iv;
-  o.lookback_ms = a.lookback_days * af::kDayMs;
-  o.start_align_ms = *iv;
   o.ws_url = ws + "/market/stream";
   o.rest_url = http;
   o.vision_url = http;
@@ -164,9 +163,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "feed_soak: anchor: %s\n", anchor.error().message.c_str());
     return 1;
   }
+  const int64_t lookback_ms = a.lookback_days * af::kDayMs;
+  feed.begin_history(std::vector<int64_t>(a.symbols.size(), af::warmup_start(*anchor, lookback_ms, *iv)), true);
   const int64_t end_ms = *start_ms + a.days * af::kDayMs;  // bars with ts < end_ms are checked
   std::vector<std::vector<Bar>> got(a.symbols.size());
-  std::vector<af::binance::LiveFeedBar> batch;
+  std::vector<af::LiveFeedBar> batch;
   bool failed = false, timed_out = false;
   uint64_t from_stream = 0, from_rest = 0, from_archive = 0;
   auto done = [&] {
@@ -218,7 +219,7 @@ int main(int argc, char** argv) {
   for (size_t s = 0; s < a.symbols.size(); ++s) {
     auto& g = got[s];
     // History starts at anchor - lookback (aligned to the interval, as the anchor is).
-    const int64_t first = *anchor - o.lookback_ms;
+    const int64_t first = *anchor - lookback_ms;
     auto truth = mirror.history(a.symbols[s], first, end_ms);
     if (!truth) {
       std::fprintf(stderr, "feed_soak: mirror: %s\n", truth.error().message.c_str());
@@ -283,11 +284,11 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(fs_stats.live_bars),
       live > 0 ? 100.0 * static_cast<double>(from_stream) / static_cast<double>(live) : 0.0,
       static_cast<unsigned long long>(from_rest), static_cast<unsigned long long>(fs_stats.reconnects),
-      static_cast<unsigned long long>(fs_stats.rest_requests), static_cast<unsigned long long>(fs_stats.rest_failures),
-      static_cast<unsigned long long>(fs_stats.assembler.duplicates),
-      static_cast<unsigned long long>(fs_stats.assembler.revisions),
-      static_cast<unsigned long long>(fs_stats.assembler.gaps_detected),
-      static_cast<unsigned long long>(fs_stats.assembler.real_gaps),
+      static_cast<unsigned long long>(fs_stats.requests), static_cast<unsigned long long>(fs_stats.request_failures),
+      static_cast<unsigned long long>(fs_stats.duplicates),
+      static_cast<unsigned long long>(fs_stats.revisions),
+      static_cast<unsigned long long>(fs_stats.missing_bars),
+      static_cast<unsigned long long>(fs_stats.real_gaps),
       static_cast<unsigned long long>(sim.ws_connections), static_cast<unsigned long long>(sim.disconnects),
       static_cast<unsigned long long>(sim.stalls), static_cast<unsigned long long>(sim.duplicates),
       static_cast<unsigned long long>(sim.late_closes), static_cast<unsigned long long>(sim.missing_closes),

@@ -36,9 +36,10 @@ const char* fetch_reason_name(FetchReason r) {
   return "?";
 }
 
-BarAssembler::BarAssembler(size_t symbol_count, BarAssemblerOptions options)
-    : symbols_(symbol_count), options_(options) {
+BarAssembler::BarAssembler(size_t symbol_count, BarAssemblerOptions options) : options_(options) {
   assert(options_.interval_ms > 0 && options_.max_request_bars > 0);
+  symbols_.reserve(symbol_count);
+  for (size_t i = 0; i < symbol_count; ++i) symbols_.emplace_back(&pool_);
 }
 
 void BarAssembler::start(uint32_t symbol, int64_t next_ts) {
@@ -68,7 +69,8 @@ void BarAssembler::compare_final(uint32_t symbol, const Bar& stored, const Bar& 
 
 void BarAssembler::compare_emitted(uint32_t symbol, const Bar& incoming, bool closed) {
   const SymbolState& s = symbols_[symbol];
-  for (const Bar& b : s.recent) {
+  for (size_t i = 0; i < s.recent_count; ++i) {
+    const Bar& b = s.recent[i];
     if (b.ts == incoming.ts) {
       // An x=false update of a bar already final carries partial data: not a revision.
       if (closed) compare_final(symbol, b, incoming);
@@ -278,8 +280,9 @@ void BarAssembler::drain(uint32_t symbol, AssemblerOutput& out) {
       out.bars.push_back(FinalBar{symbol, slot.bar});
       ++stats_.emitted;
       if (slot.bar.origin == BarOrigin::kRest) ++stats_.emitted_rest;
-      s.recent.push_back(slot.bar);
-      if (s.recent.size() > kRecent) s.recent.pop_front();
+      s.recent[s.recent_next] = slot.bar;
+      s.recent_next = (s.recent_next + 1) % kRecent;
+      s.recent_count = std::min(s.recent_count + 1, kRecent);
     } else if (!slot.gap) {
       break;
     }

@@ -19,10 +19,14 @@
 // REST after its close + buffer. No real gap is declared for a bar that has not
 // closed by `now`.
 // Output per symbol: in ts order, no gap except real gaps, no duplicate.
+// Steady state allocates nothing per bar: pending bars live in map nodes from a
+// pool the assembler owns (a node freed by one bar is reused by the next), the
+// last emitted bars in a fixed ring.
 
+#include <array>
 #include <cstdint>
-#include <deque>
 #include <map>
+#include <memory_resource>
 #include <span>
 #include <vector>
 
@@ -83,6 +87,8 @@ struct BarAssemblerStats {
 class BarAssembler {
  public:
   BarAssembler(size_t symbol_count, BarAssemblerOptions options);
+  BarAssembler(const BarAssembler&) = delete;
+  BarAssembler& operator=(const BarAssembler&) = delete;
 
   // The first ts to emit for `symbol` (live: the anchor). Without it, the first
   // update of a symbol starts it at that update's bar.
@@ -121,14 +127,19 @@ class BarAssembler {
     bool closed_seen = false;  // a later bar arrived on the connection that gave `have`
     int64_t requested_at = -1;
   };
+  static constexpr size_t kRecent = 32;
   struct SymbolState {
+    explicit SymbolState(std::pmr::memory_resource* pool) : pending(pool) {}
     bool started = false;
     int64_t next_ts = 0;
-    int64_t max_seen_ts = 0;          // newest bar ts any update carried
-    std::map<int64_t, Slot> pending;  // ts >= next_ts
-    std::deque<Bar> recent;           // last emitted bars, to tell duplicates from revisions
+    int64_t max_seen_ts = 0;               // newest bar ts any update carried
+    std::pmr::map<int64_t, Slot> pending;  // ts >= next_ts
+    // The last emitted bars (a ring: recent_count of them, the oldest
+    // overwritten first), to tell duplicates from revisions.
+    std::array<Bar, kRecent> recent;
+    size_t recent_count = 0;
+    size_t recent_next = 0;
   };
-  static constexpr size_t kRecent = 32;
 
   void compare_final(uint32_t symbol, const Bar& stored, const Bar& incoming);
   void compare_emitted(uint32_t symbol, const Bar& incoming, bool closed);
@@ -137,6 +148,7 @@ class BarAssembler {
   void flush_request(AssemblerOutput& out);
   void drain(uint32_t symbol, AssemblerOutput& out);
 
+  std::pmr::unsynchronized_pool_resource pool_;  // before symbols_: their maps allocate from it
   std::vector<SymbolState> symbols_;
   BarAssemblerOptions options_;
   BarAssemblerStats stats_;

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "common/interval.hpp"
+#include "binance/live_market_feed.hpp"
 #include "vision/vision_source.hpp"
 
 namespace af::binance {
@@ -56,11 +57,35 @@ DataSourceRegistry::Factory vision_factory(vision::VisionMarket market) {
   };
 }
 
+// The live feed: the market's kline stream, with history from the archive and REST.
+LiveFeedFactory live_factory(BinanceMarket market) {
+  return [market](const DataSourceContext& ctx) -> Result<std::unique_ptr<LiveFeed>> {
+    if (!ctx.live) return make_error(ctx.plugin + ": a live feed needs the live service's settings");
+    const LiveFeedSettings& live = *ctx.live;
+    LiveMarketFeedOptions o;
+    o.market = market;
+    o.universe = ctx.universe;
+    o.interval_ms = ctx.interval_ms;
+    o.ws_url = live.binance_ws_url;
+    o.rest_url = live.binance_rest_url;
+    o.vision_url = live.binance_vision_url;
+    o.base_url = live.binance_base_url;
+    o.cache_dir = live.cache_dir;
+    o.ca_file = live.ca_file;
+    o.buffer_ms = live.buffer_ms;
+    o.anchor_timeout_ms = live.anchor_timeout_ms;
+    o.stale_after_ms = live.stale_after_ms;
+    return std::unique_ptr<LiveFeed>(std::make_unique<LiveMarketFeed>(std::move(o)));
+  };
+}
+
 }  // namespace
 
 void register_builtins(DataSourceRegistry& registry) {
-  registry.add(binance_descriptor("data.binance_futures", "USD-M futures"), vision_factory(vision::VisionMarket::kFuturesUm));
-  registry.add(binance_descriptor("data.binance_spot", "spot"), vision_factory(vision::VisionMarket::kSpot));
+  registry.add(binance_descriptor("data.binance_futures", "USD-M futures"), vision_factory(vision::VisionMarket::kFuturesUm),
+               {.live_feed = live_factory(BinanceMarket::kFutures)});
+  registry.add(binance_descriptor("data.binance_spot", "spot"), vision_factory(vision::VisionMarket::kSpot),
+               {.live_feed = live_factory(BinanceMarket::kSpot)});
 }
 
 }  // namespace af::binance

@@ -14,8 +14,14 @@
 // is late); once a later bar of that symbol is there, the missing one is a real
 // gap and the symbol moves on. History bars come before any live bar.
 //
-// Threads: one worker thread polls; poll() and the accessors are thread-safe and
-// called from the service's compute thread; start/stop from the owner's thread.
+// Stats: requests = queries sent, request_failures = those that failed,
+// rows_read, last_data_ms = the last query answered, missing_bars = late bars
+// (each once), real_gaps = bars skipped, duplicates/revisions = second rows of a
+// (symbol, ts).
+//
+// Threads: one worker thread polls; poll() and the accessors (QueuedLiveFeed)
+// are thread-safe and called from the service's compute thread; start/stop from
+// the owner's thread.
 
 #include <cstdint>
 #include <functional>
@@ -25,7 +31,8 @@
 #include <vector>
 
 #include "clickhouse/clickhouse_bar_table.hpp"
-#include "binance/live_bar_feed.hpp"
+#include "runtime/data_source.hpp"
+#include "runtime/queued_live_feed.hpp"
 
 namespace af::clickhouse {
 
@@ -35,11 +42,6 @@ struct ClickHousePollFeedOptions {
   int64_t interval_ms = 60'000;
   int64_t buffer_ms = 60'000;  // grace after a close before a missing bar counts as late
   int64_t stale_after_ms = 0;  // 0: 3 x interval + buffer
-  // Without begin_history(): history starts at A - lookback_ms, moved up to the
-  // next multiple of start_align_ms (0: interval).
-  bool history_from_caller = true;
-  int64_t lookback_ms = 0;
-  int64_t start_align_ms = 0;
   // Rows one query may return, about: the symbols of a long history are split
   // over several queries.
   int64_t max_rows_per_query = 200'000;
@@ -50,33 +52,25 @@ struct ClickHousePollFeedOptions {
   std::function<int64_t()> clock;
 };
 
-class ClickHousePollFeed final : public binance::LiveBarFeed {
+class ClickHousePollFeed final : public QueuedLiveFeed {
  public:
   explicit ClickHousePollFeed(ClickHousePollFeedOptions options);
   ~ClickHousePollFeed() override;
-  ClickHousePollFeed(const ClickHousePollFeed&) = delete;
-  ClickHousePollFeed& operator=(const ClickHousePollFeed&) = delete;
 
-  // Sets the anchor and starts the worker. Errors: empty universe, no interval, bad URL.
+  // Sets the anchor and starts the worker, which waits for begin_history()
+  // (use_archive is moot: the table is the only source). Errors: empty universe,
+  // no interval, bad URL. A table that is missing or lacks a column fails the
+  // feed at the first query (error()); an unreachable server is not an error:
+  // the feed keeps asking.
   Status start() override;
-  std::optional<int64_t> anchor() const override;
-  void begin_history(std::vector<int64_t> from, bool use_archive) override;
-  bool poll(std::vector<binance::LiveFeedBar>& out, int64_t wait_ms) override;
-  // Set when the table is missing or lacks a column (found at the first query);
-  // an unreachable server is not an error: the feed keeps asking.
-  std::optional<Error> error() const override;
-  bool history_done() const override;
-  // rest_requests: queries sent; rest_failures: those that failed; rows_read;
-  // last_message_ms: the last successful query; assembler.gaps_detected: late
-  // bars (each once), assembler.real_gaps: bars skipped, duplicates/revisions:
-  // second rows of a (symbol, ts).
-  binance::LiveFeedStats stats() const override;
   int64_t stale_after_ms() const override;
-  void stop() override;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The live feed of a data.clickhouse_poll step (its registry entry's live_feed).
+LiveFeedFactory clickhouse_poll_feed_factory();
 
 }  // namespace af::clickhouse

@@ -1,8 +1,9 @@
 #pragma once
-// Registry<Product, Context>: the one shape every plugin kind is registered in:
-// a Descriptor plus a factory that builds the kind's product from a context
-// (validated params and whatever else that kind needs). Catalog is the
-// implementation-free view the DSL and the compiler validate against.
+// Registry<Product, Context, Extra>: the one shape every plugin kind is
+// registered in: a Descriptor plus a factory that builds the kind's product from
+// a context (validated params and whatever else that kind needs), plus what else
+// that kind's entries say (Extra: data plugins, how to build their live feed).
+// Catalog is the implementation-free view the DSL and the compiler validate against.
 
 #include <algorithm>
 #include <functional>
@@ -16,7 +17,10 @@
 
 namespace af::registry {
 
-template <class Product, class Context>
+// The Extra of a kind whose entries say nothing more.
+struct NoExtra {};
+
+template <class Product, class Context, class Extra = NoExtra>
 class Registry {
  public:
   using Factory = std::function<Result<std::unique_ptr<Product>>(const Context&)>;
@@ -24,10 +28,11 @@ class Registry {
   struct Entry {
     Descriptor descriptor;
     Factory factory;
+    Extra extra;
   };
 
-  void add(Descriptor descriptor, Factory factory) {
-    entries_.push_back(std::make_unique<Entry>(Entry{std::move(descriptor), std::move(factory)}));
+  void add(Descriptor descriptor, Factory factory, Extra extra = {}) {
+    entries_.push_back(std::make_unique<Entry>(Entry{std::move(descriptor), std::move(factory), std::move(extra)}));
   }
 
   const Entry* find(std::string_view name) const {
@@ -35,6 +40,8 @@ class Registry {
       if (e->descriptor.name == name) return e.get();
     return nullptr;
   }
+
+  const std::vector<std::unique_ptr<Entry>>& entries() const { return entries_; }
 
   std::vector<const Descriptor*> descriptors() const {
     std::vector<const Descriptor*> out;

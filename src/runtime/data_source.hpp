@@ -1,9 +1,12 @@
 #pragma once
-// DataSource: where a data step's bars come from. For replay it reads history
-// (Binance Vision files); the live service adds streaming on top (sources/).
+// DataSource: where a data step's bars come from in replay (history: Binance
+// Vision files, a ClickHouse table). A data plugin's registry entry builds it,
+// and, for the live service, the step's LiveFeed (DataPluginExtras::live_feed):
+// one registry entry per plugin says how to build both.
 // Owned by the driver (replay or signal); compute thread unless stated.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +16,7 @@
 #include "common/result.hpp"
 #include "registry/param.hpp"
 #include "registry/registry.hpp"
+#include "runtime/live_feed.hpp"
 
 namespace af {
 
@@ -30,8 +34,19 @@ struct DataSourceContext {
   std::string plugin;    // "data.binance_futures"
   int64_t interval_ms;
   std::string data_dir;  // replay: root of a Binance Vision mirror ("" when live)
+  // Live (the live_feed factory) only:
+  std::string step_path;              // the data step's place in the pipeline, for messages
+  std::vector<std::string> universe;  // the step's symbols, in the order LiveFeedBar::symbol counts them
+  const LiveFeedSettings* live = nullptr;
 };
 
-using DataSourceRegistry = registry::Registry<DataSource, DataSourceContext>;
+using LiveFeedFactory = std::function<Result<std::unique_ptr<LiveFeed>>(const DataSourceContext&)>;
+
+// What a data plugin's registry entry says beyond its replay factory.
+struct DataPluginExtras {
+  LiveFeedFactory live_feed;  // empty: the plugin does not stream (`signal` refuses it)
+};
+
+using DataSourceRegistry = registry::Registry<DataSource, DataSourceContext, DataPluginExtras>;
 
 }  // namespace af

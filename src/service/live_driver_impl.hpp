@@ -4,19 +4,23 @@
 // compute thread and read by the metrics thread are atomics.
 
 #include <atomic>
+#include <chrono>
+#include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/engine.hpp"
+#include "runtime/live_feed.hpp"
 #include "service/latency_histogram.hpp"
 #include "service/live_driver.hpp"
 #include "service/snapshot_writer.hpp"
 #include "service/status_board.hpp"
 #include "service/state_store.hpp"
-#include "binance/live_bar_feed.hpp"
 
 namespace af::service {
 
@@ -32,7 +36,7 @@ struct LiveDriver::Impl {
   // One feed per data step (Plan::sources), and its universe index -> engine symbol.
   struct Feed {
     size_t source = 0;
-    std::unique_ptr<binance::LiveBarFeed> feed;
+    std::unique_ptr<LiveFeed> feed;
     std::vector<SymbolId> symbol_ids;
     int64_t interval_ms = 0;
   };
@@ -54,6 +58,50 @@ struct LiveDriver::Impl {
 
   mutable std::mutex failure_mutex;
   std::string failure;  // a feed's fatal error, for /healthz
+
+  // Per (source, symbol) what warmup delivered, for the summary line.
+  struct WarmupTally {
+    uint64_t bars = 0;
+    int64_t first = std::numeric_limits<int64_t>::max();
+    int64_t last = std::numeric_limits<int64_t>::min();
+    void add(int64_t ts) {
+      ++bars;
+      first = std::min(first, ts);
+      last = std::max(last, ts);
+    }
+  };
+  // The state of the pump loop (compute thread): what run() hands from phase to phase.
+  struct Pump {
+    int64_t anchor = 0;
+    bool restored = false;
+    std::vector<bool> history_complete;            // per feed
+    std::vector<std::vector<LiveFeedBar>> held;    // several feeds: history held until all are complete
+    std::vector<LiveFeedBar> batch;                // one poll's bars, reused
+    std::map<std::pair<size_t, SymbolId>, WarmupTally> tally;
+    int64_t last_snapshot = 0;
+    int64_t last_rss_log = std::numeric_limits<int64_t>::min();
+  };
+
+  // The phases of run(), in order.
+  // 1. The engine from the state directory's snapshot, if usable (else fresh).
+  Result<std::optional<Snapshot>> restore();
+  // 2. The earliest anchor over the feeds (a condition-variable wait on each);
+  //    nullopt when stop came first; a feed's failure.
+  Result<std::optional<int64_t>> await_anchor(const std::atomic<bool>& stop);
+  // 3. Where each symbol's history starts (warmup.hpp, or the snapshot's catch-up).
+  void begin_history(int64_t anchor_ts, const std::optional<Snapshot>& snapshot);
+  // 4. History, then live bars through the engine, snapshots on the way, until
+  //    stop (nullopt) or a feed fails (its error).
+  std::optional<Error> pump(const std::atomic<bool>& stop, int64_t anchor_ts, bool restored_run);
+  // 5. Feeds, then sinks, then the last snapshot; the report or the failure.
+  Result<LiveReport> finish(std::optional<Error> failed, LiveReport report,
+                            std::chrono::steady_clock::time_point started);
+  // Pieces of pump().
+  std::optional<Error> poll_feeds(const std::atomic<bool>& stop, Pump& pump);
+  void process(size_t feed_index, const LiveFeedBar& bar, Pump& pump);
+  void run_merged_history(Pump& pump);
+  void on_warmup_done(Pump& pump);
+  void snapshot_if_due(Pump& pump);
 
   void on_prediction(const PredictionRecord& r);
   // The anchor without a usable snapshot: after the sinks' newest predictions, bounded.

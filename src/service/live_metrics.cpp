@@ -69,26 +69,26 @@ std::string LiveDriver::Impl::metrics_text() const {
     t.counter("af_feed_bars_total", "Bars delivered by a feed, by kind", d(s.live_bars),
               {{"source", plan.sources[f.source].event}, {"kind", "live"}});
     t.counter("af_feed_bars_from_rest_total", "Live bars that came from REST (late, missing or gap)",
-              d(s.assembler.emitted_rest), l);
+              d(s.live_bars_fetched), l);
     t.counter("af_feed_duplicates_total", "Re-delivered identical bars dropped by the bar assembler",
-              d(s.assembler.duplicates), l);
-    t.counter("af_feed_revisions_total", "Different re-deliveries of a final bar (ignored)", d(s.assembler.revisions),
+              d(s.duplicates), l);
+    t.counter("af_feed_revisions_total", "Different re-deliveries of a final bar (ignored)", d(s.revisions),
               l);
-    t.counter("af_feed_gaps_repaired_total", "Missing bars found and fetched over REST", d(s.assembler.gaps_detected),
+    t.counter("af_feed_gaps_repaired_total", "Missing bars found and fetched over REST", d(s.missing_bars),
               l);
-    t.counter("af_feed_real_gaps_total", "Bars the exchange does not have (outages)", d(s.assembler.real_gaps), l);
+    t.counter("af_feed_real_gaps_total", "Bars the exchange does not have (outages)", d(s.real_gaps), l);
     t.counter("af_feed_future_bars_total", "Updates for a bar after the exchange's clock (held back, not applied)",
-              d(s.assembler.future_bars), l);
+              d(s.future_bars), l);
     t.counter("af_feed_archive_files_rejected_total",
               "Archive files that matched their checksum but could not be read (dropped; REST instead)",
               d(s.archive_files_rejected), l);
     t.counter("af_feed_reconnects_total", "WebSocket reconnects", d(s.reconnects), l);
-    t.counter("af_feed_rest_requests_total", "REST kline requests (ClickHouse: polls)", d(s.rest_requests), l);
+    t.counter("af_feed_rest_requests_total", "REST kline requests (ClickHouse: polls)", d(s.requests), l);
     t.counter("af_feed_rows_read_total", "Rows read from a polled table (data.clickhouse_poll)", d(s.rows_read), l);
-    t.counter("af_feed_rest_failures_total", "REST kline requests that failed", d(s.rest_failures), l);
+    t.counter("af_feed_rest_failures_total", "REST kline requests that failed", d(s.request_failures), l);
     t.gauge("af_feed_last_message_timestamp_seconds",
             "Unix time of the newest kline message (ClickHouse: successful poll); 0: none yet",
-            unix_seconds(s.last_message_ms), l);
+            unix_seconds(s.last_data_ms), l);
     t.gauge("af_feed_stale_after_seconds", "Silence after which the feed counts as stale (/healthz, reconnect)",
             unix_seconds(f.feed->stale_after_ms()), l);
   }
@@ -126,9 +126,9 @@ HealthStatus LiveDriver::Impl::health() const {
   const int64_t now = now_ms();
   for (const auto& f : feeds) {
     const auto s = f.feed->stats();
-    if (s.last_message_ms > 0 && now - s.last_message_ms > f.feed->stale_after_ms()) {
+    if (s.last_data_ms > 0 && now - s.last_data_ms > f.feed->stale_after_ms()) {
       return {false, "stream " + plan.sources[f.source].event + " stale for " +
-                         std::to_string((now - s.last_message_ms) / 1000) + " s"};
+                         std::to_string((now - s.last_data_ms) / 1000) + " s"};
     }
   }
   const auto sink_stats = sinks->stats();

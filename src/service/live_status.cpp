@@ -52,17 +52,17 @@ std::string LiveDriver::Impl::status_json() const {
   for (const auto& f : feeds) {
     const auto s = f.feed->stats();
     const auto& source = plan.sources[f.source];
-    const int64_t silent = s.last_message_ms > 0 ? std::max<int64_t>(0, now - s.last_message_ms) : -1;
+    const int64_t silent = s.last_data_ms > 0 ? std::max<int64_t>(0, now - s.last_data_ms) : -1;
     const bool stale = silent > f.feed->stale_after_ms();
     for (const auto& sym : source.universe) symbol_feed_stale[sym] = symbol_feed_stale[sym] || stale;
     feeds_json.push_back({{"source", source.event},
-                          {"last_message", iso_or_null(s.last_message_ms)},
+                          {"last_message", iso_or_null(s.last_data_ms)},
                           {"silent_seconds", seconds_or_null(silent)},
                           {"stale_after_seconds", static_cast<double>(f.feed->stale_after_ms()) / 1000.0},
                           {"stale", stale},
                           {"reconnects", s.reconnects},
-                          {"gaps_repaired", s.assembler.gaps_detected},
-                          {"real_gaps", s.assembler.real_gaps}});
+                          {"gaps_repaired", s.missing_bars},
+                          {"real_gaps", s.real_gaps}});
   }
 
   const int64_t buffer_ms = std::max<int64_t>(1, plan.buffer_minutes) * 60'000;

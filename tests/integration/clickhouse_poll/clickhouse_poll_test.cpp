@@ -316,15 +316,15 @@ class ClickHousePollFeedTest : public ClickHousePollTest {
     return std::make_unique<ClickHousePollFeed>(std::move(o));
   }
   // Polls until `n` bars arrived or 5 s passed.
-  static std::vector<binance::LiveFeedBar> take(binance::LiveBarFeed& feed, size_t n) {
-    std::vector<binance::LiveFeedBar> out;
+  static std::vector<LiveFeedBar> take(LiveFeed& feed, size_t n) {
+    std::vector<LiveFeedBar> out;
     const auto end = std::chrono::steady_clock::now() + 5s;
     while (out.size() < n && std::chrono::steady_clock::now() < end) feed.poll(out, 50);
     return out;
   }
   // Nothing more arrives within a few polls.
-  static void expect_quiet(binance::LiveBarFeed& feed) {
-    std::vector<binance::LiveFeedBar> out;
+  static void expect_quiet(LiveFeed& feed) {
+    std::vector<LiveFeedBar> out;
     feed.poll(out, 200);
     EXPECT_TRUE(out.empty()) << out.size() << " unexpected bars, first ts " << format_iso8601(out.front().bar.ts);
   }
@@ -371,13 +371,13 @@ TEST_F(ClickHousePollFeedTest, HistoryThenEveryClosedBarOnceInOrderAndGapsNeverI
   EXPECT_EQ(live[0].bar.origin, BarOrigin::kRest);
   EXPECT_TRUE(live[0].bar.same_values(btc[60]));
   expect_quiet(*feed);
-  EXPECT_EQ(feed->stats().assembler.gaps_detected, 0u);
+  EXPECT_EQ(feed->stats().missing_bars, 0u);
 
   // Past ETH 60's close + buffer: late, counted once however many polls ask again.
   clock = anchor + kMin + 6'000;
   expect_quiet(*feed);
   expect_quiet(*feed);
-  EXPECT_EQ(feed->stats().assembler.gaps_detected, 1u);
+  EXPECT_EQ(feed->stats().missing_bars, 1u);
   // It arrives late: emitted then, in order.
   insert("ETHUSDT", {eth[60]});
   live = take(*feed, 1);
@@ -398,14 +398,14 @@ TEST_F(ClickHousePollFeedTest, HistoryThenEveryClosedBarOnceInOrderAndGapsNeverI
                      {0, anchor + 2 * kMin}, {1, anchor + kMin}, {1, anchor + 2 * kMin}}));
   expect_quiet(*feed);
   auto st = feed->stats();
-  EXPECT_EQ(st.assembler.real_gaps, 1u);
-  EXPECT_EQ(st.assembler.gaps_detected, 2u);
+  EXPECT_EQ(st.real_gaps, 1u);
+  EXPECT_EQ(st.missing_bars, 2u);
   EXPECT_EQ(st.live_bars, 5u);
   EXPECT_EQ(st.history_bars, 110u);
-  EXPECT_GT(st.rest_requests, 6u);
+  EXPECT_GT(st.requests, 6u);
   EXPECT_EQ(st.rows_read, 110u + 5) << "the history, then each live bar read once";
-  EXPECT_EQ(st.rest_failures, 0u);
-  EXPECT_GT(st.last_message_ms, 0);
+  EXPECT_EQ(st.request_failures, 0u);
+  EXPECT_GT(st.last_data_ms, 0);
   EXPECT_EQ(feed->stale_after_ms(), 3 * kMin + 5'000);
   // BTC 61 shows up after the feed moved on: never emitted out of order.
   insert("BTCUSDT", {btc[61]});
@@ -419,7 +419,7 @@ TEST_F(ClickHousePollFeedTest, MissingTableStopsTheFeedWithAnError) {
   auto feed = make_feed(clock);
   ASSERT_TRUE(feed->start().ok());
   feed->begin_history({kT0 - kMin, kT0 - kMin}, true);
-  std::vector<binance::LiveFeedBar> out;
+  std::vector<LiveFeedBar> out;
   ASSERT_TRUE(wait_until([&] { return !feed->poll(out, 20); }, 5s));
   ASSERT_TRUE(feed->error().has_value());
   EXPECT_NE(feed->error()->message.find("table does not exist"), std::string::npos) << feed->error()->message;
@@ -436,8 +436,8 @@ TEST(ClickHousePollFeedConfig, UnreachableServerIsRetriedNotFatal) {
   ClickHousePollFeed feed(std::move(o));
   ASSERT_TRUE(feed.start().ok());
   feed.begin_history({kT0}, true);
-  ASSERT_TRUE(wait_until([&] { return feed.stats().rest_failures >= 1; }, 5s));
-  std::vector<binance::LiveFeedBar> out;
+  ASSERT_TRUE(wait_until([&] { return feed.stats().request_failures >= 1; }, 5s));
+  std::vector<LiveFeedBar> out;
   EXPECT_TRUE(feed.poll(out, 10));
   EXPECT_FALSE(feed.error().has_value());
   EXPECT_FALSE(feed.history_done());

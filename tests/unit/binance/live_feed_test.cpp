@@ -14,6 +14,7 @@
 #include "loopback_server.hpp"
 #include "market_test_util.hpp"
 #include "binance/live_market_feed.hpp"
+#include "runtime/warmup.hpp"
 
 namespace af::binance {
 namespace {
@@ -124,8 +125,6 @@ TEST(LiveMarketFeedTest, HistoryThenLiveGaplessThroughFaults) {
   o.market = BinanceMarket::kSpot;
   o.universe = kUniverse;
   o.interval_ms = kIv;
-  o.lookback_ms = 20 * kIv;
-  o.start_align_ms = 5 * kIv;
   o.ws_url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/stream";
   o.rest_url = "http://127.0.0.1:" + std::to_string(server.port());
   o.buffer_ms = 300;
@@ -134,6 +133,8 @@ TEST(LiveMarketFeedTest, HistoryThenLiveGaplessThroughFaults) {
   ASSERT_TRUE(feed.start());
   auto anchor = feed.wait_anchor();
   ASSERT_TRUE(anchor) << anchor.error().message;
+  const int64_t lookback = 20 * kIv, align = 5 * kIv;
+  feed.begin_history(std::vector<int64_t>(kUniverse.size(), warmup_start(*anchor, lookback, align)), true);
   std::vector<LiveFeedBar> got;
   const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(6500);
   while (std::chrono::steady_clock::now() < end) {
@@ -143,8 +144,8 @@ TEST(LiveMarketFeedTest, HistoryThenLiveGaplessThroughFaults) {
   feed.stop();
   const auto stats = feed.stats();
 
-  int64_t start = *anchor - o.lookback_ms;
-  start = bucket_start(start, o.start_align_ms) == start ? start : bucket_start(start, o.start_align_ms) + o.start_align_ms;
+  int64_t start = *anchor - lookback;
+  start = bucket_start(start, align) == start ? start : bucket_start(start, align) + align;
   for (size_t s = 0; s < kUniverse.size(); ++s) {
     std::vector<LiveFeedBar> mine;
     for (const auto& b : got) {
@@ -166,8 +167,8 @@ TEST(LiveMarketFeedTest, HistoryThenLiveGaplessThroughFaults) {
     }
   }
   EXPECT_GE(stats.reconnects, 1u);
-  EXPECT_GT(stats.assembler.emitted_rest, 0u);                       // lost bars filled over REST
-  EXPECT_GT(stats.assembler.emitted, stats.assembler.emitted_rest);  // and the rest from the stream
+  EXPECT_GT(stats.live_bars_fetched, 0u);                  // lost bars filled over REST
+  EXPECT_GT(stats.live_bars, stats.live_bars_fetched);     // and the rest from the stream
 }
 
 // One closed bar dated an hour ahead, its event time consistent with it: it must
@@ -209,7 +210,6 @@ TEST(LiveMarketFeedTest, AFutureDatedClosedBarIsHeldBackAndTheStreamGoesOn) {
   o.market = BinanceMarket::kSpot;
   o.universe = kUniverse;
   o.interval_ms = kIv;
-  o.lookback_ms = 5 * kIv;
   o.ws_url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/stream";
   o.rest_url = "http://127.0.0.1:" + std::to_string(server.port());
   o.buffer_ms = 300;
@@ -218,6 +218,7 @@ TEST(LiveMarketFeedTest, AFutureDatedClosedBarIsHeldBackAndTheStreamGoesOn) {
   ASSERT_TRUE(feed.start());
   auto anchor = feed.wait_anchor();
   ASSERT_TRUE(anchor) << anchor.error().message;
+  feed.begin_history(std::vector<int64_t>(kUniverse.size(), warmup_start(*anchor, 5 * kIv, kIv)), true);
   std::vector<LiveFeedBar> got;
   const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(5000);
   while (std::chrono::steady_clock::now() < end) {
@@ -227,9 +228,9 @@ TEST(LiveMarketFeedTest, AFutureDatedClosedBarIsHeldBackAndTheStreamGoesOn) {
   feed.stop();
   ASSERT_TRUE(future_sent);
   const auto stats = feed.stats();
-  EXPECT_GE(stats.assembler.future_bars, 1u);
-  EXPECT_EQ(stats.assembler.real_gaps, 0u);
-  EXPECT_EQ(stats.assembler.gaps_detected, 0u);
+  EXPECT_GE(stats.future_bars, 1u);
+  EXPECT_EQ(stats.real_gaps, 0u);
+  EXPECT_EQ(stats.missing_bars, 0u);
   for (size_t s = 0; s < kUniverse.size(); ++s) {
     std::vector<LiveFeedBar> mine;
     for (const auto& b : got) {

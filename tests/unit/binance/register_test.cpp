@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "binance/live_market_feed.hpp"
 #include "common/interval.hpp"
 #include "common/time.hpp"
 #include "synthetic/synthetic_market.hpp"
@@ -38,6 +39,37 @@ TEST(SourcesRegistry, DescriptorsAndFactory) {
     auto live = e->factory(DataSourceContext{p, name, 15 * kMinuteMs, ""});
     ASSERT_FALSE(live.ok());
     EXPECT_EQ(live.error().message, std::string(name) + ": live streaming is not available in replay");
+  }
+}
+
+// Live feeds are a plugin kind: each entry says how to build its feed, from the
+// live service's settings (issue 13 item 2).
+TEST(SourcesRegistry, EachEntryBuildsItsLiveFeed) {
+  DataSourceRegistry reg;
+  register_builtins(reg);
+  registry::Params p;
+  p.set("universe", std::vector<std::string>{"AAAUSDT", "BBBUSDT"});
+  p.set("interval", std::string("1m"));
+  for (const auto& [name, stale_default] :
+       {std::pair<std::string, int64_t>{"data.binance_futures", 10'000}, {"data.binance_spot", 40'000}}) {
+    const auto* e = reg.find(name);
+    ASSERT_NE(e, nullptr) << name;
+    ASSERT_TRUE(e->extra.live_feed) << name;
+    DataSourceContext ctx{p, name, kMinuteMs, ""};
+    ctx.universe = {"AAAUSDT", "BBBUSDT"};
+    auto none = e->extra.live_feed(ctx);
+    ASSERT_FALSE(none.ok());
+    EXPECT_EQ(none.error().message, name + ": a live feed needs the live service's settings");
+    LiveFeedSettings settings;
+    ctx.live = &settings;
+    auto feed = e->extra.live_feed(ctx);
+    ASSERT_TRUE(feed.ok()) << feed.error().message;
+    EXPECT_NE(dynamic_cast<LiveMarketFeed*>(feed->get()), nullptr) << name;
+    EXPECT_EQ((*feed)->stale_after_ms(), stale_default) << name;
+    settings.stale_after_ms = 1234;
+    auto tuned = e->extra.live_feed(ctx);
+    ASSERT_TRUE(tuned.ok());
+    EXPECT_EQ((*tuned)->stale_after_ms(), 1234) << name;
   }
 }
 

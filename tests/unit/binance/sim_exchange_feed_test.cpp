@@ -12,6 +12,7 @@
 #include "binance/binance_rest_client.hpp"
 #include "net/http_client.hpp"
 #include "binance/live_market_feed.hpp"
+#include "runtime/warmup.hpp"
 
 namespace af::binance {
 namespace {
@@ -35,8 +36,6 @@ TEST(SimExchangeFeedTest, FuturesOverTlsWithFaultsIsExact) {
   o.market = BinanceMarket::kFutures;
   o.universe = so.symbols;
   o.interval_ms = kMinuteMs;
-  o.lookback_ms = 3 * kHourMs;
-  o.start_align_ms = kHourMs;
   o.ws_url = "wss://" + base + "/market/stream";
   o.rest_url = "https://" + base;
   o.vision_url = "https://" + base;
@@ -48,6 +47,7 @@ TEST(SimExchangeFeedTest, FuturesOverTlsWithFaultsIsExact) {
   ASSERT_TRUE(feed.start());
   auto anchor = feed.wait_anchor();
   ASSERT_TRUE(anchor) << anchor.error().message;
+  feed.begin_history(std::vector<int64_t>(o.universe.size(), warmup_start(*anchor, 3 * kHourMs, kHourMs)), true);
   std::vector<LiveFeedBar> got;
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < end) {
