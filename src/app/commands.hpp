@@ -32,6 +32,10 @@ enum class LoadMode { kRun, kValidate };
 std::optional<dag::Plan> load_plan(const std::string& file, PluginSet& plugins, LoadMode mode = LoadMode::kRun,
                                    Diagnostics* diagnostics = nullptr);
 
+// `signal` (and `replay` without --dump or --print-predictions) needs a sink, as
+// the original requires on_prediction: false after printing the located error.
+bool require_sinks(const dag::Plan& plan, const std::string& command, const std::string& without);
+
 struct ValidateArgs {
   std::string file;
   bool json = false;

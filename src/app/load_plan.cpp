@@ -61,4 +61,13 @@ std::optional<dag::Plan> load_plan(const std::string& file, PluginSet& plugins, 
   return plan;
 }
 
+bool require_sinks(const dag::Plan& plan, const std::string& command, const std::string& without) {
+  if (!plan.sinks.empty()) return true;
+  Diagnostics diags;
+  diags.error(plan.file, plan.signal_mark, "signal_generation.on_prediction",
+              "`" + command + "` needs at least one sink (the original requires on_prediction); " + without);
+  std::cerr << diags.items().front().to_string() << '\n';
+  return false;
+}
+
 }  // namespace af::app

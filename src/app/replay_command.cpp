@@ -33,6 +33,9 @@ int run_replay_command(const ReplayArgs& args) {
   register_all_builtins(plugins);
   auto plan = load_plan(args.file, plugins);
   if (!plan) return kExitInvalid;
+  if (args.dumps.empty() && !args.print_predictions &&
+      !require_sinks(*plan, "replay", "give --dump FRAME=PATH or --print-predictions to run without"))
+    return kExitInvalid;
 
   std::error_code ec;
   if (!std::filesystem::is_directory(args.data_dir, ec)) {

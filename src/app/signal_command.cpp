@@ -65,6 +65,7 @@ int run_signal_command(const SignalArgs& args) {
   register_all_builtins(plugins);
   auto plan = load_plan(args.file, plugins);
   if (!plan) return kExitInvalid;
+  if (!require_sinks(*plan, "signal", "`validate` and `replay --dump` run without")) return kExitInvalid;
   if (const char* base = std::getenv("ALPHA_FORGE_BINANCE_BASE_URL"); base && *base && args.base_url.empty()) {
     // A base that is not a URL would otherwise fall back to the real Binance.
     const std::string b = base;

@@ -21,7 +21,14 @@ std::span<const std::string_view> binance_interval_names();
 // "15m" -> 900000; nullopt for anything outside Binance's set.
 std::optional<int64_t> parse_interval(std::string_view name);
 
-// 900000 -> "15m"; an interval outside the set is written as "<ms>ms".
+// A resample target: a Binance interval, or `<n><unit>` in Binance's or pandas'
+// spelling (s/S; m/min/T; h/H; d/D: "2H", "120min", "120T", "1D", "45m") whose
+// length divides a day, so buckets stay aligned to the UTC epoch. nullopt
+// otherwise (pandas' "M" is a month, not a minute, and is refused).
+std::optional<int64_t> parse_frequency(std::string_view text);
+
+// 900000 -> "15m"; another length in its largest whole unit ("3h", "45m", "90s"),
+// else "<ms>ms".
 std::string interval_name(int64_t interval_ms);
 
 // Open time of the epoch-aligned bucket that contains ts.

@@ -64,9 +64,16 @@ class Compiler {
     plan_.name = p_.name;
     plan_.file = p_.file;
     plan_.lookback_days = p_.signal.lookback_days;
-    plan_.interval_ms = p_.signal.interval_ms;
     plan_.buffer_minutes = p_.signal.buffer_minutes;
     plan_.sinks = p_.signal.sinks;
+    plan_.signal_mark = p_.signal.mark;
+    for (const auto& u : p_.unused_expand)
+      warning(u.mark, "expand." + u.value,
+              "expand list '" + u.value + "' is used by no step (no param is ${expand." + u.value + "})");
+    if (p_.signal.sinks_written == 0)
+      warning(p_.signal.mark, "signal_generation.on_prediction",
+              "no sinks: `signal` refuses to run without one (the original requires on_prediction); `validate` "
+              "and `replay --dump` run without");
     for (const auto& path : p_.plugin_paths) plan_.plugin_paths.push_back(path.value);
     for (const auto& f : plan_.frames) plan_.coarsest_interval_ms = std::max(plan_.coarsest_interval_ms, f.interval_ms);
     return std::move(plan_);
@@ -560,6 +567,11 @@ class Compiler {
     const auto& cols = f.columns;
     plan_.prediction = {frame, static_cast<int>(std::find(cols.begin(), cols.end(), column) - cols.begin())};
     plan_.prediction_column = column;
+    if (sg.interval_ms == 0) {
+      plan_.interval_ms = f.interval_ms;  // scheduling.interval not written: the prediction frame's
+      return;
+    }
+    plan_.interval_ms = sg.interval_ms;
     if (f.interval_ms != sg.interval_ms)
       error(sg.interval_mark, "signal_generation.scheduling.interval",
             "the prediction column '" + column + "' is on frame '" + f.name + "' of " + interval_name(f.interval_ms) +

@@ -97,6 +97,7 @@ struct Plan {
   int64_t buffer_minutes = 0;
   int64_t coarsest_interval_ms = 0;  // of every frame: history starts on its boundary
   std::vector<dsl::SinkSpec> sinks;
+  SourceMark signal_mark;  // of the `signal_generation` key, for "no sinks"
   std::vector<std::string> plugin_paths;
   std::vector<Diagnostic> warnings;
 

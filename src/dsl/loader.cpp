@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include <yaml-cpp/depthguard.h>
 
@@ -105,6 +106,9 @@ class Loader {
     } else {
       missing("pipeline");
     }
+    for (size_t i = 0; i < expand_names_.size(); ++i)
+      if (!expand_used_.count(expand_names_[i]))
+        pipeline_.unused_expand.push_back({expand_names_[i], expand_marks_[i]});
   }
 
   Pipeline take() { return std::move(pipeline_); }
@@ -227,6 +231,7 @@ class Loader {
       }
       if (ok) expand_[item.key] = std::move(list);
       expand_names_.push_back(item.key);
+      expand_marks_.push_back(item.key_mark);
     }
   }
 
@@ -258,8 +263,9 @@ class Loader {
       missing_key(suggested, e.key_mark, "signal_generation", "warmup", " (with lookback_days)");
     }
     if (auto* s = find_entry(*entries, "scheduling")) {
-      std::vector<std::string> scheduling_suggested;
-      if (auto se = sub_map(*s, kSchedulingKeys, "signal_generation.scheduling", &scheduling_suggested)) {
+      // Both keys are optional, as in the original: the interval is then the
+      // prediction frame's (the compiler fills it in), buffer_minutes 0.
+      if (auto se = sub_map(*s, kSchedulingKeys, "signal_generation.scheduling")) {
         if (auto* i = find_entry(*se, "interval")) {
           sg.interval_mark = i->value_mark;
           if (auto v = string_value(*i, "signal_generation.scheduling.interval")) {
@@ -278,17 +284,14 @@ class Loader {
                     "'" + v->value + "' is not a Binance interval (one of " + list + ")");
             }
           }
-        } else {
-          missing_key(scheduling_suggested, s->key_mark, "signal_generation.scheduling", "interval");
         }
         if (auto* b = find_entry(*se, "buffer_minutes")) {
           if (auto v = int_value(*b, "signal_generation.scheduling.buffer_minutes", 0, kMaxBufferMinutes, "one day"))
             sg.buffer_minutes = *v;
         }
       }
-    } else {
-      missing_key(suggested, e.key_mark, "signal_generation", "scheduling", " (with interval)");
     }
+    sg.mark = e.key_mark;
     if (auto* o = find_entry(*entries, "on_prediction")) load_sinks(*o);
     if (auto* o = find_entry(*entries, "output_col")) sg.output_col = string_value(*o, "signal_generation.output_col");
   }
@@ -298,6 +301,7 @@ class Loader {
       error(e.value_mark, "signal_generation.on_prediction", "expects a list of sinks, got " + describe(e.value));
       return;
     }
+    pipeline_.signal.sinks_written = e.value.size();
     for (size_t i = 0; i < e.value.size(); ++i) {
       const std::string path = "signal_generation.on_prediction[" + std::to_string(i) + "]";
       const YAML::Node item = e.value[i];
@@ -447,6 +451,7 @@ class Loader {
     for (const auto& p : raw.params) {
       auto ref = expand_reference(p.value);
       if (!ref) continue;
+      expand_used_.insert(*ref);
       auto it = expand_.find(*ref);
       if (it == expand_.end()) {
         // A list that exists but was malformed has been reported already.
@@ -675,6 +680,8 @@ class Loader {
   Pipeline pipeline_;
   std::map<std::string, ExpandList> expand_;
   std::vector<std::string> expand_names_;
+  std::vector<SourceMark> expand_marks_;  // of each name in expand_names_
+  std::set<std::string> expand_used_;     // names some step's param refers to
 };
 
 }  // namespace

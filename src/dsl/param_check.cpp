@@ -74,6 +74,7 @@ struct Checker {
       case ParamType::kBool: return "a bool";
       case ParamType::kString: return "a string";
       case ParamType::kInterval: return "an interval";
+      case ParamType::kFrequency: return "a frequency";
       case ParamType::kChoice: return "one of " + join_choices();
       case ParamType::kStringList: return "a list of strings";
       case ParamType::kNumberList: return "a list of numbers";
@@ -173,6 +174,16 @@ struct Checker {
         if (!parse_interval(n.Scalar())) {
           fail("param '" + spec.name + "': '" + n.Scalar() + "' is not a Binance interval (one of " + interval_list() +
                ")");
+          return std::nullopt;
+        }
+        return ParamValue{n.Scalar()};
+      }
+      case ParamType::kFrequency: {
+        if (!n.IsScalar()) return wrong_type(n), std::nullopt;
+        if (!parse_frequency(n.Scalar())) {
+          fail("param '" + spec.name + "': '" + n.Scalar() +
+               "' is not a frequency: a Binance interval or <n> with a unit s, m (min, T), h (H) or d (D), "
+               "dividing a day (2h, 2H, 120min, 120T, 1D, 3h, 45m)");
           return std::nullopt;
         }
         return ParamValue{n.Scalar()};

@@ -65,14 +65,16 @@ struct SinkSpec {
 };
 
 struct SignalGeneration {
+  SourceMark mark;               // of the `signal_generation` key
   std::string mode = "stream";   // "stream" (the only mode the engine runs)
   int64_t lookback_days = 0;
   SourceMark lookback_mark;
-  std::string interval;          // scheduling.interval, e.g. "1h"
-  int64_t interval_ms = 0;
+  std::string interval;          // scheduling.interval, e.g. "1h"; "" when not written
+  int64_t interval_ms = 0;       // 0 when not written: the prediction frame's interval applies
   SourceMark interval_mark;
   int64_t buffer_minutes = 0;
-  std::vector<SinkSpec> sinks;
+  std::vector<SinkSpec> sinks;   // empty when on_prediction is absent (validate warns, signal refuses)
+  size_t sinks_written = 0;      // entries of on_prediction, also those of plugins validate does not load
   std::optional<Located<std::string>> output_col;  // signal_generation.output_col
 };
 
@@ -83,6 +85,9 @@ struct Pipeline {
   std::vector<Located<std::string>> plugin_paths;  // using.plugins: shared libraries with sinks
   SignalGeneration signal;
   std::vector<StepSpec> steps;  // in source order, expanded
+  // `expand` lists no step's param refers to (the compiler warns: a forgotten
+  // `${expand.NAME}` would otherwise silently compute one variant only).
+  std::vector<Located<std::string>> unused_expand;
 };
 
 }  // namespace af::dsl

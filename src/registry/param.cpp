@@ -14,6 +14,7 @@ const char* param_type_name(ParamType t) {
     case ParamType::kBool: return "bool";
     case ParamType::kString: return "string";
     case ParamType::kInterval: return "interval";
+    case ParamType::kFrequency: return "frequency";
     case ParamType::kChoice: return "choice";
     case ParamType::kStringList: return "list of strings";
     case ParamType::kNumberList: return "list of numbers";

@@ -18,6 +18,7 @@ enum class ParamType {
   kBool,        // true/false
   kString,      // any string
   kInterval,    // a Binance interval name ("15m"), checked against the set
+  kFrequency,   // a resample target: a Binance interval or pandas' spelling dividing a day ("2H", "45m")
   kChoice,      // one string of ParamSpec::choices
   kStringList,  // [a, b]
   kNumberList,  // [0.1, -2]

@@ -14,9 +14,9 @@ namespace {
 // The one rule both the descriptor (validation) and the factory apply.
 std::optional<int64_t> resample_interval(const registry::Params& p, int64_t input_ms, std::string& error) {
   const std::string& name = p.get_string("target_freq");
-  const auto target = parse_interval(name);
+  const auto target = parse_frequency(name);
   if (!target) {
-    error = "target_freq '" + name + "' is not a Binance interval";
+    error = "target_freq '" + name + "' is not a frequency that divides a day";
     return std::nullopt;
   }
   if (input_ms <= 0) {
@@ -46,12 +46,15 @@ registry::Descriptor resample_descriptor() {
       "emitted when its last constituent bar arrives; a bucket missing constituents is emitted, marked "
       "incomplete and logged, when that last bar arrives or else when the first bar of a later bucket arrives. "
       "No bar, no bucket: an empty bucket is never invented. `target_freq` must be a multiple of the input "
-      "interval (equal is allowed: a pass-through). Binance's coarse Vision files are exactly this "
+      "interval (equal is allowed: a pass-through) and divide a day; it may be written as Binance does (`2h`) or "
+      "as pandas does (`2H`, `120min`, `120T`, `1D`), and need not be a Binance interval (`3h`, `45m`). Binance's coarse Vision files are exactly this "
       "aggregation of its finer ones.";
   d.params = {registry::ParamSpec{.name = "target_freq",
-                                  .type = registry::ParamType::kInterval,
+                                  .type = registry::ParamType::kFrequency,
                                   .required = true,
-                                  .doc = "interval of the output frame, a multiple of the input interval"}};
+                                  .doc = "interval of the output frame, a multiple of the input interval: a Binance "
+                                         "interval or pandas' spelling (2H, 120min, 120T, 1D), any length dividing "
+                                         "a day (3h, 45m)"}};
   d.input = registry::InputKind::kFrame;
   d.output = registry::OutputKind::kFrame;
   d.warmup_rows = [](const registry::Params&) -> int64_t { return 1; };

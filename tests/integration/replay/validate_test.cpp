@@ -162,3 +162,59 @@ TEST(Version, EveryCommandPrintsIt) {
 
 }  // namespace
 }  // namespace af
+
+namespace af {
+namespace {
+
+// Issue 16 item 3: `signal` requires on_prediction as the original does;
+// `validate` and `replay --dump` run without it, with a warning.
+const std::string kWithoutSinks = R"(name: nosinks
+signal_generation:
+  warmup: {lookback_days: 3}
+pipeline:
+  - data:
+      using: data.binance_futures
+      outputs: {frame: ohlcv}
+      params: {universe: [AAAUSDT], interval: 1h}
+  - model:
+      using: models.linear
+      inputs: {frame: ohlcv}
+      outputs: {columns: [pred]}
+      params: {features: [close], weights: [1.0]}
+)";
+
+const std::string kNoSinksWarning =
+    "p.yaml:2:1: warning: signal_generation.on_prediction: no sinks: `signal` refuses to run without one (the "
+    "original requires on_prediction); `validate` and `replay --dump` run without";
+
+TEST(NoSinks, ValidateWarnsSignalAndPlainReplayRefuseReplayDumpRuns) {
+  TempDir dir;
+  write_file(dir / "p.yaml", kWithoutSinks);
+  auto v = run_command("cd " + dir.path().string() + " && " + kBinary + " validate p.yaml");
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_TRUE(contains(v.out, kNoSinksWarning)) << v.out << v.err;
+
+  auto s = run_command("cd " + dir.path().string() + " && " + kBinary + " signal p.yaml");
+  EXPECT_EQ(s.exit_code, 2);
+  EXPECT_TRUE(contains(s.err, "p.yaml:2:1: error: signal_generation.on_prediction: `signal` needs at least one sink "
+                              "(the original requires on_prediction); `validate` and `replay --dump` run without"))
+      << s.err;
+
+  ASSERT_EQ(run_command(kBinary + " synth-data --out " + (dir / "mirror") +
+                        " --symbols AAAUSDT --interval 1h --from 2025-01-01 --to 2025-01-10 --seed 5")
+                .exit_code,
+            0);
+  const std::string replay = "cd " + dir.path().string() + " && " + kBinary + " replay p.yaml --data mirror";
+  auto plain = run_command(replay);
+  EXPECT_EQ(plain.exit_code, 2);
+  EXPECT_TRUE(contains(plain.err, "p.yaml:2:1: error: signal_generation.on_prediction: `replay` needs at least one "
+                                  "sink (the original requires on_prediction); give --dump FRAME=PATH or "
+                                  "--print-predictions to run without"))
+      << plain.err;
+  auto dump = run_command(replay + " --dump ohlcv=" + (dir / "dump.csv"));
+  EXPECT_EQ(dump.exit_code, 0) << dump.err;
+  EXPECT_GT(read_file(dir / "dump.csv").size(), 100u);
+}
+
+}  // namespace
+}  // namespace af

@@ -43,6 +43,25 @@ TEST(Interval, BinanceSetAndBuckets) {
   EXPECT_EQ(bucket_start(-1, 60'000), -60'000);
 }
 
+// Resample targets (issue 16 item 3): pandas' spellings and any length dividing a day.
+TEST(Interval, FrequencyInBinanceAndPandasSpellings) {
+  for (const char* two_hours : {"2h", "2H", "120min", "120T", "120m", "7200s", "7200S"})
+    EXPECT_EQ(parse_frequency(two_hours), 7'200'000) << two_hours;
+  EXPECT_EQ(parse_frequency("1D"), 86'400'000);
+  EXPECT_EQ(parse_frequency("1d"), 86'400'000);
+  EXPECT_EQ(parse_frequency("3h"), 10'800'000);
+  EXPECT_EQ(parse_frequency("45m"), 2'700'000);
+  EXPECT_EQ(parse_frequency("15m"), 900'000);
+  // Not dividing a day, zero, a month, a week, no count, too many digits, junk.
+  for (const char* bad : {"7h", "25h", "2D", "0h", "0", "2M", "1w", "h", "", "100000s", "99999999999999999999h",
+                          "2 h", "-2h", "2hh", "1.5h"})
+    EXPECT_FALSE(parse_frequency(bad)) << bad;
+  EXPECT_EQ(interval_name(10'800'000), "3h");
+  EXPECT_EQ(interval_name(2'700'000), "45m");
+  EXPECT_EQ(interval_name(90'000), "90s");
+  EXPECT_EQ(interval_name(1'500), "1500ms");
+}
+
 TEST(NumberFormat, ShortestRoundTrip) {
   EXPECT_EQ(format_double(0.1), "0.1");
   EXPECT_EQ(format_double(1e-300), "1e-300");

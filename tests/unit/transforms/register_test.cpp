@@ -24,7 +24,7 @@ TEST(TransformsRegistry, ResampleDescriptor) {
   EXPECT_EQ(d.output, registry::OutputKind::kFrame);
   ASSERT_EQ(d.params.size(), 1u);
   EXPECT_EQ(d.params[0].name, "target_freq");
-  EXPECT_EQ(d.params[0].type, registry::ParamType::kInterval);
+  EXPECT_EQ(d.params[0].type, registry::ParamType::kFrequency);
   EXPECT_TRUE(d.params[0].required);
   EXPECT_EQ(d.warmup_rows(target("2h")), 1);
   std::string err;
