@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 
+#include "common/bar.hpp"
 #include "common/interval.hpp"
 #include "common/log.hpp"
 #include "common/process_memory.hpp"
@@ -231,6 +232,12 @@ void LiveDriver::Impl::process(size_t feed_index, const LiveFeedBar& b, Pump& pu
   } else {
     live_bars.fetch_add(1, std::memory_order_relaxed);
   }
+  // One line per received event, as the original logs; the level is checked
+  // first so that the hot path never formats when debug is off.
+  static const auto log = logger("service");
+  if (log->should_log(spdlog::level::debug))
+    log->debug("event source={} symbol={} ts={} history={} origin={}", plan.sources[f.source].event,
+               plan.sources[f.source].universe[b.symbol], b.bar.ts, b.history ? 1 : 0, bar_origin_name(b.bar.origin));
   engine->on_source_bar(f.source, f.symbol_ids[b.symbol], b.bar);
   status.on_bar(f.symbol_ids[b.symbol], plan.sources[f.source].universe[b.symbol], b.bar.ts, f.interval_ms,
                 b.bar.origin, !b.history, coarse_now_ms());
@@ -274,6 +281,7 @@ void LiveDriver::Impl::on_warmup_done(Pump& pump) {
   }
   log->info("warmup done: {} bars{} in {:.1f} s; streaming", history_bars.load() + catch_up_bars.load(),
             pump.restored ? " (catch-up after a restart)" : "", secs);
+  log->info("Starting real-time signal generation (Ctrl+C to stop)");
   pump.tally.clear();
 }
 
