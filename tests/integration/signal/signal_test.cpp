@@ -252,6 +252,11 @@ class SignalTest : public ::testing::Test {
     stop_signal(*p);
     const std::string anchor = anchor_of(p->out());
     ASSERT_FALSE(anchor.empty()) << p->out();
+    // The original's words when streaming starts (issue 16 item 6), after the warmup.
+    const size_t warmup_done = p->err().find("warmup done: ");
+    const size_t starting = p->err().find("Starting real-time signal generation (Ctrl+C to stop)");
+    EXPECT_NE(starting, std::string::npos) << p->err();
+    EXPECT_LT(warmup_done, starting) << p->err();
     const Predictions live = read_predictions(csv);
     if (s.resample.empty()) {
       // The seam: history ends with the bar just before A, and A is the first prediction.
