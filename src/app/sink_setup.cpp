@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "delivery/ts_label_sink.hpp"
 #include "service/state_store.hpp"
 
 namespace af::app {
@@ -39,13 +40,17 @@ Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& pla
     }
     const std::string where = plan.file + ":" + std::to_string(spec.plugin.mark.line) + ":" +
                               std::to_string(spec.plugin.mark.column);
-    auto sink = entry->factory(
-        SinkContext{spec.params, name, plan.name, fingerprint, options.fresh, options.ca_file, plan.file, where});
+    const TsLabel label = spec.params.has("ts_label") && spec.params.get_string("ts_label") == "close"
+                              ? TsLabel::kClose
+                              : TsLabel::kOpen;
+    auto sink = entry->factory(SinkContext{spec.params, name, plan.name, labelled_fingerprint(fingerprint, label),
+                                           options.fresh, options.ca_file, plan.file, where});
     if (!sink) {
       errors += (errors.empty() ? "" : "; ") + name + ": " + sink.error().message;
       continue;
     }
-    emitter->add(name, std::move(sink).value());
+    // A close label is the prediction frame's bar close: open + its interval.
+    emitter->add(name, apply_ts_label(std::move(sink).value(), label, plan.interval_ms));
   }
   if (!errors.empty()) return make_error(errors);
   if (auto st = emitter->open_all(); !st) return st.error();
