@@ -34,8 +34,12 @@ TEST(TransformsRegistry, ResampleDescriptor) {
   EXPECT_EQ(err, "target_freq 5m is not a multiple of the input interval 3m");
   EXPECT_FALSE(d.frame_interval(target("15m"), kHourMs, err).has_value());
   EXPECT_EQ(err, "target_freq 15m is shorter than the input interval 1h");
-  EXPECT_FALSE(d.frame_interval(target("45m"), 15 * kMinuteMs, err).has_value());
-  EXPECT_EQ(err, "target_freq '45m' is not a Binance interval");
+  // Issue 16 item 3: any length dividing a day, in pandas' spellings too.
+  EXPECT_EQ(d.frame_interval(target("45m"), 15 * kMinuteMs, err), std::optional<int64_t>(45 * kMinuteMs));
+  EXPECT_EQ(d.frame_interval(target("2H"), 15 * kMinuteMs, err), std::optional<int64_t>(2 * kHourMs));
+  EXPECT_EQ(d.frame_interval(target("120T"), 15 * kMinuteMs, err), std::optional<int64_t>(2 * kHourMs));
+  EXPECT_FALSE(d.frame_interval(target("7h"), 15 * kMinuteMs, err).has_value());
+  EXPECT_EQ(err, "target_freq '7h' is not a frequency that divides a day");
 
   const std::vector<std::string> syms{"A", "B"};
   auto ok = e->factory(TransformContext{target("2h"), 15 * kMinuteMs, 2 * kHourMs, syms});
