@@ -36,6 +36,8 @@ int run_cli(int argc, char** argv) {
   r->add_option("--gap-policy", replay.gap_policy,
                 "where a series misses bars: bridge (default: warn, features carry their state across) or fail")
       ->check(CLI::IsMember({"bridge", "fail"}));
+  r->add_flag("--no-cache", replay.no_cache,
+              "decode every archive zip, neither reading nor writing the decoded-bar cache (<zip>.bars)");
   r->add_flag("--print", replay.print_predictions, "print each prediction to stdout as `ts symbol prediction`");
 
   SignalArgs sig;

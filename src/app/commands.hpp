@@ -52,6 +52,7 @@ struct ReplayArgs {
   bool fresh = false;              // start every sink's output anew
   std::string gap_policy = "bridge";  // bridge or fail
   bool print_predictions = false;  // `ts symbol prediction` lines on stdout, as `signal --print`
+  bool no_cache = false;           // decode every archive, neither reading nor writing `<zip>.bars`
 };
 int run_replay_command(const ReplayArgs& args);
 

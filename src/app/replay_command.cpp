@@ -44,6 +44,7 @@ int run_replay_command(const ReplayArgs& args) {
   }
   ReplayOptions options;
   options.data_dir = args.data_dir;
+  options.bar_cache = !args.no_cache;
   if (!args.from.empty()) {
     options.from = parse_time_arg("--from", args.from);
     if (!options.from) return kExitInvalid;

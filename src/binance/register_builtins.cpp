@@ -53,7 +53,7 @@ DataSourceRegistry::Factory vision_factory(vision::VisionMarket market) {
       if (!parsed) return make_error(ctx.plugin + ": unknown interval '" + ctx.params.get_string("interval") + "'");
       interval = *parsed;
     }
-    return std::unique_ptr<DataSource>(std::make_unique<vision::VisionSource>(ctx.data_dir, market, interval));
+    return std::unique_ptr<DataSource>(std::make_unique<vision::VisionSource>(ctx.data_dir, market, interval, ctx.bar_cache));
   };
 }
 

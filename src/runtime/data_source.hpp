@@ -34,6 +34,7 @@ struct DataSourceContext {
   std::string plugin;    // "data.binance_futures"
   int64_t interval_ms;
   std::string data_dir;  // replay: root of a Binance Vision mirror ("" when live)
+  bool bar_cache = true;  // replay: a file source may keep its decoded files (false: replay --no-cache)
   // Live (the live_feed factory) only:
   std::string step_path;              // the data step's place in the pipeline, for messages
   std::vector<std::string> universe;  // the step's symbols, in the order LiveFeedBar::symbol counts them

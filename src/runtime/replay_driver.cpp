@@ -129,7 +129,7 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     const auto* entry = plugins.data.find(sp.plugin);
     if (!entry) return make_error("no data source plugin '" + sp.plugin + "'");
     const auto& params = plan.steps[sp.step].params;
-    auto src = entry->factory(DataSourceContext{params, sp.plugin, sp.interval_ms, options.data_dir});
+    auto src = entry->factory(DataSourceContext{params, sp.plugin, sp.interval_ms, options.data_dir, options.bar_cache});
     if (!src) return src.error();
     sources.push_back(std::move(src).value());
   }

@@ -26,6 +26,7 @@ enum class GapPolicy { kBridge, kFail };
 
 struct ReplayOptions {
   std::string data_dir;          // root of the mirror (holds data/futures/um/...)
+  bool bar_cache = true;         // sources may keep decoded archives beside them (replay --no-cache: false)
   std::optional<int64_t> from;   // anchor A, inclusive; default earliest bar + lookback_days
   std::optional<int64_t> to;     // exclusive; default: end of the data
   GapPolicy gap_policy = GapPolicy::kBridge;

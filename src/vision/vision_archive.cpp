@@ -33,8 +33,8 @@ std::string lower(std::string_view s) {
   return r;
 }
 
-// Checks `zip_bytes` against the CHECKSUM file's text.
-Status verify_checksum(const std::string& zip_path, std::string_view zip_bytes, std::string_view sum_text) {
+// Checks the zip's sha256 (`actual`) against the CHECKSUM file's text.
+Status verify_checksum(const std::string& zip_path, const std::string& actual, std::string_view sum_text) {
   const std::string sum_path = zip_path + ".CHECKSUM";
   while (!sum_text.empty() && (sum_text.back() == '\n' || sum_text.back() == '\r' || sum_text.back() == ' ')) {
     sum_text.remove_suffix(1);
@@ -51,7 +51,6 @@ Status verify_checksum(const std::string& zip_path, std::string_view zip_bytes, 
     return make_error(sum_path + ": names '" + std::string(name) + "', expected '" + zip_name + "'");
   }
   const std::string expected = lower(sum_text.substr(0, 64));
-  const std::string actual = sha256_hex(zip_bytes);
   if (expected != actual) {
     return make_error(zip_path + ": checksum mismatch: .CHECKSUM says " + expected + ", file hashes to " + actual);
   }
@@ -105,16 +104,33 @@ std::string checksum_line(std::string_view zip_bytes, std::string_view zip_name)
   return sha256_hex(zip_bytes) + "  " + std::string(zip_name) + "\n";
 }
 
-Result<VisionCsvFile> read_vision_zip(const std::string& zip_path) {
+Result<VisionZipBytes> load_vision_zip(const std::string& zip_path) {
   auto bytes = read_file(zip_path);
   if (!bytes) return bytes.error();
+  VisionZipBytes zip;
+  zip.bytes = std::move(bytes).value();
+  zip.sha256 = sha256_hex(zip.bytes);
+  return zip;
+}
+
+Status verify_vision_checksum(const std::string& zip_path, const std::string& sha256) {
   const std::string sum_path = zip_path + ".CHECKSUM";
   std::error_code ec;
-  if (fs::exists(sum_path, ec)) {
-    auto sum = read_file(sum_path);
-    if (!sum) return sum.error();
-    if (auto st = verify_checksum(zip_path, *bytes, *sum); !st) return st.error();
-  }
+  if (!fs::exists(sum_path, ec)) return {};
+  auto sum = read_file(sum_path);
+  if (!sum) return sum.error();
+  return verify_checksum(zip_path, sha256, *sum);
+}
+
+Result<VisionCsvFile> read_vision_zip(const std::string& zip_path) {
+  auto zip = load_vision_zip(zip_path);
+  if (!zip) return zip.error();
+  return read_vision_zip(zip_path, *zip);
+}
+
+Result<VisionCsvFile> read_vision_zip(const std::string& zip_path, const VisionZipBytes& zip) {
+  if (auto st = verify_vision_checksum(zip_path, zip.sha256); !st) return st.error();
+  const std::string* bytes = &zip.bytes;
 
   zip_error_t zerr;
   zip_error_init(&zerr);
@@ -180,7 +196,13 @@ Result<VisionCsvFile> read_vision_zip(const std::string& zip_path) {
 }
 
 Result<std::vector<Bar>> read_vision_archive(const std::string& zip_path) {
-  auto file = read_vision_zip(zip_path);
+  auto zip = load_vision_zip(zip_path);
+  if (!zip) return zip.error();
+  return read_vision_archive(zip_path, *zip);
+}
+
+Result<std::vector<Bar>> read_vision_archive(const std::string& zip_path, const VisionZipBytes& zip) {
+  auto file = read_vision_zip(zip_path, zip);
   if (!file) return file.error();
   const std::string place = fs::path(zip_path).filename().string() + ":" + file->csv_name;
   return parse_vision_csv(file->text, place);

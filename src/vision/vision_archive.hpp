@@ -34,6 +34,18 @@ inline constexpr uint64_t kVisionRowByteBound = 256;
 inline constexpr uint64_t kVisionUnnamedByteBound = 64ULL << 20;
 uint64_t vision_csv_byte_bound(std::string_view zip_name);
 
+// A zip file's bytes as read, with their lower-case hex sha256 (hashed once, used
+// for the .CHECKSUM check and by the bar cache to bind a cache file to them).
+struct VisionZipBytes {
+  std::string bytes;
+  std::string sha256;
+};
+Result<VisionZipBytes> load_vision_zip(const std::string& zip_path);
+
+// Checks `sha256` (of the zip's bytes) against `zip_path + ".CHECKSUM"` when that
+// file exists; errors as read_vision_zip's.
+Status verify_vision_checksum(const std::string& zip_path, const std::string& sha256);
+
 // Reads the zip at `zip_path`, verifies it against `zip_path + ".CHECKSUM"` when
 // that file exists, and returns its single CSV entry, refusing an entry that
 // declares or expands to more than vision_csv_byte_bound(file name) before any
@@ -42,7 +54,11 @@ uint64_t vision_csv_byte_bound(std::string_view zip_name);
 // bytes, above the bound of M for this file".
 Result<VisionCsvFile> read_vision_zip(const std::string& zip_path);
 
+// The same over bytes already loaded from `zip_path` (which names the file in errors).
+Result<VisionCsvFile> read_vision_zip(const std::string& zip_path, const VisionZipBytes& zip);
+
 // read_vision_zip + parse_vision_csv; CSV errors name "<zip file name>:<csv name>:<line>".
 Result<std::vector<Bar>> read_vision_archive(const std::string& zip_path);
+Result<std::vector<Bar>> read_vision_archive(const std::string& zip_path, const VisionZipBytes& zip);
 
 }  // namespace af::vision

@@ -9,6 +9,7 @@
 #include "common/log.hpp"
 #include "common/symbol.hpp"
 #include "vision/vision_archive.hpp"
+#include "vision/vision_bar_cache.hpp"
 
 namespace af::vision {
 namespace {
@@ -143,13 +144,14 @@ Result<VisionHistory> VisionDownloader::fetch(const std::string& symbol, int64_t
     else out.missing.emplace_back(a, b);
   };
   auto add_file = [&](const std::string& path, const VisionPeriod& p) {
-    auto bars = read_vision_archive(path);
+    auto bars = read_vision_bars(path, options_.bar_cache);
     if (!bars) {
       // Kept, it would fail the same way on every restart.
       ++out.files_rejected;
       std::error_code ec;
       fs::remove(path + ".CHECKSUM", ec);
       fs::remove(path, ec);
+      fs::remove(bar_cache_path(path), ec);
       logger("sources.market")
           ->warn("vision archive file rejected, dropped from the cache, its range goes to REST error={}",
                  bars.error().message);

@@ -24,7 +24,8 @@ struct VisionDownloadOptions {
   std::string base_url = "https://data.binance.vision";  // the folder that holds `data/`
   std::string cache_dir;                                // required
   VisionMarket market = VisionMarket::kFuturesUm;
-  int max_attempts = 3;  // per file, for transient failures and checksum mismatches
+  int max_attempts = 3;
+  bool bar_cache = true;  // decode each archive once, into `<zip>.bars` beside it (vision_bar_cache.hpp)  // per file, for transient failures and checksum mismatches
   net::HttpClientOptions http;
 };
 

@@ -7,7 +7,7 @@
 #include "common/interval.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
-#include "vision/vision_archive.hpp"
+#include "vision/vision_bar_cache.hpp"
 
 namespace af::vision {
 namespace {
@@ -16,8 +16,12 @@ namespace fs = std::filesystem;
 
 }  // namespace
 
-VisionSource::VisionSource(std::string root, VisionMarket market, int64_t interval_ms)
-    : root_(std::move(root)), market_(market), interval_ms_(interval_ms), interval_(interval_name(interval_ms)) {
+VisionSource::VisionSource(std::string root, VisionMarket market, int64_t interval_ms, bool bar_cache)
+    : root_(std::move(root)),
+      market_(market),
+      interval_ms_(interval_ms),
+      interval_(interval_name(interval_ms)),
+      bar_cache_(bar_cache) {
   // Accept the mirror's `data/` folder itself as the root too.
   std::error_code ec;
   if (!fs::exists(fs::path(root_) / "data" / vision_market_path(market_), ec) &&
@@ -68,7 +72,7 @@ Result<std::vector<Bar>> VisionSource::history(const std::string& symbol, int64_
   std::vector<Bar> bars;
   for (const auto& f : files) {
     if (f.period.end_ms() <= from || f.period.start_ms() >= to) continue;
-    auto file_bars = read_vision_archive(f.path);
+    auto file_bars = read_vision_bars(f.path, bar_cache_);
     if (!file_bars) return file_bars.error();
     for (const Bar& b : *file_bars) {
       if (b.ts >= from && b.ts < to) bars.push_back(b);
@@ -101,7 +105,7 @@ Result<std::optional<int64_t>> VisionSource::earliest(const std::string& symbol)
   std::stable_sort(files.begin(), files.end(),
                    [](const FileRef& a, const FileRef& b) { return a.period.start_ms() < b.period.start_ms(); });
   for (const auto& f : files) {
-    auto bars = read_vision_archive(f.path);
+    auto bars = read_vision_bars(f.path, bar_cache_);
     if (!bars) return bars.error();
     if (bars->empty()) continue;
     int64_t first = bars->front().ts;

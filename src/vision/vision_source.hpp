@@ -1,8 +1,10 @@
 #pragma once
 // VisionSource: the replay DataSource over a local Binance Vision mirror. For one
 // market and interval it reads monthly files, and daily files for days no monthly
-// file covers, verified against their .CHECKSUM. Owned by the replay driver;
-// compute thread; keeps no cache between calls (each call lists and reads files).
+// file covers, verified against their .CHECKSUM, each through the decoded-bar
+// cache (vision_bar_cache.hpp) unless `bar_cache` is false. Owned by the replay
+// driver; compute thread; keeps nothing in memory between calls (each call lists
+// and reads files).
 
 #include <cstdint>
 #include <optional>
@@ -18,7 +20,8 @@ class VisionSource final : public DataSource {
  public:
   // `root` holds `data/<market>/...` (a mirror of data.binance.vision); a root
   // that directly holds `<market>/...` is accepted too.
-  VisionSource(std::string root, VisionMarket market, int64_t interval_ms);
+  // `bar_cache`: read and fill `<zip>.bars` beside each archive (false: `replay --no-cache`).
+  VisionSource(std::string root, VisionMarket market, int64_t interval_ms, bool bar_cache = true);
 
   // Bars with ts in [from, to), sorted, deduplicated (same ts twice: identical ->
   // one; different -> the first file's row wins, logged), origin kArchive. A
@@ -43,6 +46,7 @@ class VisionSource final : public DataSource {
   VisionMarket market_;
   int64_t interval_ms_;
   std::string interval_;
+  bool bar_cache_;
   bool data_root_override_ = false;  // root_ is the `data/` folder itself
 };
 

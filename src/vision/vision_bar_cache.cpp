@@ -1,0 +1,337 @@
+#include "vision/vision_bar_cache.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <string_view>
+
+#include "common/log.hpp"
+#include "common/sync_directory.hpp"
+#include "vision/vision_archive.hpp"
+
+namespace af::vision {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kMagic[8] = {'A', 'F', 'B', 'A', 'R', 'S', '\r', '\n'};
+constexpr size_t kShaHex = 64;
+constexpr uint64_t kColumns = 10;  // ts and the nine values, 8 bytes each
+constexpr uint64_t kRowBytes = kColumns * 8 + 1;  // + the flags byte
+
+// The header as laid out on disk (no padding: every field is at its natural alignment).
+struct Header {
+  char magic[8];
+  uint32_t version;
+  uint32_t header_bytes;
+  uint64_t archive_size;
+  char archive_sha256[kShaHex];
+  uint64_t rows;
+  uint64_t payload_bytes;
+  uint64_t payload_checksum;
+  uint64_t header_checksum;  // of every byte before this field
+};
+static_assert(sizeof(Header) == 120, "the on-disk header is 120 bytes");
+constexpr size_t kHeaderBytes = sizeof(Header);
+constexpr size_t kHeaderChecked = offsetof(Header, header_checksum);
+
+std::atomic<uint64_t> g_hits{0}, g_written{0}, g_invalid{0}, g_skipped{0};
+std::atomic<bool> g_unwritable_warned{false};
+
+uint64_t mix(uint64_t h) {  // a 64-bit finaliser: every input bit reaches every output bit
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+// A fast corruption check (not a defence against an adversary: the archive's
+// sha256 binds a cache file to its archive). Four independent lanes over 8-byte
+// words, each step a bijection of the lane given the word, so any change confined
+// to one word always changes its lane; the lanes and the length are mixed at the end.
+uint64_t payload_checksum(const unsigned char* p, uint64_t n) {
+  constexpr uint64_t kMul = 0x9e3779b97f4a7c15ULL;
+  uint64_t lane[4] = {1, 2, 3, 4};
+  uint64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    for (int k = 0; k < 4; ++k) {
+      uint64_t w;
+      std::memcpy(&w, p + i + 8 * k, 8);
+      lane[k] = (lane[k] ^ w) * kMul;
+      lane[k] ^= lane[k] >> 29;
+    }
+  }
+  uint64_t tail = 0;
+  for (int shift = 0; i < n; ++i, shift += 8) {
+    tail ^= static_cast<uint64_t>(p[i]) << (shift % 64);
+    if (shift % 64 == 56) tail = mix(tail);
+  }
+  uint64_t h = mix(n);
+  for (uint64_t l : lane) h = mix(h ^ l);
+  return mix(h ^ tail);
+}
+
+uint64_t header_checksum(const Header& h) {
+  return payload_checksum(reinterpret_cast<const unsigned char*>(&h), kHeaderChecked);
+}
+
+struct Mapping {
+  void* addr = MAP_FAILED;
+  size_t size = 0;
+  ~Mapping() {
+    if (addr != MAP_FAILED) ::munmap(addr, size);
+  }
+};
+
+struct FdCloser {
+  int fd = -1;
+  ~FdCloser() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+enum class Lookup { kHit, kMissing, kInvalid };
+
+// Reads the cache file when it is valid for an archive of `size` bytes hashing to
+// `sha256`; kInvalid sets `why` to a reason for the warning.
+Lookup load(const std::string& path, uint64_t size, const std::string& sha256, std::vector<Bar>& bars,
+            std::string& why) {
+  FdCloser fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (fd.fd < 0) {
+    if (errno == ENOENT) return Lookup::kMissing;
+    why = std::string("cannot open: ") + std::strerror(errno);
+    return Lookup::kInvalid;
+  }
+  struct stat st{};
+  if (::fstat(fd.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    why = "not a readable regular file";
+    return Lookup::kInvalid;
+  }
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  if (file_size < kHeaderBytes) {
+    why = "truncated: " + std::to_string(file_size) + " bytes, less than the " + std::to_string(kHeaderBytes) +
+          "-byte header";
+    return Lookup::kInvalid;
+  }
+  Mapping map;
+  map.size = static_cast<size_t>(file_size);
+  map.addr = ::mmap(nullptr, map.size, PROT_READ, MAP_PRIVATE, fd.fd, 0);
+  if (map.addr == MAP_FAILED) {
+    why = std::string("cannot map: ") + std::strerror(errno);
+    return Lookup::kInvalid;
+  }
+  const auto* base = static_cast<const unsigned char*>(map.addr);
+  Header h;
+  std::memcpy(&h, base, kHeaderBytes);
+  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) {
+    why = "not a bar cache file (bad magic)";
+    return Lookup::kInvalid;
+  }
+  if (h.version != kBarCacheVersion || h.header_bytes != kHeaderBytes) {
+    why = "format version " + std::to_string(h.version) + " (header " + std::to_string(h.header_bytes) +
+          " bytes), this build reads version " + std::to_string(kBarCacheVersion);
+    return Lookup::kInvalid;
+  }
+  if (h.header_checksum != header_checksum(h)) {
+    why = "corrupt header (checksum mismatch)";
+    return Lookup::kInvalid;
+  }
+  // The row count is the file's word: bounded by what the file can hold before
+  // it is multiplied by anything.
+  const uint64_t room = file_size - kHeaderBytes;
+  if (h.rows > room / kRowBytes || h.payload_bytes != h.rows * kRowBytes || h.payload_bytes != room) {
+    why = "truncated or padded: the header says " + std::to_string(h.rows) + " rows (" +
+          std::to_string(h.payload_bytes) + " payload bytes), the file holds " + std::to_string(room) +
+          " payload bytes";
+    return Lookup::kInvalid;
+  }
+  if (h.archive_size != size || std::string_view(h.archive_sha256, kShaHex) != sha256) {
+    why = "stale: built for an archive of " + std::to_string(h.archive_size) + " bytes with sha256 " +
+          std::string(h.archive_sha256, kShaHex) + ", the archive now has " + std::to_string(size) +
+          " bytes with sha256 " + sha256;
+    return Lookup::kInvalid;
+  }
+  const unsigned char* payload = base + kHeaderBytes;
+  if (payload_checksum(payload, h.payload_bytes) != h.payload_checksum) {
+    why = "corrupt payload (checksum mismatch)";
+    return Lookup::kInvalid;
+  }
+  const uint64_t n = h.rows;
+  const unsigned char* col[kColumns];
+  for (uint64_t c = 0; c < kColumns; ++c) col[c] = payload + c * n * 8;
+  const unsigned char* flags = payload + kColumns * n * 8;
+  bars.resize(static_cast<size_t>(n));
+  for (uint64_t i = 0; i < n; ++i) {
+    const unsigned f = flags[i];
+    if ((f & 7u) > static_cast<unsigned>(BarOrigin::kDerived) || (f >> 4) != 0) {
+      bars.clear();
+      why = "corrupt payload (bad flags byte at row " + std::to_string(i) + ")";
+      return Lookup::kInvalid;
+    }
+    Bar& b = bars[i];
+    std::memcpy(&b.ts, col[0] + i * 8, 8);
+    double* values[9] = {&b.open,   &b.high,         &b.low,    &b.close,           &b.volume,
+                         &b.quote_volume, &b.trades, &b.taker_buy_volume, &b.taker_buy_quote_volume};
+    for (int v = 0; v < 9; ++v) std::memcpy(values[v], col[v + 1] + i * 8, 8);
+    b.origin = static_cast<BarOrigin>(f & 7u);
+    b.complete = (f & 8u) != 0;
+  }
+  return Lookup::kHit;
+}
+
+// The cache file's bytes for `bars` of an archive of `size` bytes hashing to `sha256`.
+std::string encode(const std::vector<Bar>& bars, uint64_t size, const std::string& sha256) {
+  const uint64_t n = bars.size();
+  std::string out(kHeaderBytes + n * kRowBytes, '\0');
+  auto* payload = reinterpret_cast<unsigned char*>(out.data() + kHeaderBytes);
+  for (uint64_t i = 0; i < n; ++i) {
+    const Bar& b = bars[i];
+    std::memcpy(payload + i * 8, &b.ts, 8);
+    const auto values = b.values();
+    for (uint64_t v = 0; v < 9; ++v) std::memcpy(payload + ((v + 1) * n + i) * 8, &values[v], 8);
+    payload[kColumns * n * 8 + i] =
+        static_cast<unsigned char>(static_cast<unsigned>(b.origin) | (b.complete ? 8u : 0u));
+  }
+  Header h{};
+  std::memcpy(h.magic, kMagic, sizeof kMagic);
+  h.version = kBarCacheVersion;
+  h.header_bytes = kHeaderBytes;
+  h.archive_size = size;
+  std::memcpy(h.archive_sha256, sha256.data(), kShaHex);
+  h.rows = n;
+  h.payload_bytes = n * kRowBytes;
+  h.payload_checksum = payload_checksum(payload, h.payload_bytes);
+  h.header_checksum = header_checksum(h);
+  std::memcpy(out.data(), &h, kHeaderBytes);
+  return out;
+}
+
+// Writes `bytes` to `path` atomically: a unique temp file beside it, fsynced,
+// renamed over it, the folder fsynced. `errno_out` receives the failing call's errno.
+Status write_atomically(const std::string& path, const std::string& bytes, int& errno_out) {
+  static std::atomic<uint64_t> counter{0};
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  auto fail = [&](const char* what) {
+    errno_out = errno;
+    std::string msg = std::string(what) + " " + tmp + ": " + std::strerror(errno_out);
+    ::unlink(tmp.c_str());
+    return make_error(msg);
+  };
+  FdCloser fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
+  if (fd.fd < 0) {
+    errno_out = errno;
+    return make_error("cannot create " + tmp + ": " + std::strerror(errno_out));
+  }
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t w = ::write(fd.fd, bytes.data() + done, bytes.size() - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return fail("cannot write");
+    }
+    done += static_cast<size_t>(w);
+  }
+  if (::fsync(fd.fd) != 0) return fail("cannot fsync");
+  if (::close(fd.fd) != 0) {
+    fd.fd = -1;
+    return fail("cannot close");
+  }
+  fd.fd = -1;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename");
+  if (Status s = sync_parent_directory(path); !s) {
+    errno_out = 0;
+    return s;
+  }
+  return {};
+}
+
+// A folder whose mode grants nobody write permission is read-only for the cache
+// even to root (who could write it anyway): a shared, read-only mirror stays as it is.
+bool marked_read_only(const std::string& path) {
+  std::string dir = fs::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  struct stat st{};
+  return ::stat(dir.c_str(), &st) == 0 && (st.st_mode & 0222) == 0;
+}
+
+void store(const std::string& path, const std::vector<Bar>& bars, uint64_t size, const std::string& sha256) {
+  int err = 0;
+  Status s = marked_read_only(path) ? Status(make_error("read-only folder")) : Status();
+  if (!s) err = EACCES;
+  else s = write_atomically(path, encode(bars, size, sha256), err);
+  if (s) {
+    g_written.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  g_skipped.fetch_add(1, std::memory_order_relaxed);
+  if (err == EACCES || err == EROFS || err == EPERM) {
+    // A read-only mirror: said once, then every archive is decoded as without a cache.
+    if (!g_unwritable_warned.exchange(true)) {
+      logger("sources")->warn("vision bar cache: cannot write beside {} ({}): the decoded-bar cache is skipped "
+                              "for read-only folders, their archives are decoded on every run",
+                              fs::path(path).parent_path().string(), std::strerror(err));
+    }
+    return;
+  }
+  static RateLimiter limiter(10, 60'000);
+  uint64_t suppressed = 0;
+  if (limiter.allow(suppressed)) {
+    logger("sources")->warn("vision bar cache: {} not written: {} (suppressed={})", path, s.error().message,
+                            suppressed);
+  }
+}
+
+}  // namespace
+
+std::string bar_cache_path(const std::string& zip_path) { return zip_path + kBarCacheSuffix; }
+
+Status write_bar_cache(const std::string& cache_path, const std::vector<Bar>& bars, uint64_t archive_size,
+                       const std::string& archive_sha256) {
+  if (archive_sha256.size() != kShaHex) return make_error(cache_path + ": an archive sha256 has 64 hex digits");
+  int err = 0;
+  return write_atomically(cache_path, encode(bars, archive_size, archive_sha256), err);
+}
+
+BarCacheStats bar_cache_stats() {
+  return BarCacheStats{g_hits.load(), g_written.load(), g_invalid.load(), g_skipped.load(),
+                       g_unwritable_warned.load()};
+}
+
+Result<std::vector<Bar>> read_vision_bars(const std::string& zip_path, bool use_cache) {
+  if (!use_cache) return read_vision_archive(zip_path);
+  auto zip = load_vision_zip(zip_path);
+  if (!zip) return zip.error();
+  const uint64_t size = zip->bytes.size();
+  const std::string cache = bar_cache_path(zip_path);
+  std::vector<Bar> bars;
+  std::string why;
+  switch (load(cache, size, zip->sha256, bars, why)) {
+    case Lookup::kHit:
+      // The archive is the one the cache was built from; its .CHECKSUM is still
+      // checked, so a cache never hides a mismatch the archive alone would report.
+      if (Status s = verify_vision_checksum(zip_path, zip->sha256); !s) return s.error();
+      g_hits.fetch_add(1, std::memory_order_relaxed);
+      return bars;
+    case Lookup::kInvalid:
+      g_invalid.fetch_add(1, std::memory_order_relaxed);
+      logger("sources")->warn("vision bar cache {}: {}; rebuilding it from the archive", cache, why);
+      break;
+    case Lookup::kMissing:
+      break;
+  }
+  auto decoded = read_vision_archive(zip_path, *zip);
+  if (!decoded) return decoded.error();
+  store(cache, *decoded, size, zip->sha256);
+  return decoded;
+}
+
+}  // namespace af::vision
