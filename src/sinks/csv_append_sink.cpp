@@ -23,10 +23,6 @@ constexpr size_t kReadChunk = 256 * 1024;
 constexpr size_t kDrainAt = 256 * 1024;  // write out once this much is buffered
 constexpr char kKeySep = '\x1f';         // cannot appear in a symbol or a name
 
-const std::string kEmpty;
-
-const std::string& str(const std::string* s) { return s ? *s : kEmpty; }
-
 // Splits one CSV line (RFC 4180 quoting) into fields.
 bool split_csv(std::string_view line, std::vector<std::string>& fields) {
   fields.clear();
@@ -73,9 +69,13 @@ std::optional<RecordField> parse_record_field(std::string_view name) {
 CsvAppendSink::CsvAppendSink(std::string name, std::string path, std::vector<RecordField> dedup_key,
                              PlanIdentity plan, bool fresh)
     : name_(std::move(name)), path_(std::move(path)), plan_(std::move(plan)), fresh_(fresh) {
-  for (RecordField f : dedup_key)
-    if (f != RecordField::kTs) key_fields_.push_back(f);
+  for (RecordField f : dedup_key) {
+    if (f == RecordField::kTs) continue;
+    key_fields_.push_back(f);
+    key_has_[static_cast<int>(f) - static_cast<int>(RecordField::kSymbol)] = true;
+  }
   out_.reserve(kDrainAt + 4096);
+  intern("");  // id 0: the empty string, and an absent field
 }
 
 CsvAppendSink::~CsvAppendSink() {
@@ -86,19 +86,41 @@ Error CsvAppendSink::error(const std::string& what, bool transient) const {
   return make_error(name_ + " (" + path_ + "): " + what, transient);
 }
 
-void CsvAppendSink::build_key(const std::string* symbol, const std::string* dag, const std::string* frame,
-                              const std::string* column) {
-  key_.clear();
-  for (RecordField f : key_fields_) {
-    switch (f) {
-      case RecordField::kSymbol: key_ += str(symbol); break;
-      case RecordField::kDagName: key_ += str(dag); break;
-      case RecordField::kFrame: key_ += str(frame); break;
-      case RecordField::kColumn: key_ += str(column); break;
-      case RecordField::kTs: break;
-    }
-    key_ += kKeySep;
+size_t CsvAppendSink::KeyHash::operator()(const Key& k) const {
+  uint64_t h = (static_cast<uint64_t>(k[0]) << 32 | k[1]) * 0x9e3779b97f4a7c15ULL;
+  h ^= (static_cast<uint64_t>(k[2]) << 32 | k[3]) + 0x7f4a7c159e3779b9ULL + (h << 6) + (h >> 2);
+  return static_cast<size_t>(h ^ (h >> 29));
+}
+
+uint32_t CsvAppendSink::intern(std::string_view text) {
+  auto [it, fresh] = ids_.emplace(std::string(text), static_cast<uint32_t>(names_.size()));
+  if (fresh) {
+    names_.emplace_back(text);
+    quoted_.emplace_back();
+    append_csv_field(quoted_.back(), text);
   }
+  return it->second;
+}
+
+uint32_t CsvAppendSink::field_id(const std::string* s) {
+  if (s == nullptr) return 0;
+  auto it = by_pointer_.find(s);
+  if (it != by_pointer_.end() && names_[it->second] == *s) return it->second;
+  const uint32_t id = intern(*s);
+  by_pointer_[s] = id;
+  return id;
+}
+
+CsvAppendSink::Key CsvAppendSink::key_of(const uint32_t (&ids)[4]) const {
+  return {key_has_[0] ? ids[0] : 0, key_has_[1] ? ids[1] : 0, key_has_[2] ? ids[2] : 0, key_has_[3] ? ids[3] : 0};
+}
+
+bool CsvAppendSink::advance(const Key& key, int64_t ts) {
+  auto [it, fresh] = high_water_.try_emplace(key, ts);
+  if (fresh) return true;
+  if (ts <= it->second) return false;
+  it->second = ts;
+  return true;
 }
 
 Status CsvAppendSink::open() {
@@ -211,13 +233,8 @@ Status CsvAppendSink::load_existing(uint64_t size) {
     held_key += fields[1];
     auto [held, fresh] = held_at_open_.emplace(std::move(held_key), *ts);
     if (!fresh && *ts > held->second) held->second = *ts;
-    build_key(&fields[1], &fields[3], &fields[4], &fields[5]);
-    auto it = high_water_.find(key_);
-    if (it == high_water_.end()) {
-      high_water_.emplace(key_, *ts);
-    } else if (*ts > it->second) {
-      it->second = *ts;
-    }
+    const uint32_t ids[4] = {intern(fields[1]), intern(fields[3]), intern(fields[4]), intern(fields[5])};
+    advance(key_of(ids), *ts);
   }
   if (malformed > 5) log->warn("{}: {} malformed lines ignored for deduplication", path_, malformed);
   if (good_end < size) {
@@ -239,27 +256,22 @@ Status CsvAppendSink::load_existing(uint64_t size) {
 Status CsvAppendSink::write(std::span<const PredictionRecord> batch) {
   if (fd_ < 0) return error("write before open", false);
   for (const auto& r : batch) {
-    build_key(r.symbol, r.dag_name, r.frame, r.column);
-    auto it = high_water_.find(key_);
-    if (it == high_water_.end()) {
-      high_water_.emplace(key_, r.ts);
-    } else if (r.ts <= it->second) {
+    const uint32_t ids[4] = {field_id(r.symbol), field_id(r.dag_name), field_id(r.frame), field_id(r.column)};
+    if (!advance(key_of(ids), r.ts)) {
       ++deduplicated_;
       continue;
-    } else {
-      it->second = r.ts;
     }
     append_iso8601(out_, r.ts);
     out_ += ',';
-    append_csv_field(out_, str(r.symbol));
+    out_ += quoted_[ids[0]];
     out_ += ',';
     append_double(out_, r.prediction);
     out_ += ',';
-    append_csv_field(out_, str(r.dag_name));
+    out_ += quoted_[ids[1]];
     out_ += ',';
-    append_csv_field(out_, str(r.frame));
+    out_ += quoted_[ids[2]];
     out_ += ',';
-    append_csv_field(out_, str(r.column));
+    out_ += quoted_[ids[3]];
     out_ += ',';
     append_iso8601(out_, r.emitted_at);
     out_ += '\n';

@@ -17,6 +17,7 @@
 // the same pipeline, or of no recorded plan, is refused at open: its marks would
 // skip this run's records and keep the old ones. `fresh` truncates it first.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -62,8 +63,23 @@ class CsvAppendSink : public Sink {
   Status load_existing(uint64_t size);
   Status check_plan();  // after load_existing: refuses records of another plan, records this one
   Status drain();  // writes out_ to the file, keeping what could not be written
-  void build_key(const std::string* symbol, const std::string* dag, const std::string* frame,
-                 const std::string* column);
+
+  // The high-water mark's key: the interned id of each string field of the
+  // record (kSymbol, kDagName, kFrame, kColumn order), 0 for a field not in the
+  // dedup key. Built per record from four small integers, never from text.
+  using Key = std::array<uint32_t, 4>;
+  struct KeyHash {
+    size_t operator()(const Key& k) const;
+  };
+  // The id of `text`: equal text, equal id (0 is the empty string and an absent field).
+  uint32_t intern(std::string_view text);
+  // The id of a record's field: records point at long-lived strings, so the
+  // pointer is remembered with its id; the text is compared each time, so a
+  // pointer reused for other text is re-interned, never confused.
+  uint32_t field_id(const std::string* s);
+  Key key_of(const uint32_t (&ids)[4]) const;
+  // Raises `key`'s mark to `ts`; false when ts is not above it (a duplicate).
+  bool advance(const Key& key, int64_t ts);
 
   const std::string name_;
   const std::string path_;
@@ -73,8 +89,12 @@ class CsvAppendSink : public Sink {
   uint64_t records_in_file_ = 0;  // data lines found on open
   int fd_ = -1;
   std::string out_;   // formatted, not yet written
-  std::string key_;   // reused key buffer
-  std::unordered_map<std::string, int64_t> high_water_;
+  bool key_has_[4] = {false, false, false, false};  // per string field: part of the dedup key
+  std::vector<std::string> names_;                   // id -> text
+  std::vector<std::string> quoted_;                  // id -> text as a CSV field (quoted when needed)
+  std::unordered_map<std::string, uint32_t> ids_;    // text -> id
+  std::unordered_map<const std::string*, uint32_t> by_pointer_;
+  std::unordered_map<Key, int64_t, KeyHash> high_water_;
   // dag_name kKeySep symbol -> newest ts in the file at open; written by open() only.
   std::unordered_map<std::string, int64_t> held_at_open_;
   uint64_t written_ = 0;

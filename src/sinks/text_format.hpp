@@ -12,7 +12,9 @@
 namespace af::sinks {
 
 namespace detail {
-inline void append_digits(std::string& out, int64_t v, int width) {
+// Writes v in decimal, zero-padded to at least `width` digits, at p; returns the
+// end. p needs room for 21 characters.
+inline char* put_digits(char* p, int64_t v, int width) {
   char buf[24];
   int n = 0;
   const bool neg = v < 0;
@@ -22,13 +24,25 @@ inline void append_digits(std::string& out, int64_t v, int width) {
     u /= 10;
   } while (u > 0);
   while (n < width) buf[n++] = '0';
-  if (neg) out += '-';
-  while (n > 0) out += buf[--n];
+  if (neg) *p++ = '-';
+  while (n > 0) *p++ = buf[--n];
+  return p;
 }
-}  // namespace detail
 
-// "YYYY-MM-DD<sep>hh:mm:ss" (UTC) of ms; returns the milliseconds left over (0-999).
-inline int64_t append_date_time(std::string& out, int64_t ms, char sep) {
+inline void append_digits(std::string& out, int64_t v, int width) {
+  char buf[24];
+  out.append(buf, put_digits(buf, v, width));
+}
+
+inline char* put2(char* p, unsigned v) {  // v < 100
+  p[0] = static_cast<char>('0' + v / 10);
+  p[1] = static_cast<char>('0' + v % 10);
+  return p + 2;
+}
+
+// "YYYY-MM-DD<sep>hh:mm:ss" (UTC) of ms at p; sets `millis` to the milliseconds
+// left over (0-999); returns the end. p needs room for 40 characters.
+inline char* put_date_time(char* p, int64_t ms, char sep, int64_t& millis) {
   int64_t days = ms / 86'400'000;
   int64_t rem = ms % 86'400'000;
   if (rem < 0) {
@@ -38,29 +52,49 @@ inline int64_t append_date_time(std::string& out, int64_t ms, char sep) {
   int64_t y = 0;
   unsigned mo = 0, d = 0;
   civil_from_days(days, y, mo, d);
-  const int64_t secs = rem / 1000;
-  detail::append_digits(out, y, 4);
-  out += '-';
-  detail::append_digits(out, mo, 2);
-  out += '-';
-  detail::append_digits(out, d, 2);
-  out += sep;
-  detail::append_digits(out, secs / 3600, 2);
-  out += ':';
-  detail::append_digits(out, secs / 60 % 60, 2);
-  out += ':';
-  detail::append_digits(out, secs % 60, 2);
-  return rem % 1000;
+  const auto secs = static_cast<unsigned>(rem / 1000);
+  if (y >= 0 && y <= 9999) {
+    p = put2(p, static_cast<unsigned>(y / 100));
+    p = put2(p, static_cast<unsigned>(y % 100));
+  } else {
+    p = put_digits(p, y, 4);
+  }
+  *p++ = '-';
+  p = put2(p, mo);
+  *p++ = '-';
+  p = put2(p, d);
+  *p++ = sep;
+  p = put2(p, secs / 3600);
+  *p++ = ':';
+  p = put2(p, secs / 60 % 60);
+  *p++ = ':';
+  p = put2(p, secs % 60);
+  millis = rem % 1000;
+  return p;
+}
+}  // namespace detail
+
+// "YYYY-MM-DD<sep>hh:mm:ss" (UTC) of ms; returns the milliseconds left over (0-999).
+inline int64_t append_date_time(std::string& out, int64_t ms, char sep) {
+  char buf[48];
+  int64_t millis = 0;
+  char* end = detail::put_date_time(buf, ms, sep, millis);
+  out.append(buf, end);
+  return millis;
 }
 
 // "2025-12-26T13:00:00Z", or "...00.250Z" when the milliseconds are not zero.
+// Formatted in a stack buffer and appended once.
 inline void append_iso8601(std::string& out, int64_t ms) {
-  const int64_t millis = append_date_time(out, ms, 'T');
+  char buf[48];
+  int64_t millis = 0;
+  char* p = detail::put_date_time(buf, ms, 'T', millis);
   if (millis != 0) {
-    out += '.';
-    detail::append_digits(out, millis, 3);
+    *p++ = '.';
+    p = detail::put_digits(p, millis, 3);
   }
-  out += 'Z';
+  *p++ = 'Z';
+  out.append(buf, p);
 }
 
 // Appends `field`, quoted (with doubled quotes) only when it holds a comma, a
