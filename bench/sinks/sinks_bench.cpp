@@ -4,13 +4,17 @@
 //     (batching on: up to 512 records per write), from the first emit() to the
 //     return of close() (everything delivered): sinks.csv_append, sinks.clickhouse
 //     ($AF_CLICKHOUSE_URL), sinks.dynamodb ($AF_DYNAMODB_URL), and the example
-//     jsonl plugin. A sink whose server is not configured is skipped.
+//     jsonl plugin. A sink whose server is not configured is skipped. Then
+//     sinks.csv_append(direct): the CSV sink alone, write() called on this thread
+//     in batches of 512, thread CPU time (the sink's own cost, without the queue).
 //   stall: the event loop's cost with one sink stalled. Two sinks, one whose
 //     write() blocks until released, one that counts; emit() is timed record by
 //     record (p50/p99/max), with the live service's settings (no backpressure,
 //     a spool directory), and compared with the same run without the stall.
 //
 // Usage: sinks_bench [--records N] [--db-records N] [--only throughput|stall]
+
+#include <time.h>
 
 #include <algorithm>
 #include <cmath>
@@ -101,6 +105,31 @@ void throughput(const std::string& label, std::unique_ptr<Sink> sink, uint64_t n
               label.c_str(), static_cast<unsigned long long>(n), secs, static_cast<double>(n) / secs,
               static_cast<unsigned long long>(s.sent), static_cast<unsigned long long>(s.failed),
               static_cast<unsigned long long>(s.retried), st ? "" : (" error=\"" + st.error().message + "\"").c_str());
+  std::fflush(stdout);
+}
+
+// The sink alone on the calling thread: write() in batches of 512 (the worker's
+// batch size), then close(); thread CPU time, so other processes' load does not count.
+void direct(const std::string& label, std::unique_ptr<Sink> sink, uint64_t n) {
+  if (Status st = sink->open(); !st) {
+    std::printf("sink=%s error=\"%s\"\n", label.c_str(), st.error().message.c_str());
+    return;
+  }
+  std::vector<PredictionRecord> batch;
+  batch.reserve(512);
+  timespec c0{}, c1{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+  for (uint64_t i = 0; i < n;) {
+    batch.clear();
+    for (; i < n && batch.size() < 512; ++i) batch.push_back(record(i));
+    if (Status st = sink->write(batch); !st) std::printf("sink=%s error=\"%s\"\n", label.c_str(), st.error().message.c_str());
+  }
+  Status st = sink->close();
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+  const double secs = static_cast<double>(c1.tv_sec - c0.tv_sec) + static_cast<double>(c1.tv_nsec - c0.tv_nsec) * 1e-9;
+  std::printf("sink=%s records=%llu cpu_seconds=%.3f records_per_cpu_s=%.0f ns_per_record=%.1f%s\n", label.c_str(),
+              static_cast<unsigned long long>(n), secs, static_cast<double>(n) / secs, secs * 1e9 / static_cast<double>(n),
+              st ? "" : (" error=\"" + st.error().message + "\"").c_str());
   std::fflush(stdout);
 }
 
@@ -216,6 +245,8 @@ int main(int argc, char** argv) {
       registry::Params p;
       p.set("path", (dir / "predictions.csv").string());
       throughput("sinks.csv_append", make_sink(reg, "sinks.csv_append", p, "sinks.csv_append[0]"), n);
+      p.set("path", (dir / "predictions_direct.csv").string());
+      direct("sinks.csv_append(direct)", make_sink(reg, "sinks.csv_append", p, "sinks.csv_append[1]"), n);
     }
 #ifdef AF_JSONL_PLUGIN
     if (Status st = sinks::load_and_register_sink_plugin(reg, AF_JSONL_PLUGIN); !st) {
