@@ -23,31 +23,34 @@ std::string trim(const std::string& s) {
 
 }  // namespace
 
-Result<SigV4Credentials> load_aws_credentials() {
+Result<std::optional<SigV4Credentials>> static_aws_credentials() {
   SigV4Credentials c;
   c.access_key_id = env("AWS_ACCESS_KEY_ID");
   c.secret_access_key = env("AWS_SECRET_ACCESS_KEY");
   if (!c.access_key_id.empty() && !c.secret_access_key.empty()) {
     c.session_token = env("AWS_SESSION_TOKEN");
-    return c;
+    return std::optional<SigV4Credentials>(c);
   }
   if (!c.access_key_id.empty() || !c.secret_access_key.empty())
-    return make_error("AWS credentials: only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set");
+    return make_error("AWS credentials (environment): only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set");
 
   const std::string explicit_file = env("AWS_SHARED_CREDENTIALS_FILE");
   std::string path = explicit_file;
   if (path.empty()) {
     const std::string home = env("HOME");
-    if (home.empty()) return make_error("AWS credentials: none in the environment and HOME is not set");
+    if (home.empty()) return std::optional<SigV4Credentials>();
     path = home + "/.aws/credentials";
   }
-  std::string profile = env("AWS_PROFILE");
-  if (profile.empty()) profile = "default";
+  const std::string explicit_profile = env("AWS_PROFILE");
+  const std::string profile = explicit_profile.empty() ? "default" : explicit_profile;
 
   std::ifstream in(path);
+  // No file where none was asked for: the next provider of the chain.
+  if (!in && errno == ENOENT && explicit_file.empty() && explicit_profile.empty())
+    return std::optional<SigV4Credentials>();
   if (!in) {
     const std::string why = std::strerror(errno);
-    return make_error("AWS credentials: none in the environment (AWS_ACCESS_KEY_ID) and cannot read credentials file '" +
+    return make_error("AWS credentials (shared credentials file): cannot read '" +
                       path + "': " + why);
   }
   std::string line, section;
@@ -76,11 +79,14 @@ Result<SigV4Credentials> load_aws_credentials() {
     if (key == "aws_secret_access_key") c.secret_access_key = value;
     if (key == "aws_session_token") c.session_token = value;
   }
+  // The default profile may be absent (a file with only named profiles); an
+  // AWS_PROFILE that names a missing one is a mistake.
+  if (!found_profile && explicit_profile.empty()) return std::optional<SigV4Credentials>();
   if (!found_profile) return make_error("AWS credentials file '" + path + "': no profile [" + profile + "]");
   if (c.access_key_id.empty() || c.secret_access_key.empty())
     return make_error("AWS credentials file '" + path + "': profile [" + profile +
                       "] lacks aws_access_key_id or aws_secret_access_key");
-  return c;
+  return std::optional<SigV4Credentials>(c);
 }
 
 }  // namespace af::sinks

@@ -10,7 +10,7 @@
 
 #include "common/log.hpp"
 #include "common/number_format.hpp"
-#include "sinks/dynamodb_credentials.hpp"
+#include "sinks/aws_credential_chain.hpp"
 
 namespace af::sinks {
 namespace {
@@ -61,6 +61,21 @@ Error DynamoDbSink::error(const std::string& what, bool transient) const {
 }
 
 Result<json> DynamoDbSink::call(const std::string& operation, const json& request) {
+  auto res = call_once(operation, request);
+  // Keys revoked or expired before the time they announced: new ones, one retry.
+  if (!res && res.error().message.find(" ExpiredToken") != std::string::npos) {
+    credentials_->invalidate();
+    logger("sinks")->warn("sink={} the server rejected the AWS credentials as expired; fetching new ones", name_);
+    res = call_once(operation, request);
+    // Still refused: the provider hands out stale keys; a passing condition for the worker.
+    if (!res && !res.error().transient) return make_error(res.error().message, true);
+  }
+  return res;
+}
+
+Result<json> DynamoDbSink::call_once(const std::string& operation, const json& request) {
+  auto keys = credentials_->current();
+  if (!keys) return error(keys.error().message, keys.error().transient);
   const std::string body = request.dump();
   SigV4Request r;
   r.method = "POST";
@@ -75,7 +90,7 @@ Result<json> DynamoDbSink::call(const std::string& operation, const json& reques
   o.region = config_.region;
   o.service = "dynamodb";
   o.amz_date = now_amz_date();
-  const auto sig = sigv4_sign(r, credentials_, o);
+  const auto sig = sigv4_sign(r, *keys, o);
   std::vector<std::pair<std::string, std::string>> headers(r.headers.begin() + 1, r.headers.end());
   headers.insert(headers.end(), sig.added_headers.begin(), sig.added_headers.end());
   auto res = http_->request("POST", url, headers, body);
@@ -97,9 +112,18 @@ Status DynamoDbSink::open() {
   auto url = net::parse_http_url(endpoint_);
   if (!url) return error(url.error().message, false);
   url_ = std::move(*url);
-  auto creds = load_aws_credentials();
-  if (!creds) return error(creds.error().message, false);
-  credentials_ = std::move(creds.value());
+  AwsCredentialChainOptions co;
+  co.refresh_margin_ms = config_.credentials_refresh_margin_ms;
+  co.ca_file = config_.ca_file;
+  credentials_ = std::make_unique<AwsCredentialChain>(std::move(co));
+  if (auto keys = credentials_->current(); !keys) {
+    // An endpoint that is down at start-up is a transient error: the worker retries.
+    if (!keys.error().transient) return error(keys.error().message, false);
+    logger("sinks")->warn("sink={} AWS credentials not available at start-up, will retry: {}", name_,
+                          keys.error().message);
+    return {};
+  }
+  logger("sinks")->info("sink={} AWS credentials from {}", name_, credentials_->provider());
   net::HttpClientOptions o;
   o.connect_timeout_ms = config_.timeout_ms;
   o.io_timeout_ms = config_.timeout_ms;
@@ -253,9 +277,11 @@ registry::Descriptor dynamodb_descriptor() {
       "Re-sending a record overwrites the same item, so retries and spool replays are idempotent. "
       "BatchWriteItem with 25 puts a request; UnprocessedItems are re-sent and throttling errors backed off "
       "(exponential, 50 ms to 2 s), then the batch is retried by the sink worker. Requests are signed with "
-      "AWS Signature Version 4; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, "
-      "else the shared credentials file (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials, profile "
-      "AWS_PROFILE or default); they are never logged. With create_table the table is created "
+      "AWS Signature Version 4; credentials from the AWS SDKs' chain: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / "
+      "AWS_SESSION_TOKEN, the shared credentials file (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials, profile "
+      "AWS_PROFILE or default), web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN via STS), the container "
+      "credentials endpoint, the instance metadata service (IMDSv2); temporary credentials are refreshed 5 "
+      "minutes before they expire. They are never logged. With create_table the table is created "
       "(PAY_PER_REQUEST). An endpoint that is down at start-up is retried; a missing table without "
       "create_table, unreadable credentials or a bad endpoint_url stop the sink at start-up.";
   d.params.push_back(ParamSpec{"table_name", ParamType::kString, true, {}, {}, {}, {}, "the table"});

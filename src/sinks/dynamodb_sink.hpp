@@ -14,6 +14,9 @@
 // As with ClickHouse, an endpoint that is down at open() is not an error: the
 // table check waits for the first write. A missing table (without
 // create_table), unreadable credentials or a bad endpoint are fatal at start-up.
+// Credentials come from AwsCredentialChain (the AWS SDKs' provider order);
+// temporary ones are refreshed on this worker thread before they expire, and
+// once more after the server answers ExpiredTokenException.
 
 #include <cstdint>
 #include <memory>
@@ -25,6 +28,7 @@
 #include "net/http_url.hpp"
 #include "registry/descriptor.hpp"
 #include "runtime/sink.hpp"
+#include "sinks/aws_credential_chain.hpp"
 #include "sinks/sigv4.hpp"
 
 namespace af::sinks {
@@ -37,6 +41,7 @@ struct DynamoDbConfig {
   int64_t timeout_ms = 10'000;
   std::string ca_file;  // for https ("" = $SSL_CERT_FILE, else the system CAs)
   int max_unprocessed_rounds = 8;  // re-sends of UnprocessedItems / throttled requests within one write
+  int64_t credentials_refresh_margin_ms = 5 * 60 * 1000;  // temporary credentials: refreshed this long before expiry
   int64_t initial_backoff_ms = 50;
   int64_t max_backoff_ms = 2000;
 };
@@ -60,6 +65,7 @@ class DynamoDbSink : public Sink {
 
  private:
   Error error(const std::string& what, bool transient) const;
+  Result<nlohmann::json> call_once(const std::string& operation, const nlohmann::json& request);
   Status ensure_table();
   Status write_chunk(nlohmann::json items);  // at most 25 PutRequests
   void sleep_backoff(int round);
@@ -69,7 +75,7 @@ class DynamoDbSink : public Sink {
   std::string endpoint_;
   net::Url url_;  // endpoint_, parsed by open()
   std::unique_ptr<net::HttpClient> http_;
-  SigV4Credentials credentials_;
+  std::unique_ptr<AwsCredentialChain> credentials_;
   bool ready_ = false;
   uint64_t items_written_ = 0;
   uint64_t unprocessed_resent_ = 0;
