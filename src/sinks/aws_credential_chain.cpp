@@ -33,11 +33,20 @@ Result<AwsCredentials> resolve_aws_credentials(net::HttpClient& http) {
     const char* key = std::getenv("AWS_ACCESS_KEY_ID");
     return AwsCredentials{**fixed, 0, key && *key ? "environment" : "shared credentials file"};
   }
-  for (auto* provider : {&web_identity_credentials, &container_credentials, &instance_metadata_credentials}) {
+  for (auto* provider : {&web_identity_credentials, &container_credentials}) {
     auto c = provider(http);
     if (!c) return c.error();
     if (*c) return std::move(**c);
   }
+  // The last resort: off EC2 the metadata service does not answer, which means
+  // "no credentials configured", not an outage to wait for.
+  auto imds = instance_metadata_credentials(http);
+  if (!imds && imds.error().transient)
+    return make_error("AWS credentials: none found (no keys in the environment or a shared credentials file, no web "
+                      "identity or container endpoint configured); " + imds.error().message,
+                      false);
+  if (!imds) return imds.error();
+  if (*imds) return std::move(**imds);
   return make_error(
       "AWS credentials: none found (looked at: the environment, the shared credentials file, web identity, the "
       "container endpoint; the instance metadata service is disabled by AWS_EC2_METADATA_DISABLED)",

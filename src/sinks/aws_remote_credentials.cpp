@@ -18,6 +18,8 @@ std::string env(const char* name) {
   return v ? std::string(v) : std::string();
 }
 
+// Unreachable endpoints and 5xx answers are transient; malformed answers are not
+// (the chain makes every failure of a refresh transient anyway).
 Error provider_error(const std::string& provider, const std::string& what, bool transient = true) {
   return make_error("AWS credentials (" + provider + "): " + what, transient);
 }
@@ -49,20 +51,20 @@ std::string excerpt(const std::string& body) {
 Result<AwsCredentials> credentials_from_json(const std::string& provider, const std::string& where,
                                              const std::string& body) {
   const json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return provider_error(provider, where + ": response is not a JSON object");
+  if (doc.is_discarded() || !doc.is_object()) return provider_error(provider, where + ": response is not a JSON object", false);
   if (doc.contains("Code") && doc["Code"].is_string() && doc["Code"] != "Success")
-    return provider_error(provider, where + ": Code " + doc["Code"].get<std::string>());
+    return provider_error(provider, where + ": Code " + doc["Code"].get<std::string>(), false);
   AwsCredentials c;
   c.provider = provider;
   for (const char* field : {"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}) {
     if (!doc.contains(field) || !doc[field].is_string() || doc[field].get<std::string>().empty())
-      return provider_error(provider, where + ": response lacks " + field);
+      return provider_error(provider, where + ": response lacks " + field, false);
   }
   c.keys.access_key_id = doc["AccessKeyId"];
   c.keys.secret_access_key = doc["SecretAccessKey"];
   c.keys.session_token = doc["Token"];
   const auto expires = parse_aws_timestamp(doc["Expiration"]);
-  if (!expires) return provider_error(provider, where + ": Expiration is not an ISO 8601 UTC time");
+  if (!expires) return provider_error(provider, where + ": Expiration is not an ISO 8601 UTC time", false);
   c.expires_at_ms = *expires;
   return c;
 }
@@ -158,12 +160,12 @@ Result<std::optional<AwsCredentials>> web_identity_credentials(net::HttpClient& 
   const auto secret = xml_text(res->body, "SecretAccessKey");
   const auto session_token = xml_text(res->body, "SessionToken");
   const auto expiration = xml_text(res->body, "Expiration");
-  if (!key || key->empty()) return provider_error(provider, where + ": response lacks AccessKeyId");
-  if (!secret || secret->empty()) return provider_error(provider, where + ": response lacks SecretAccessKey");
-  if (!session_token || session_token->empty()) return provider_error(provider, where + ": response lacks SessionToken");
-  if (!expiration) return provider_error(provider, where + ": response lacks Expiration");
+  if (!key || key->empty()) return provider_error(provider, where + ": response lacks AccessKeyId", false);
+  if (!secret || secret->empty()) return provider_error(provider, where + ": response lacks SecretAccessKey", false);
+  if (!session_token || session_token->empty()) return provider_error(provider, where + ": response lacks SessionToken", false);
+  if (!expiration) return provider_error(provider, where + ": response lacks Expiration", false);
   const auto expires = parse_aws_timestamp(*expiration);
-  if (!expires) return provider_error(provider, where + ": Expiration is not an ISO 8601 UTC time");
+  if (!expires) return provider_error(provider, where + ": Expiration is not an ISO 8601 UTC time", false);
   c.keys = {*key, *secret, *session_token};
   c.expires_at_ms = *expires;
   return std::optional<AwsCredentials>(std::move(c));

@@ -50,7 +50,7 @@ Result<std::optional<SigV4Credentials>> static_aws_credentials() {
     return std::optional<SigV4Credentials>();
   if (!in) {
     const std::string why = std::strerror(errno);
-    return make_error("AWS credentials (shared credentials file): cannot read '" +
+    return make_error("AWS credentials (shared credentials file): cannot read credentials file '" +
                       path + "': " + why);
   }
   std::string line, section;
