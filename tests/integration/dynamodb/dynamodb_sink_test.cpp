@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -18,6 +19,7 @@
 #include "delivery/signal_emitter.hpp"
 #include "sinks/dynamodb_sink.hpp"
 #include "sinks/register_builtins.hpp"
+#include "support/aws_credentials_server.hpp"
 #include "support/process.hpp"
 
 namespace af::sinks {
@@ -133,6 +135,11 @@ class FaultProxy {
   std::atomic<int> throttle{0};           // answer this many requests with 400 ThrottlingException
   std::atomic<int> unprocessed{0};        // this many BatchWriteItem calls only half done
   std::atomic<int> dropped{0}, throttled{0}, halved{0};
+  // When set: requests whose X-Amz-Security-Token it calls expired are answered
+  // as DynamoDB does (400 ExpiredTokenException), counted in `expired`.
+  std::function<bool(const std::string&)> token_expired;
+  std::atomic<int> expire_next{0};  // answer this many requests with ExpiredTokenException regardless
+  std::atomic<int> expired{0};
 
  private:
   void run() {
@@ -161,7 +168,15 @@ class FaultProxy {
     http::response<http::string_body> res;
     res.version(11);
     const std::string target(req["X-Amz-Target"]);
-    if (throttle > 0) {
+    const std::string token(req["X-Amz-Security-Token"]);
+    if (expire_next > 0 || (token_expired && token_expired(token))) {
+      if (expire_next > 0) --expire_next;
+      ++expired;
+      res.result(400);
+      res.set(http::field::content_type, "application/x-amz-json-1.0");
+      res.body() = R"({"__type":"com.amazon.coral.service#ExpiredTokenException",)"
+                   R"("message":"The security token included in the request is expired"})";
+    } else if (throttle > 0) {
       --throttle;
       ++throttled;
       res.result(400);
@@ -404,6 +419,71 @@ TEST_F(DynamoDbSinkTest, UnreachableMidRunThenBackDeliversEveryRecord) {
   EXPECT_EQ(e.stats()[0].failed, 0u);
   EXPECT_EQ(e.stats()[0].sent, 60u);
   EXPECT_EQ(scan(url_, table_).size(), 60u);
+}
+
+}  // namespace
+}  // namespace af::sinks
+
+namespace af::sinks {
+namespace {
+
+// Temporary credentials from the container credentials endpoint, each valid for
+// 3 s, over a run of about 8 s: the sink refreshes them on its worker thread
+// before they expire, never signs with an expired token (the proxy would answer
+// ExpiredTokenException), and every record arrives.
+TEST_F(DynamoDbSinkTest, TemporaryCredentialsExpiringDuringARunAreRefreshed) {
+  af::test::AwsCredentialsServer creds;
+  creds.lifetime_s = 3;
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  ::setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", creds.container_url().c_str(), 1);
+  ::setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", creds.container_token.c_str(), 1);
+  FaultProxy proxy(url_);
+  proxy.token_expired = [&creds](const std::string& token) { return creds.expired(token); };
+  DynamoDbConfig c = config(proxy.url(), table_, true);
+  c.credentials_refresh_margin_ms = 1500;
+  SignalEmitter e(fast());
+  e.add("sinks.dynamodb[0]", std::make_unique<DynamoDbSink>("sinks.dynamodb[0]", c));
+  ASSERT_TRUE(e.open_all().ok()) << e.status().error().message;
+  for (int i = 0; i < 40; ++i) {
+    e.emit(rec(i));
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_TRUE(e.close().ok());
+  ::unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  ::unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+  EXPECT_EQ(e.stats()[0].sent, 40u);
+  EXPECT_EQ(e.stats()[0].failed, 0u);
+  EXPECT_GE(creds.issued.load(), 3);  // 8 s of 3 s credentials (whole seconds), refreshed 1.5 s early
+  EXPECT_EQ(proxy.expired.load(), 0);
+  EXPECT_EQ(scan(url_, table_).size(), 40u);
+}
+
+// Keys revoked before their announced expiry: the server's ExpiredTokenException
+// makes the sink fetch new ones and send again, once, without losing a record.
+TEST_F(DynamoDbSinkTest, ExpiredTokenAnswerFetchesNewCredentials) {
+  af::test::AwsCredentialsServer creds;
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  ::setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", creds.container_url().c_str(), 1);
+  ::setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", creds.container_token.c_str(), 1);
+  FaultProxy proxy(url_);
+  SignalEmitter e(fast());
+  e.add("sinks.dynamodb[0]", sink(proxy.url()));
+  ASSERT_TRUE(e.open_all().ok()) << e.status().error().message;
+  for (int i = 0; i < 5; ++i) e.emit(rec(i));
+  ASSERT_TRUE(wait_until([&] { return e.stats()[0].sent == 5u; }, 10s));
+  const int issued = creds.issued.load();
+  proxy.expire_next = 1;
+  for (int i = 5; i < 10; ++i) e.emit(rec(i));
+  ASSERT_TRUE(e.close().ok());
+  ::unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  ::unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+  EXPECT_EQ(proxy.expired.load(), 1);
+  EXPECT_EQ(creds.issued.load(), issued + 1);
+  EXPECT_EQ(e.stats()[0].sent, 10u);
+  EXPECT_EQ(e.stats()[0].failed, 0u);
+  EXPECT_EQ(scan(url_, table_).size(), 10u);
 }
 
 }  // namespace
