@@ -253,10 +253,13 @@ TEST(CsvAppendDescriptor, ParamsAndChecks) {
   EXPECT_EQ(d.kind, registry::PluginKind::kSink);
   EXPECT_EQ(d.input, registry::InputKind::kNone);
   EXPECT_EQ(d.output, registry::OutputKind::kNone);
-  ASSERT_EQ(d.params.size(), 2u);
-  EXPECT_EQ(d.params[0].name, "path");
-  EXPECT_TRUE(d.params[0].required);
-  EXPECT_EQ(registry::format_param_value(d.params[1].default_value), "[ts, symbol]");
+  ASSERT_EQ(d.params.size(), 3u);  // every sink's ts_label, then path and dedup_key
+  EXPECT_EQ(d.params[0].name, "ts_label");
+  EXPECT_FALSE(d.params[0].required);
+  EXPECT_EQ(d.params[1].name, "path");
+  EXPECT_TRUE(d.params[1].required);
+  EXPECT_EQ(d.params[2].name, "dedup_key");
+  EXPECT_EQ(registry::format_param_value(d.params[2].default_value), "[ts, symbol]");
   registry::Params p;
   p.set("path", std::string("x.csv"));
   EXPECT_EQ(d.warmup_rows(p), 1);
