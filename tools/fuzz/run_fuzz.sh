@@ -11,7 +11,7 @@ out="${2:-$repo/build/fuzz}"
 mkdir -p "$out/corpus"
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$repo/src" \
-  "$here/kline_parser_fuzz.cpp" "$repo/src/sources/binance_kline_parser.cpp" "$repo/src/common/interval.cpp" \
+  "$here/kline_parser_fuzz.cpp" "$repo/src/binance/binance_kline_parser.cpp" "$repo/src/common/interval.cpp" \
   -lsimdjson -o "$out/kline_parser_fuzz"
 # Seeds: a combined-stream frame, a raw frame with spaces, a subscription reply.
 printf '%s' '{"stream":"btcusdt@kline_1m","data":{"e":"kline","E":1785048483771,"s":"BTCUSDT","k":{"t":1785048480000, "T":1785048539999, "s":"BTCUSDT", "i":"1m", "f":1, "L":2, "o":"64346.70", "c":"64346.70", "h":"64346.70", "l":"64346.70", "v":"0.0502", "n":11, "x":false, "q":"3230.204340", "V":"0.0502", "Q":"3230.204340", "B":"0"}}}' > "$out/corpus/combined.json"
