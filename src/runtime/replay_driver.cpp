@@ -1,5 +1,6 @@
 #include "runtime/replay_driver.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 #include <queue>
@@ -15,22 +16,29 @@ namespace af {
 
 namespace {
 
-// The first ms of the calendar month after the one holding `ts` (UTC). Chunks are
-// calendar months so that each monthly Vision file is read exactly once.
-int64_t next_month_start(int64_t ts) {
-  int64_t y = 0;
-  unsigned m = 0, d = 0;
-  civil_from_days(ts >= 0 ? ts / kDayMs : (ts - kDayMs + 1) / kDayMs, y, m, d);
-  if (++m > 12) {
-    m = 1;
-    ++y;
-  }
-  return days_from_civil(y, m, 1) * kDayMs;
-}
-
 // Past this, month arithmetic is pointless (and would overflow near INT64_MAX):
 // a probe window that reaches it is stretched to the end of the range.
 constexpr int64_t kFarFutureMs = 253'402'300'800'000;  // 10000-01-01
+
+// The first ms of the calendar month `months` (>= 1) after the one holding `ts`
+// (UTC), capped at kFarFutureMs. Chunks are calendar months so that each monthly
+// Vision file is read exactly once. One calendar conversion whatever `months`
+// (the probe past the data's end doubles it up to ~2^17).
+int64_t month_start_after(int64_t ts, int64_t months) {
+  if (ts >= kFarFutureMs) return kFarFutureMs;
+  int64_t y = 0;
+  unsigned m = 0, d = 0;
+  civil_from_days(ts >= 0 ? ts / kDayMs : (ts - kDayMs + 1) / kDayMs, y, m, d);
+  constexpr int64_t kMonthsToFarFuture = 12 * 12'000;  // more than any ts here can be from 10000-01-01
+  const int64_t index = y * 12 + (m - 1) + std::min(months, kMonthsToFarFuture);
+  int64_t year = index / 12, month0 = index % 12;
+  if (month0 < 0) {  // floor division for dates before year 0
+    month0 += 12;
+    --year;
+  }
+  const int64_t start = days_from_civil(year, static_cast<unsigned>(month0) + 1, 1) * kDayMs;
+  return std::min(start, kFarFutureMs);
+}
 
 // One (source, symbol) series, loaded one chunk (a calendar month) at a time so
 // that replay memory does not grow with the range (issue 8). Chunks are half-open
@@ -58,10 +66,8 @@ struct Cursor {
     next = 0;
     int64_t months = 1;
     while (bars.empty() && loaded_to < end) {
-      int64_t to = loaded_to;
-      for (int64_t i = 0; i < months && to < end; ++i) {
-        to = to >= kFarFutureMs ? end : std::min(end, next_month_start(to));
-      }
+      int64_t to = std::min(end, month_start_after(loaded_to, months));
+      if (to >= kFarFutureMs) to = end;
       auto chunk = data.history(name, loaded_to, to);
       if (!chunk) return chunk.error();
       bars = std::move(chunk).value();

@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "common/interval.hpp"
+#include "common/read_whole_file.hpp"
 #include "common/log.hpp"
 #include "vision/vision_source.hpp"
 #include "vision/vision_writer.hpp"
@@ -16,14 +15,6 @@ namespace af::sim {
 namespace {
 
 namespace fs = std::filesystem;
-
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(path + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 }  // namespace
 
@@ -168,7 +159,7 @@ Result<std::string> MarketData::archive_file(const std::string& symbol, const st
         mirror_data_root() + "/" + vision::vision_market_path(market_) + (period.monthly() ? "/monthly" : "/daily") +
         "/klines/" + symbol + "/" + interval;
     std::error_code ec;
-    if (fs::exists(dir + "/" + name + suffix, ec)) return read_file(dir + "/" + name + suffix);
+    if (fs::exists(dir + "/" + name + suffix, ec)) return read_whole_file(dir + "/" + name + suffix);
     if (fs::exists(dir + "/" + name, ec)) return make_error(dir + "/" + name + suffix + ": no such file");
   }
   // Not in the mirror (or generator mode): write it from the bars, once.
@@ -186,7 +177,7 @@ Result<std::string> MarketData::archive_file(const std::string& symbol, const st
     Status st = vision::write_vision_zip(path, csv_name, vision::format_vision_csv(bars, interval_ms, opt), true);
     if (!st) return st.error();
   }
-  return read_file(path + suffix);
+  return read_whole_file(path + suffix);
 }
 
 }  // namespace af::sim

@@ -5,11 +5,10 @@
 
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "common/interval.hpp"
+#include "common/read_whole_file.hpp"
 #include "vision/vision_csv.hpp"
 #include "vision/vision_layout.hpp"
 
@@ -17,15 +16,6 @@ namespace af::vision {
 namespace {
 
 namespace fs = std::filesystem;
-
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(path + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return make_error(path + ": read error");
-  return ss.str();
-}
 
 std::string lower(std::string_view s) {
   std::string r(s);
@@ -105,7 +95,7 @@ std::string checksum_line(std::string_view zip_bytes, std::string_view zip_name)
 }
 
 Result<VisionZipBytes> load_vision_zip(const std::string& zip_path) {
-  auto bytes = read_file(zip_path);
+  auto bytes = read_whole_file(zip_path);
   if (!bytes) return bytes.error();
   VisionZipBytes zip;
   zip.bytes = std::move(bytes).value();
@@ -117,7 +107,7 @@ Status verify_vision_checksum(const std::string& zip_path, const std::string& sh
   const std::string sum_path = zip_path + ".CHECKSUM";
   std::error_code ec;
   if (!fs::exists(sum_path, ec)) return {};
-  auto sum = read_file(sum_path);
+  auto sum = read_whole_file(sum_path);
   if (!sum) return sum.error();
   return verify_checksum(zip_path, sha256, *sum);
 }

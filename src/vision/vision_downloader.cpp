@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "common/interval.hpp"
 #include "common/log.hpp"
+#include "common/read_whole_file.hpp"
 #include "common/symbol.hpp"
 #include "vision/vision_archive.hpp"
 #include "vision/vision_bar_cache.hpp"
@@ -16,11 +16,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A file's bytes, or "" when it cannot be read (then it does not verify).
 std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  auto bytes = read_whole_file(path);
+  return bytes ? std::move(bytes).value() : std::string();
 }
 
 bool write_atomically(const std::string& path, std::string_view bytes) {

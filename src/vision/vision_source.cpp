@@ -69,18 +69,28 @@ Result<std::vector<Bar>> VisionSource::history(const std::string& symbol, int64_
     return make_error("no " + interval_ + " kline files for " + symbol + " in " + dir(symbol, true) + " or " +
                       dir(symbol, false));
   }
+  // The usual replay chunk is one monthly file: its decoded vector is taken over
+  // and trimmed in place rather than copied bar by bar (a month of 1m bars is
+  // 4 MB; copying it was a fifth of a warm-cache replay's CPU time).
   std::vector<Bar> bars;
+  const auto outside = [from, to](const Bar& b) { return b.ts < from || b.ts >= to; };
   for (const auto& f : files) {
     if (f.period.end_ms() <= from || f.period.start_ms() >= to) continue;
     auto file_bars = read_vision_bars(f.path, bar_cache_);
     if (!file_bars) return file_bars.error();
-    for (const Bar& b : *file_bars) {
-      if (b.ts >= from && b.ts < to) bars.push_back(b);
+    if (bars.empty()) {
+      bars = std::move(file_bars).value();
+      bars.erase(std::remove_if(bars.begin(), bars.end(), outside), bars.end());
+    } else {
+      for (const Bar& b : *file_bars) {
+        if (!outside(b)) bars.push_back(b);
+      }
     }
   }
   // Files were read monthly first, then daily, so a stable sort keeps the monthly
-  // row first when both hold the same ts.
-  std::stable_sort(bars.begin(), bars.end(), [](const Bar& a, const Bar& b) { return a.ts < b.ts; });
+  // row first when both hold the same ts. An archive file is normally in order.
+  const auto by_ts = [](const Bar& a, const Bar& b) { return a.ts < b.ts; };
+  if (!std::is_sorted(bars.begin(), bars.end(), by_ts)) std::stable_sort(bars.begin(), bars.end(), by_ts);
   static RateLimiter limiter(10, 60'000);
   size_t w = 0;
   for (size_t r = 0; r < bars.size(); ++r) {
@@ -94,7 +104,8 @@ Result<std::vector<Bar>> VisionSource::history(const std::string& symbol, int64_
       }
       continue;
     }
-    bars[w++] = bars[r];
+    if (w != r) bars[w] = bars[r];
+    ++w;
   }
   bars.resize(w);
   return bars;

@@ -4,10 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "common/interval.hpp"
 #include "common/number_format.hpp"
+#include "common/read_whole_file.hpp"
 #include "vision/vision_archive.hpp"
 #include "vision/vision_csv.hpp"
 
@@ -95,11 +95,10 @@ Status write_vision_zip(const std::string& zip_path, const std::string& csv_name
     return {};
   }
 
-  std::ifstream in(zip_path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  auto zip_bytes = read_whole_file(zip_path);
+  if (!zip_bytes) return zip_bytes.error();
   std::ofstream sum(zip_path + ".CHECKSUM", std::ios::binary | std::ios::trunc);
-  sum << checksum_line(ss.str(), fs::path(zip_path).filename().string());
+  sum << checksum_line(*zip_bytes, fs::path(zip_path).filename().string());
   if (!sum) return make_error(zip_path + ".CHECKSUM: cannot write");
   return {};
 }

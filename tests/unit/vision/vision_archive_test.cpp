@@ -127,7 +127,7 @@ TEST(VisionArchive, CorruptCompressedDataIsDetected) {
 TEST(VisionArchive, MissingFile) {
   auto f = read_vision_zip("/nonexistent/X.zip");
   ASSERT_FALSE(f.ok());
-  EXPECT_EQ(f.error().message, "/nonexistent/X.zip: cannot open");
+  EXPECT_EQ(f.error().message, "/nonexistent/X.zip: cannot open: No such file or directory");
 }
 
 TEST(VisionArchive, CsvErrorsNameZipAndEntry) {
