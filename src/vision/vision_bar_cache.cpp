@@ -169,7 +169,7 @@ Lookup load(const std::string& path, uint64_t size, const std::string& sha256, s
   const unsigned char* col[kColumns];
   for (uint64_t c = 0; c < kColumns; ++c) col[c] = payload + c * n * 8;
   const unsigned char* flags = payload + kColumns * n * 8;
-  // reserve + emplace_back, not resize: a month of 1m bars is 4 MB, and
+  // reserve + push_back, not resize: a month of 1m bars is 4 MB, and
   // zero-filling it before overwriting every field cost a pass over it.
   bars.clear();
   bars.reserve(static_cast<size_t>(n));
@@ -180,13 +180,19 @@ Lookup load(const std::string& path, uint64_t size, const std::string& sha256, s
       why = "corrupt payload (bad flags byte at row " + std::to_string(i) + ")";
       return Lookup::kInvalid;
     }
-    Bar& b = bars.emplace_back();
-    std::memcpy(&b.ts, col[0] + i * 8, 8);
-    double* values[9] = {&b.open,   &b.high,         &b.low,    &b.close,           &b.volume,
-                         &b.quote_volume, &b.trades, &b.taker_buy_volume, &b.taker_buy_quote_volume};
-    for (int v = 0; v < 9; ++v) std::memcpy(values[v], col[v + 1] + i * 8, 8);
-    b.origin = static_cast<BarOrigin>(f & 7u);
-    b.complete = (f & 8u) != 0;
+    // Built in place from its values (C++20 aggregate emplace): default-
+    // constructing the element and then overwriting it zero-filled every bar
+    // with a `rep stos`, and appending a filled local copied it with a
+    // `rep movs`; either was ~85% of this loop.
+    const auto word = [&](int c) {
+      double v;
+      std::memcpy(&v, col[c] + i * 8, 8);
+      return v;
+    };
+    int64_t ts;
+    std::memcpy(&ts, col[0] + i * 8, 8);
+    bars.emplace_back(ts, word(1), word(2), word(3), word(4), word(5), word(6), word(7), word(8), word(9),
+                      static_cast<BarOrigin>(f & 7u), (f & 8u) != 0);
   }
   return Lookup::kHit;
 }
