@@ -11,6 +11,28 @@
 
 namespace af::app {
 
+namespace {
+
+// `--shard K/N` on a command: checked while parsing (a bad value is a usage error,
+// exit 2, with parse_shard's message), converted once parsing is done.
+CLI::Option* add_shard_option(CLI::App* command, std::string& text, const std::string& what) {
+  return command
+      ->add_option("--shard", text,
+                   "K/N (1-based): " + what +
+                       " only the symbols whose FNV-1a hash modulo N is K-1 (docs/scale-out.md, Sharding)")
+      ->check([](const std::string& value) {
+        auto shard = parse_shard(value);
+        return shard ? std::string() : shard.error().message;
+      });
+}
+
+std::optional<ShardSpec> shard_of(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  return *parse_shard(text);  // checked by the option's validator
+}
+
+}  // namespace
+
 int run_cli(int argc, char** argv) {
   CLI::App app{"alpha_forge: a real-time signal engine for Binance klines, driven by a YAML pipeline"};
   app.require_subcommand(1);
@@ -22,6 +44,8 @@ int run_cli(int argc, char** argv) {
   auto* v = app.add_subcommand("validate", "Parse, expand and compile a pipeline; print the plan or every error");
   v->add_option("FILE", validate.file, "pipeline YAML")->required();
   v->add_flag("--json", validate.json, "print the plan as JSON");
+  std::string validate_shard;
+  add_shard_option(v, validate_shard, "check and print the plan for");
 
   ReplayArgs replay;
   auto* r = app.add_subcommand("replay", "Run a pipeline over history from a Binance Vision mirror");
@@ -39,6 +63,8 @@ int run_cli(int argc, char** argv) {
   r->add_flag("--no-cache", replay.no_cache,
               "decode every archive zip, neither reading nor writing the decoded-bar cache (<zip>.bars)");
   r->add_flag("--print", replay.print_predictions, "print each prediction to stdout as `ts symbol prediction`");
+  std::string replay_shard;
+  add_shard_option(r, replay_shard, "replay");
 
   SignalArgs sig;
   auto* s = app.add_subcommand("signal", "The live service: warm up, stream Binance klines, emit predictions until Ctrl+C");
@@ -74,6 +100,8 @@ int run_cli(int argc, char** argv) {
   s->add_option("--anchor-timeout", sig.anchor_timeout_s, "seconds to wait for the first kline message (default 120)")
       ->check(CLI::Range(1, 3600));
   s->add_flag("--print", sig.print_predictions, "print each prediction to stdout as `ts symbol prediction`");
+  std::string signal_shard;
+  add_shard_option(s, signal_shard, "subscribe to and compute");
 
   PluginsArgs plugins;
   auto* p = app.add_subcommand("plugins", "List every plugin with its parameters");
@@ -117,6 +145,9 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitInvalid;
   }
+  validate.shard = shard_of(validate_shard);
+  replay.shard = shard_of(replay_shard);
+  sig.shard = shard_of(signal_shard);
   if (s->parsed() && log_level_option->count() == 0) log_level = "info";
   set_log_level(log_level);
 

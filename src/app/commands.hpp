@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/diagnostic.hpp"
+#include "common/shard.hpp"
 #include "dag/plan.hpp"
 #include "runtime/plugin_set.hpp"
 
@@ -28,9 +29,12 @@ enum class LoadMode { kRun, kValidate };
 // plugin_paths.hpp), then parses, expands and compiles FILE and builds every
 // operator once (Engine::check), so a plan returned here also starts. Prints
 // every error and warning to stderr; nullopt when there were errors.
-// `diagnostics`, when given, receives them all (`validate --json`).
+// `diagnostics`, when given, receives them all (`validate --json`). With
+// `shard`, the plan keeps only the symbols that shard owns, or is refused (a step
+// that needs every symbol, a shard owning none): dag/shard_plan.hpp.
 std::optional<dag::Plan> load_plan(const std::string& file, PluginSet& plugins, LoadMode mode = LoadMode::kRun,
-                                   Diagnostics* diagnostics = nullptr);
+                                   Diagnostics* diagnostics = nullptr,
+                                   const std::optional<ShardSpec>& shard = std::nullopt);
 
 // `signal` (and `replay` without --dump or --print-predictions) needs a sink, as
 // the original requires on_prediction: false after printing the located error.
@@ -39,6 +43,7 @@ bool require_sinks(const dag::Plan& plan, const std::string& command, const std:
 struct ValidateArgs {
   std::string file;
   bool json = false;
+  std::optional<ShardSpec> shard;  // --shard K/N: check and print the plan as that shard runs it
 };
 int run_validate(const ValidateArgs& args);
 
@@ -53,6 +58,7 @@ struct ReplayArgs {
   std::string gap_policy = "bridge";  // bridge or fail
   bool print_predictions = false;  // `ts symbol prediction` lines on stdout, as `signal --print`
   bool no_cache = false;           // decode every archive, neither reading nor writing `<zip>.bars`
+  std::optional<ShardSpec> shard;  // --shard K/N: replay only the symbols this shard owns
 };
 int run_replay_command(const ReplayArgs& args);
 
@@ -70,6 +76,7 @@ struct SignalArgs {
   int64_t spool_max_mb = 1024;
   int64_t anchor_timeout_s = 120;
   bool print_predictions = false;
+  std::optional<ShardSpec> shard;  // --shard K/N: subscribe to and compute only this shard's symbols
 };
 // The live service: runs until SIGINT/SIGTERM, then drains and exits 0 (3 when
 // the final snapshot failed).

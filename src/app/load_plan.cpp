@@ -3,6 +3,7 @@
 #include "app/commands.hpp"
 #include "app/plugin_paths.hpp"
 #include "dag/compiler.hpp"
+#include "dag/shard_plan.hpp"
 #include "dsl/loader.hpp"
 #include "python/class_spec.hpp"
 #include "runtime/engine.hpp"
@@ -11,7 +12,7 @@
 namespace af::app {
 
 std::optional<dag::Plan> load_plan(const std::string& file, PluginSet& plugins, LoadMode mode,
-                                   Diagnostics* diagnostics) {
+                                   Diagnostics* diagnostics, const std::optional<ShardSpec>& shard) {
   Diagnostics diags;
   // Sink plugins are registered before the pipeline is validated (their params
   // are checked like a built-in's); `validate` only checks that they exist.
@@ -26,6 +27,9 @@ std::optional<dag::Plan> load_plan(const std::string& file, PluginSet& plugins, 
   if (!diags.has_errors()) {
     if (auto pipeline = dsl::load_pipeline_file(file, catalog, diags)) plan = dag::compile(*pipeline, catalog, diags);
   }
+  // Before anything is built from it: a shard never loads, say, another shard's
+  // per-symbol checkpoints.
+  if (plan && shard && !dag::restrict_to_shard(*plan, *shard, diags)) plan.reset();
   // What start-up would refuse (a model's unknown feature column, a missing or
   // mismatched checkpoint) is refused here, at the step's place in the file.
   if (plan) Engine::check(*plan, plugins, diags);

@@ -12,6 +12,10 @@ using registry::PluginKind;
 constexpr PluginKind kKindOrder[] = {PluginKind::kData, PluginKind::kTransform, PluginKind::kFeature,
                                      PluginKind::kModel, PluginKind::kSink};
 
+// Descriptor::needs_all_symbols in words.
+constexpr const char* kNeedsAllSymbols =
+    "needs every symbol at once: a pipeline with this step cannot run with --shard K/N";
+
 const char* kind_title(PluginKind k) {
   switch (k) {
     case PluginKind::kData: return "Data sources";
@@ -100,6 +104,7 @@ std::string plugins_to_text(const registry::Catalog& catalog) {
       if (auto o = output_text(*d); !o.empty()) out += "    " + o + "\n";
       for (const auto& p : d->params) out += "    - " + param_line(p) + "\n";
       if (!d->warmup_doc.empty()) out += "    warmup: " + d->warmup_doc + "\n";
+      if (d->needs_all_symbols) out += "    " + std::string(kNeedsAllSymbols) + "\n";
     }
     out += "\n";
   }
@@ -118,6 +123,7 @@ std::string plugins_to_markdown(const registry::Catalog& catalog) {
       if (auto in = input_text(*d); !in.empty()) out += "- Input: `" + in + "`\n";
       if (auto o = output_text(*d); !o.empty()) out += "- Output: " + o + "\n";
       if (!d->warmup_doc.empty()) out += "- Warmup: " + d->warmup_doc + "\n";
+      if (d->needs_all_symbols) out += "- Symbols: " + std::string(kNeedsAllSymbols) + "\n";
       if (!d->params.empty()) {
         out += "- Parameters:\n";
         for (const auto& p : d->params) out += "  - `" + param_line(p) + "`\n";
@@ -139,6 +145,7 @@ nlohmann::json plugins_to_json(const registry::Catalog& catalog) {
       j["input"] = input_text(*d);
       j["output"] = output_text(*d);
       j["warmup"] = d->warmup_doc;
+      j["needs_all_symbols"] = d->needs_all_symbols;
       nlohmann::json params = nlohmann::json::array();
       for (const auto& p : d->params) {
         nlohmann::json pj;

@@ -31,7 +31,7 @@ std::optional<int64_t> parse_time_arg(const std::string& flag, const std::string
 int run_replay_command(const ReplayArgs& args) {
   PluginSet plugins;
   register_all_builtins(plugins);
-  auto plan = load_plan(args.file, plugins);
+  auto plan = load_plan(args.file, plugins, LoadMode::kRun, nullptr, args.shard);
   if (!plan) return kExitInvalid;
   if (args.dumps.empty() && !args.print_predictions &&
       !require_sinks(*plan, "replay", "give --dump FRAME=PATH or --print-predictions to run without"))
@@ -128,7 +128,7 @@ int run_replay_command(const ReplayArgs& args) {
   if (report) {
     const auto& s = (*engine)->stats();
     const auto& em = (*engine)->emitter();
-    std::cout << "replay " << plan->name << ": anchor=" << format_iso8601(report->anchor)
+    std::cout << "replay " << plan->name << (args.shard ? " shard " + args.shard->to_string() : "") << ": anchor=" << format_iso8601(report->anchor)
               << " history_start=" << format_iso8601(report->history_start)
               << " history_bars=" << report->history_bars << " streamed_bars=" << report->streamed_bars
               << " predictions=" << em.emitted() << " nan_skipped=" << em.nan_skipped()

@@ -47,11 +47,18 @@ void install_stop_handlers() {
   ::signal(SIGXFSZ, SIG_IGN);
 }
 
-void print_plan_summary(const dag::Plan& plan, const SignalEmitter& sinks) {
-  std::cout << "signal " << plan.name << " (" << plan.file << ")\n";
+void print_plan_summary(const dag::Plan& plan, const SignalEmitter& sinks, const std::optional<ShardSpec>& shard) {
+  std::cout << "signal " << plan.name << " (" << plan.file << ")";
+  if (shard) std::cout << " shard " << shard->to_string();
+  std::cout << '\n';
   for (const auto& s : plan.sources) {
     std::cout << "  source " << s.event << ": " << s.universe.size() << " symbols, warmup " << s.warmup_bars
               << " bars needed, lookback " << s.lookback_bars << " bars\n";
+    if (shard) {
+      std::string symbols;
+      for (const auto& sym : s.universe) symbols += (symbols.empty() ? "" : ",") + sym;
+      std::cout << "    this shard's symbols: " << symbols << '\n';
+    }
   }
   std::cout << "  flows " << plan.flows.size() << ", steps " << plan.steps.size() << ", prediction column "
             << plan.prediction_column << ", sinks " << sinks.size() << '\n';
@@ -63,7 +70,7 @@ void print_plan_summary(const dag::Plan& plan, const SignalEmitter& sinks) {
 int run_signal_command(const SignalArgs& args) {
   PluginSet plugins;
   register_all_builtins(plugins);
-  auto plan = load_plan(args.file, plugins);
+  auto plan = load_plan(args.file, plugins, LoadMode::kRun, nullptr, args.shard);
   if (!plan) return kExitInvalid;
   if (!require_sinks(*plan, "signal", "`validate` and `replay --dump` run without")) return kExitInvalid;
   if (const char* base = std::getenv("ALPHA_FORGE_BINANCE_BASE_URL"); base && *base && args.base_url.empty()) {
@@ -96,7 +103,7 @@ int run_signal_command(const SignalArgs& args) {
     return kExitFailure;
   }
   SignalEmitter& sinks = **emitter;
-  print_plan_summary(*plan, sinks);
+  print_plan_summary(*plan, sinks, args.shard);
 
   service::LiveOptions o;
   o.ws_url = args.ws_url;

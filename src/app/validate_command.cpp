@@ -26,15 +26,19 @@ int run_validate(const ValidateArgs& args) {
   PluginSet plugins;
   register_all_builtins(plugins);
   Diagnostics diags;
-  auto plan = load_plan(args.file, plugins, LoadMode::kValidate, &diags);
+  auto plan = load_plan(args.file, plugins, LoadMode::kValidate, &diags, args.shard);
   if (!plan) {
     if (args.json) std::cout << diagnostics_to_json(diags).dump(2) << '\n';
     return kExitInvalid;
   }
   if (args.json) {
-    std::cout << dag::plan_to_json(*plan).dump(2) << '\n';
+    nlohmann::json j = dag::plan_to_json(*plan);
+    if (args.shard) j["shard"] = args.shard->to_string();
+    std::cout << j.dump(2) << '\n';
   } else {
     std::cout << dag::format_plan(*plan);
+    // The plan's universes are already this shard's; say so.
+    if (args.shard) std::cout << "shard " << args.shard->to_string() << ": the universes above are its symbols\n";
   }
   return kExitOk;
 }

@@ -64,6 +64,13 @@ struct Descriptor {
   // the reason in `error`.
   std::function<std::optional<int64_t>(const Params&, int64_t input_interval_ms, std::string& error)> frame_interval;
 
+  // True when a step's rows for one symbol depend on other symbols' bars
+  // (transforms.align's common grid, any cross-sectional step): the step needs
+  // every symbol of the universe in one process, so `--shard K/N` refuses a
+  // pipeline holding it (dag/shard_plan.hpp), and compute split by symbol over
+  // threads keeps such a pipeline on one thread.
+  bool needs_all_symbols = false;
+
   // Checks between params beyond each param's own range; returns messages.
   std::function<std::vector<std::string>(const Params&)> check;
 };

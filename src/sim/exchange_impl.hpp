@@ -141,6 +141,10 @@ struct SimExchange::Impl {
   int64_t event_time(const StreamState& s, int step) const;
   MarketData& data(Market m) { return m == Market::kFutures ? *futures_ : *spot_; }
 
+  void note_symbol(const std::string& symbol) {
+    std::lock_guard lock(stats_mu_);
+    stats_.symbols_requested.insert(symbol);
+  }
   template <class F>
   void bump(F field) {
     std::lock_guard lock(stats_mu_);

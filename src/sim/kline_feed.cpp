@@ -81,6 +81,7 @@ void SimExchange::Impl::tick() {
     s.market = market;
     s.name = name;
     s.symbol = parsed->first;
+    note_symbol(s.symbol);
     s.interval = parsed->second;
     s.interval_ms = *iv;
     s.bar_ts = bucket_start(now, *iv);

@@ -216,6 +216,7 @@ HttpResponse SimExchange::Impl::klines(const HttpRequest& req, Market market,
   };
   const auto symbol = get("symbol");
   if (!symbol) return mandatory("symbol");
+  note_symbol(*symbol);
   const auto interval = get("interval");
   if (!interval) return mandatory("interval");
   const auto iv = parse_interval(*interval);
@@ -323,6 +324,7 @@ HttpResponse SimExchange::Impl::archive(const HttpRequest& req, const std::strin
   const auto parts = split(rest, '/');
   if (parts.size() != 5 || parts[1] != "klines" || (parts[0] != "monthly" && parts[0] != "daily")) return not_found();
   const std::string& symbol = parts[2];
+  note_symbol(symbol);
   const std::string& interval = parts[3];
   std::string file = parts[4];
   const bool checksum = file.size() > 9 && file.ends_with(".CHECKSUM");

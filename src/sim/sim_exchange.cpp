@@ -72,6 +72,7 @@ std::string SimStats::json() const {
                       {"ws_age_cuts", ws_age_cuts},
                       {"rest_requests", rest_requests},
                       {"archive_requests", archive_requests},
+                      {"symbols_requested", symbols_requested},
                       {"faults",
                        {{"disconnect", disconnects},
                         {"stall", stalls},

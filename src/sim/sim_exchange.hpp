@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,9 @@ struct SimStats {
   // injected faults
   uint64_t disconnects = 0, stalls = 0, duplicates = 0, late_closes = 0, missing_closes = 0, reorders = 0;
   uint64_t rest_429 = 0, rest_418 = 0, corrupt_archives = 0, huge_zips = 0, stalled_archives = 0;
+  // Every symbol a client asked about: a kline stream it subscribed to, a REST
+  // klines request, an archive file (what a `--shard K/N` process must not touch).
+  std::set<std::string> symbols_requested;
   std::string json() const;
 };
 

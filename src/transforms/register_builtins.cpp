@@ -77,6 +77,8 @@ registry::Descriptor align_descriptor() {
       "alike; a bar arriving after its slot was filled is dropped and logged.";
   d.input = registry::InputKind::kFrame;
   d.output = registry::OutputKind::kFrame;
+  // A filled row of one symbol appears when another symbol's later bar arrives.
+  d.needs_all_symbols = true;
   d.extra_frame_columns.emplace_back("filled");
   d.warmup_rows = [](const registry::Params&) -> int64_t { return 1; };
   d.warmup_doc = "1 row: a filled or real row is valid at once";
