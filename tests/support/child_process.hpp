@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <thread>
@@ -97,6 +98,17 @@ inline bool wait_until(const std::function<bool()>& ready, std::chrono::millisec
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return ready();
+}
+
+// Polls until `path` exists and holds at least one byte (a spool file that
+// records went to), or `deadline` passes.
+inline bool wait_for_nonempty_file(const std::string& path, std::chrono::milliseconds deadline) {
+  return wait_until(
+      [&] {
+        std::error_code ec;
+        return std::filesystem::file_size(path, ec) > 0 && !ec;
+      },
+      deadline);
 }
 
 }  // namespace af::testing

@@ -87,9 +87,11 @@ class SimMarket {
   int64_t started_at_ms_ = 0;
 };
 
-// The pipeline most service tests run: BTCUSDT and ETHUSDT at 1m, RSI(14) into a
-// linear model, a day of lookback, predictions to a CSV sink keyed by (ts, symbol).
-inline std::string rsi_linear_pipeline(const std::string& name, const std::string& csv) {
+// The pipeline most service tests run: `universe` (a YAML list's items) at 1m,
+// RSI(14) into a linear model, a day of lookback, predictions to a CSV sink keyed
+// by (ts, symbol).
+inline std::string rsi_linear_pipeline(const std::string& name, const std::string& csv,
+                                       const std::string& universe = "BTCUSDT, ETHUSDT") {
   return "name: " + name + "\n"
          "signal_generation:\n"
          "  mode: stream\n"
@@ -107,7 +109,7 @@ inline std::string rsi_linear_pipeline(const std::string& name, const std::strin
          "  - data:\n"
          "      using: data.binance_futures\n"
          "      outputs: {frame: ohlcv}\n"
-         "      params: {universe: [BTCUSDT, ETHUSDT], interval: 1m}\n"
+         "      params: {universe: [" + universe + "], interval: 1m}\n"
          "  - features:\n"
          "      using: features.rsi\n"
          "      inputs: {column: ohlcv.close}\n"

@@ -14,9 +14,7 @@
 
 #include "common/time.hpp"
 #include "delivery/signal_emitter.hpp"
-#include "sim/sim_exchange.hpp"
-#include "support/child_process.hpp"
-#include "support/process.hpp"
+#include "support/signal_scenario.hpp"
 
 namespace af {
 namespace {
@@ -24,6 +22,7 @@ namespace {
 using testing::ChildProcess;
 using testing::read_file;
 using testing::run_command;
+using testing::SimMarket;
 using testing::split;
 using testing::split_lines;
 using testing::TempDir;
@@ -31,7 +30,7 @@ using testing::wait_until;
 using testing::write_file;
 using namespace std::chrono_literals;
 
-const std::string kBinary = AF_BINARY;
+const std::string kBinary = testing::kAlphaForge;
 
 std::string source_dir() {
   const char* s = std::getenv("AF_SOURCE_DIR");  // ctest sets it; run by hand, the tree built from
@@ -198,13 +197,7 @@ TEST_F(PythonSinkIntegration, ReplayThroughAnOutageAndAKillNineDeliversEveryPred
   {
     ChildProcess run(argv, dir_ / "run1.out", dir_ / "run1.err", python_env());
     ASSERT_TRUE(run.started());
-    ASSERT_TRUE(wait_until(
-        [&] {
-          std::error_code ec;
-          return std::filesystem::file_size(spool, ec) > 0 && !ec;
-        },
-        120s))
-        << run.err();
+    ASSERT_TRUE(testing::wait_for_nonempty_file(spool, 120s)) << run.err();
     run.signal(SIGKILL);
     ASSERT_EQ(run.wait(10s), 128 + SIGKILL) << "the run ended before it could be killed: " << run.err();
     EXPECT_NE(run.err().find("emit_batch raised ConnectionError: database unreachable (at " + (dir_ / "outage_sink.py") +
@@ -242,17 +235,8 @@ TEST_F(PythonSinkIntegration, ReplayThroughAnOutageAndAKillNineDeliversEveryPred
 }
 
 TEST_F(PythonSinkIntegration, LiveServiceKilledAndRestartedDeliversEveryPredictionOnce) {
-  auto gen = run_command(kBinary + " synth-data --out " + (dir_ / "mirror") +
-                         " --symbols BTCUSDT,ETHUSDT --interval 1m --from 2024-01-01 --to 2024-01-20");
-  ASSERT_EQ(gen.exit_code, 0) << gen.err;
-  sim::SimExchangeOptions so;
-  so.data_dir = dir_ / "mirror";
-  so.start_ms = parse_iso8601("2024-01-10T00:07:00Z");
-  so.speed = 600;
-  auto exchange = std::make_unique<sim::SimExchange>(so);
-  auto started = exchange->start(0);
-  ASSERT_TRUE(started) << started.error().message;
-  const std::string base = "127.0.0.1:" + std::to_string(exchange->port());
+  SimMarket market;
+  ASSERT_EQ(market.start(dir_.path().string()), "");
   write_file(dir_ / "live.yaml", "name: py_live\n"
                                  "signal_generation:\n"
                                  "  mode: stream\n"
@@ -266,12 +250,9 @@ TEST_F(PythonSinkIntegration, LiveServiceKilledAndRestartedDeliversEveryPredicti
                                      "      params: {universe: [BTCUSDT, ETHUSDT], interval: 1m}\n" +
                                      model_yaml("ohlcv"));
   auto start = [&](const std::string& tag) {
-    return std::make_unique<ChildProcess>(
-        std::vector<std::string>{kBinary, "--log-level", "info", "signal", dir_ / "live.yaml", "--state-dir",
-                                 dir_ / "state", "--snapshot-every", "1", "--anchor-timeout", "20",
-                                 "--binance-ws-url", "ws://" + base + "/market/stream", "--binance-rest-url",
-                                 "http://" + base, "--binance-vision-url", "http://" + base},
-        dir_ / (tag + ".out"), dir_ / (tag + ".err"), python_env());
+    return testing::start_signal(dir_ / "live.yaml", market, dir_ / tag,
+                                 {"--state-dir", dir_ / "state", "--snapshot-every", "1", "--anchor-timeout", "20"},
+                                 python_env());
   };
   auto lines = [&] { return split_lines(read_file(dir_ / "predictions.csv")).size(); };
 
@@ -292,7 +273,7 @@ TEST_F(PythonSinkIntegration, LiveServiceKilledAndRestartedDeliversEveryPredicti
   ASSERT_EQ(second->wait(120s), 0) << second->err();
   EXPECT_NE(second->out().find("Signal generation completed"), std::string::npos) << second->out();
   EXPECT_NE(second->err().find("snapshot restored"), std::string::npos) << second->err();
-  exchange->stop();
+  market.stop();
   EXPECT_EQ(closes(), 1u) << "close() once, at the clean shutdown";
 
   size_t duplicates = 0;

@@ -28,9 +28,7 @@
 #include <thread>
 
 #include "common/time.hpp"
-#include "sim/sim_exchange.hpp"
-#include "support/child_process.hpp"
-#include "support/process.hpp"
+#include "support/signal_scenario.hpp"
 
 namespace af {
 namespace {
@@ -38,14 +36,15 @@ namespace {
 namespace fs = std::filesystem;
 using testing::ChildProcess;
 using testing::read_file;
+using testing::rsi_linear_pipeline;
 using testing::run_command;
+using testing::SimMarket;
 using testing::split_lines;
 using testing::TempDir;
 using testing::wait_until;
 using testing::write_file;
 
-const std::string kBinary = AF_BINARY;
-constexpr auto kLong = std::chrono::seconds(120);
+constexpr auto kLong = testing::kServiceDeadline;
 
 std::string source_dir() {
   const char* d = std::getenv("AF_SOURCE_DIR");
@@ -55,41 +54,6 @@ std::string source_dir() {
 bool have_tool(const std::string& name) { return run_command("command -v " + name).exit_code == 0; }
 
 double unix_now() { return static_cast<double>(now_ms()) / 1000.0; }
-
-std::string pipeline_yaml(const std::string& csv) {
-  return "name: operations\n"
-         "signal_generation:\n"
-         "  mode: stream\n"
-         "  warmup:\n"
-         "    lookback_days: 1\n"
-         "  scheduling:\n"
-         "    interval: 1m\n"
-         "    buffer_minutes: 1\n"
-         "  on_prediction:\n"
-         "    - using: sinks.csv_append\n"
-         "      params:\n"
-         "        path: " + csv + "\n"
-         "        dedup_key: [ts, symbol]\n"
-         "pipeline:\n"
-         "  - data:\n"
-         "      using: data.binance_futures\n"
-         "      outputs: {frame: ohlcv}\n"
-         "      params: {universe: [BTCUSDT, ETHUSDT], interval: 1m}\n"
-         "  - features:\n"
-         "      using: features.rsi\n"
-         "      inputs: {column: ohlcv.close}\n"
-         "      outputs: {columns: [rsi_14]}\n"
-         "      params: {window: 14}\n"
-         "  - model:\n"
-         "      using: models.linear\n"
-         "      inputs: {frame: ohlcv}\n"
-         "      outputs: {columns: [model.prediction]}\n"
-         "      params:\n"
-         "        features: [rsi_14]\n"
-         "        weights: [-0.04]\n"
-         "        bias: 2.0\n"
-         "        output_col: model.prediction\n";
-}
 
 // One metric family of a scrape: its type and the label names its samples carry
 // (`le` of histogram buckets left out).
@@ -340,41 +304,14 @@ class OperationsTest : public ::testing::Test {
   // The running service, shared by the tests of this file.
   struct Suite {
     Suite() {
-      auto gen = run_command(kBinary + " synth-data --out " + (dir / "mirror") +
-                             " --symbols BTCUSDT,ETHUSDT --interval 1m --from 2024-01-01 --to 2024-01-20");
-      if (gen.exit_code != 0) {
-        error = "synth-data: " + gen.err;
-        return;
-      }
-      sim::SimExchangeOptions so;
-      so.data_dir = dir / "mirror";
-      so.start_ms = *parse_iso8601("2024-01-10T00:07:00Z");
-      so.speed = 600;  // a 1m bar every 100 ms
-      so.faults = *sim::parse_fault_spec("none");
-      exchange = std::make_unique<sim::SimExchange>(so);
-      exchange_started_at = unix_now();
-      if (auto started = exchange->start(0); !started) {
-        error = started.error().message;
-        return;
-      }
-      const std::string base = "127.0.0.1:" + std::to_string(exchange->port());
-      write_file(dir / "live.yaml", pipeline_yaml(dir / "live.csv"));
+      if (error = market.start(dir.path().string()); !error.empty()) return;
+      exchange_started_at = static_cast<double>(market.started_at_ms()) / 1000.0;
+      write_file(dir / "live.yaml", rsi_linear_pipeline("operations", dir / "live.csv"));
       started_at = unix_now();
-      process = std::make_unique<ChildProcess>(
-          std::vector<std::string>{kBinary, "--log-level", "info", "signal", dir / "live.yaml", "--state-dir",
-                                   dir / "state", "--snapshot-every", "1", "--metrics-port", "0",
-                                   "--anchor-timeout", "20", "--binance-ws-url", "ws://" + base + "/market/stream",
-                                   "--binance-rest-url", "http://" + base, "--binance-vision-url", "http://" + base},
-          dir / "signal.out", dir / "signal.err");
-      wait_until(
-          [&] {
-            std::smatch m;
-            const std::string out = process->out();
-            if (!std::regex_search(out, m, std::regex("metrics (http://\\S+)/metrics"))) return !process->running();
-            url = m[1].str();
-            return true;
-          },
-          std::chrono::seconds(20));
+      process = testing::start_signal(dir / "live.yaml", market, dir / "signal",
+                                      {"--state-dir", dir / "state", "--snapshot-every", "1", "--metrics-port", "0",
+                                       "--anchor-timeout", "20"});
+      url = testing::wait_metrics_url(*process);
       if (url.empty()) {
         error = "no metrics URL: " + process->err();
         return;
@@ -393,12 +330,11 @@ class OperationsTest : public ::testing::Test {
         process->signal(SIGTERM);
         process->wait(kLong);
       }
-      if (exchange) exchange->stop();
     }
     std::string get(const std::string& path) const { return run_command("curl -s -m 5 " + url + path).out; }
 
     TempDir dir;
-    std::unique_ptr<sim::SimExchange> exchange;
+    SimMarket market;
     std::unique_ptr<ChildProcess> process;
     double exchange_started_at = 0;
     double started_at = 0;
@@ -663,7 +599,7 @@ TEST_F(OperationsTest, StatusPageInHeadlessChromium) {
     EXPECT_GT(png.size(), 5000u);
 
     // The exchange goes away: past the feed's stale limit (10 s) every row is highlighted.
-    suite_->exchange->stop();
+    suite_->market.stop();
     nlohmann::json stale;
     EXPECT_TRUE(wait_until(
         [&] {

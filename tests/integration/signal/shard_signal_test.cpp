@@ -19,31 +19,6 @@ using testing::SimMarket;
 using testing::TempDir;
 using testing::write_file;
 
-std::string pipeline_yaml(const std::string& csv) {
-  return "name: shard\n"
-         "signal_generation:\n"
-         "  warmup: {lookback_days: 1}\n"
-         "  scheduling: {interval: 1m, buffer_minutes: 1}\n"
-         "  on_prediction:\n"
-         "    - using: sinks.csv_append\n"
-         "      params: {path: " + csv + ", dedup_key: [ts, symbol]}\n"
-         "pipeline:\n"
-         "  - data:\n"
-         "      using: data.binance_futures\n"
-         "      outputs: {frame: ohlcv}\n"
-         "      params: {universe: [BTCUSDT, ETHUSDT, SOLUSDT], interval: 1m}\n"
-         "  - features:\n"
-         "      using: features.rsi\n"
-         "      inputs: {column: ohlcv.close}\n"
-         "      outputs: {columns: [rsi_14]}\n"
-         "      params: {window: 14}\n"
-         "  - model:\n"
-         "      using: models.linear\n"
-         "      inputs: {frame: ohlcv}\n"
-         "      outputs: {columns: [model.prediction]}\n"
-         "      params: {features: [rsi_14], weights: [-0.04], bias: 2.0}\n";
-}
-
 // FNV-1a 64 of the symbol modulo 2, plus 1 (tests/unit/common/shard_test.cpp has
 // the vectors): BTCUSDT and ETHUSDT are on shard 1, SOLUSDT on shard 2.
 TEST(ShardSignal, AShardSubscribesToAndComputesOnlyItsSymbols) {
@@ -53,7 +28,7 @@ TEST(ShardSignal, AShardSubscribesToAndComputesOnlyItsSymbols) {
   mo.symbols = {"BTCUSDT", "ETHUSDT", "SOLUSDT"};
   ASSERT_EQ(market.start(dir.path().string(), mo), "");
   const std::string csv = dir / "shard2.csv";
-  write_file(dir / "p.yaml", pipeline_yaml(csv));
+  write_file(dir / "p.yaml", testing::rsi_linear_pipeline("shard", csv, "BTCUSDT, ETHUSDT, SOLUSDT"));
   auto p = testing::start_signal(dir / "p.yaml", market, dir / "shard2",
                                  {"--state-dir", dir / "state", "--cache-dir", dir / "cache", "--snapshot-every", "1",
                                   "--metrics-port", "0", "--anchor-timeout", "20", "--shard", "2/2"});

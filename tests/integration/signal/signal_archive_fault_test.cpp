@@ -20,45 +20,28 @@
 #include "common/interval.hpp"
 #include "common/time.hpp"
 #include "sim/crafted_zip.hpp"
-#include "sim/sim_exchange.hpp"
+#include "support/signal_scenario.hpp"
 #include "vision/vision_archive.hpp"
 #include "vision/vision_layout.hpp"
-#include "support/child_process.hpp"
-#include "support/process.hpp"
 
 namespace af {
 namespace {
 
 using testing::ChildProcess;
+using testing::csv_rows;
+using testing::read_csv_predictions;
 using testing::read_file;
 using testing::run_command;
+using testing::SimMarket;
 using testing::split;
 using testing::split_lines;
 using testing::TempDir;
 using testing::wait_until;
 using testing::write_file;
 
-const std::string kBinary = AF_BINARY;
-constexpr auto kLong = std::chrono::seconds(120);
+const std::string kBinary = testing::kAlphaForge;
+constexpr auto kLong = testing::kServiceDeadline;
 const std::vector<std::string> kSymbols{"BTCUSDT", "ETHUSDT"};
-
-// (ts, symbol) -> prediction as printed.
-std::map<std::pair<std::string, std::string>, std::string> read_predictions(const std::string& csv, size_t& dups) {
-  std::map<std::pair<std::string, std::string>, std::string> rows;
-  dups = 0;
-  const auto lines = split_lines(read_file(csv));
-  for (size_t i = 1; i < lines.size(); ++i) {
-    const auto f = split(lines[i], ',');
-    if (f.size() < 3) continue;
-    if (!rows.emplace(std::make_pair(f[0], f[1]), f[2]).second) ++dups;
-  }
-  return rows;
-}
-
-size_t data_lines(const std::string& csv) {
-  const auto lines = split_lines(read_file(csv));
-  return lines.empty() ? 0 : lines.size() - 1;
-}
 
 std::string pipeline_yaml(const std::string& csv) {
   return "name: archive_faults\n"
@@ -103,52 +86,34 @@ size_t zips_under(const std::string& dir) {
 class SignalArchiveFaultTest : public ::testing::Test {
  protected:
   void start_exchange(const std::string& faults) {
-    auto gen = run_command(kBinary + " synth-data --out " + (dir_ / "mirror") +
-                           " --symbols BTCUSDT,ETHUSDT --interval 1m --from 2024-01-01 --to 2024-01-20");
-    ASSERT_EQ(gen.exit_code, 0) << gen.err;
-    sim::SimExchangeOptions so;
-    so.data_dir = dir_ / "mirror";
-    so.start_ms = parse_iso8601("2024-01-10T00:07:00Z");
-    so.speed = 600;
-    auto f = sim::parse_fault_spec(faults);
-    ASSERT_TRUE(f) << f.error().message;
-    so.faults = *f;
-    exchange_ = std::make_unique<sim::SimExchange>(so);
-    auto started = exchange_->start(0);
-    ASSERT_TRUE(started) << started.error().message;
-    base_ = "127.0.0.1:" + std::to_string(exchange_->port());
-  }
-  void TearDown() override {
-    if (exchange_) exchange_->stop();
+    testing::SimMarketOptions o;
+    o.faults = faults;
+    ASSERT_EQ(market_.start(dir_.path().string(), o), "");
   }
 
   std::unique_ptr<ChildProcess> start_signal(const std::string& pipeline, const std::string& state_dir,
                                              const std::string& tag) {
-    std::vector<std::string> argv{kBinary, "--log-level", "info", "signal", pipeline, "--state-dir", state_dir,
-                                  "--cache-dir", dir_ / "cache", "--snapshot-every", "1", "--anchor-timeout", "20",
-                                  "--binance-ws-url", "ws://" + base_ + "/market/stream", "--binance-rest-url",
-                                  "http://" + base_, "--binance-vision-url", "http://" + base_};
-    return std::make_unique<ChildProcess>(argv, dir_ / (tag + ".out"), dir_ / (tag + ".err"));
+    return testing::start_signal(pipeline, market_, dir_ / tag,
+                                 {"--state-dir", state_dir, "--cache-dir", dir_ / "cache", "--snapshot-every", "1",
+                                  "--anchor-timeout", "20"});
   }
 
   // Runs until `rows` predictions, stops with SIGTERM (a clean drain), returns the anchor.
   std::string run_until(ChildProcess& p, const std::string& csv, size_t rows) {
-    EXPECT_TRUE(wait_until([&] { return data_lines(csv) >= rows || !p.running(); }, kLong)) << p.err();
+    EXPECT_TRUE(wait_until([&] { return csv_rows(csv) >= rows || !p.running(); }, kLong)) << p.err();
     EXPECT_TRUE(p.running()) << "the service ended by itself:\n" << p.err();
-    p.signal(SIGTERM);
-    EXPECT_EQ(p.wait(kLong), 0) << p.err();
-    std::smatch m;
-    const std::string out = p.out();
-    EXPECT_TRUE(std::regex_search(out, m, std::regex("Signal generation completed: anchor=(\\S+)"))) << out;
-    return m.empty() ? "" : m[1].str();
+    EXPECT_EQ(testing::stop_service(p, SIGTERM), 0) << p.err();
+    const std::string anchor = testing::anchor_of(p.out());
+    EXPECT_FALSE(anchor.empty()) << p.out();
+    return anchor;
   }
 
   // Every live prediction equals replay's over the mirror (up to each symbol's newest).
   void expect_replay_equal(const std::string& anchor, const std::string& live_csv) {
-    size_t dups = 0;
-    const auto live = read_predictions(live_csv, dups);
+    const auto live_run = read_csv_predictions(live_csv);
+    const auto& live = live_run.rows;
     ASSERT_FALSE(live.empty());
-    EXPECT_EQ(dups, 0u);
+    EXPECT_EQ(live_run.duplicates, 0u);
     std::map<std::string, std::string> newest;
     for (const auto& [key, v] : live) newest[key.second] = std::max(newest[key.second], key.first);
     std::string last;
@@ -159,7 +124,7 @@ class SignalArchiveFaultTest : public ::testing::Test {
     auto r = run_command(kBinary + " replay " + (dir_ / "replay.yaml") + " --data " + (dir_ / "mirror") + " --from " +
                          anchor + " --to " + format_iso8601(*parse_iso8601(last) + 60'000));
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto replayed = read_predictions(csv, dups);
+    auto replayed = read_csv_predictions(csv).rows;
     std::erase_if(replayed, [&](const auto& row) { return row.first.first > newest[row.first.second]; });
     EXPECT_EQ(replayed.size(), live.size());
     size_t diffs = 0;
@@ -174,8 +139,7 @@ class SignalArchiveFaultTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::unique_ptr<sim::SimExchange> exchange_;
-  std::string base_;
+  SimMarket market_;
 };
 
 TEST_F(SignalArchiveFaultTest, ACraftedHugeZipIsDroppedAndWarmupGoesToRest) {
@@ -186,7 +150,7 @@ TEST_F(SignalArchiveFaultTest, ACraftedHugeZipIsDroppedAndWarmupGoesToRest) {
   auto p = start_signal(dir_ / "live.yaml", dir_ / "state", "first");
   const std::string anchor = run_until(*p, csv, 30);
   ASSERT_FALSE(anchor.empty());
-  EXPECT_GT(exchange_->stats().huge_zips, 0u);
+  EXPECT_GT(market_.exchange().stats().huge_zips, 0u);
   const std::string err = p->err();
   EXPECT_NE(err.find("vision archive file rejected, dropped from the cache, its range goes to REST error="),
             std::string::npos)
@@ -235,7 +199,7 @@ TEST_F(SignalArchiveFaultTest, SigintDuringAStalledArchiveDownloadExitsAtOnce) {
   const std::string csv = dir_ / "live.csv";
   write_file(dir_ / "live.yaml", pipeline_yaml(csv));
   auto p = start_signal(dir_ / "live.yaml", dir_ / "state", "stalled");
-  ASSERT_TRUE(wait_until([&] { return exchange_->stats().stalled_archives >= 1 || !p->running(); }, kLong))
+  ASSERT_TRUE(wait_until([&] { return market_.exchange().stats().stalled_archives >= 1 || !p->running(); }, kLong))
       << p->err();
   ASSERT_TRUE(p->running()) << p->err();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // well inside the download's wait
@@ -248,7 +212,7 @@ TEST_F(SignalArchiveFaultTest, SigintDuringAStalledArchiveDownloadExitsAtOnce) {
   EXPECT_EQ(code, 0) << p->err();
   EXPECT_NE(p->out().find("Signal generation completed"), std::string::npos) << p->out();
   EXPECT_EQ(p->err().find("live feed failed"), std::string::npos) << "a stop is not a failure:\n" << p->err();
-  EXPECT_EQ(data_lines(csv), 0u);
+  EXPECT_EQ(csv_rows(csv), 0u);
 }
 
 }  // namespace

@@ -19,46 +19,29 @@
 
 #include "common/interval.hpp"
 #include "common/time.hpp"
-#include "sim/sim_exchange.hpp"
-#include "support/child_process.hpp"
-#include "support/process.hpp"
+#include "support/signal_scenario.hpp"
 
 namespace af {
 namespace {
 
+using testing::anchor_of;
 using testing::ChildProcess;
+using testing::csv_rows;
+using testing::metric_sum;
+using testing::read_csv_predictions;
 using testing::read_file;
 using testing::run_command;
+using testing::SimMarket;
 using testing::split;
 using testing::split_lines;
 using testing::TempDir;
 using testing::wait_until;
 using testing::write_file;
 
-const std::string kBinary = AF_BINARY;
-constexpr auto kLong = std::chrono::seconds(120);
+const std::string kBinary = testing::kAlphaForge;
+constexpr auto kLong = testing::kServiceDeadline;
 
-// (ts, symbol) -> prediction as printed; duplicates counted.
-struct Predictions {
-  std::map<std::pair<std::string, std::string>, std::string> rows;
-  size_t duplicates = 0;
-};
-
-Predictions read_predictions(const std::string& csv) {
-  Predictions p;
-  const auto lines = split_lines(read_file(csv));
-  for (size_t i = 1; i < lines.size(); ++i) {
-    const auto f = split(lines[i], ',');
-    if (f.size() < 3) continue;
-    if (!p.rows.emplace(std::make_pair(f[0], f[1]), f[2]).second) ++p.duplicates;
-  }
-  return p;
-}
-
-size_t data_lines(const std::string& csv) {
-  const auto lines = split_lines(read_file(csv));
-  return lines.empty() ? 0 : lines.size() - 1;
-}
+using Predictions = testing::CsvPredictions;
 
 struct Scenario {
   std::string interval = "1m";    // of the stream
@@ -131,63 +114,30 @@ class SignalTest : public ::testing::Test {
  protected:
   // Writes the mirror and starts the exchange serving it.
   void start_exchange(const Scenario& s) {
-    std::string symbols;
-    for (const auto& sym : s.symbols) symbols += (symbols.empty() ? "" : ",") + sym;
-    auto gen = run_command(kBinary + " synth-data --out " + (dir_ / "mirror") + " --symbols " + symbols +
-                           " --interval " + s.interval + " --from " + s.mirror_from + " --to " + s.mirror_to);
-    ASSERT_EQ(gen.exit_code, 0) << gen.err;
-    sim::SimExchangeOptions so;
-    so.data_dir = dir_ / "mirror";
-    so.start_ms = parse_iso8601(s.sim_start);
-    so.speed = s.speed;
-    auto faults = sim::parse_fault_spec(s.faults);
-    ASSERT_TRUE(faults) << faults.error().message;
-    so.faults = *faults;
-    exchange_ = std::make_unique<sim::SimExchange>(so);
-    auto started = exchange_->start(0);
-    ASSERT_TRUE(started) << started.error().message;
-    base_ = "127.0.0.1:" + std::to_string(exchange_->port());
-  }
-  void TearDown() override {
-    if (exchange_) exchange_->stop();
+    testing::SimMarketOptions o;
+    o.symbols = s.symbols;
+    o.interval = s.interval;
+    o.from = s.mirror_from;
+    o.to = s.mirror_to;
+    o.start = s.sim_start;
+    o.speed = s.speed;
+    o.faults = s.faults;
+    ASSERT_EQ(market_.start(dir_.path().string(), o), "");
   }
 
   std::unique_ptr<ChildProcess> start_signal(const std::string& pipeline, const std::string& state_dir,
                                              const std::string& tag, std::vector<std::string> extra = {},
                                              const std::vector<std::string>& env = {}) {
-    std::vector<std::string> argv{kBinary,
-                                  "--log-level",
-                                  "info",
-                                  "signal",
-                                  pipeline,
-                                  "--state-dir",
-                                  state_dir,
-                                  "--snapshot-every",
-                                  "1",
-                                  "--anchor-timeout",
-                                  "20",
-                                  "--binance-ws-url",
-                                  "ws://" + base_ + "/market/stream",
-                                  "--binance-rest-url",
-                                  "http://" + base_,
-                                  "--binance-vision-url",
-                                  "http://" + base_};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return std::make_unique<ChildProcess>(argv, dir_ / (tag + ".out"), dir_ / (tag + ".err"), env);
+    std::vector<std::string> flags{"--state-dir", state_dir, "--snapshot-every", "1", "--anchor-timeout", "20"};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    return testing::start_signal(pipeline, market_, dir_ / tag, flags, env);
   }
 
   // Stops the service with SIGTERM; it must drain and say so.
   void stop_signal(ChildProcess& p) {
-    p.signal(SIGTERM);
-    const int code = p.wait(kLong);
+    const int code = testing::stop_service(p, SIGTERM);
     ASSERT_EQ(code, 0) << p.err();
     ASSERT_NE(p.out().find("Signal generation completed"), std::string::npos) << p.out();
-  }
-
-  static std::string anchor_of(const std::string& out) {
-    std::smatch m;
-    const std::regex re("Signal generation completed: anchor=(\\S+)");
-    return std::regex_search(out, m, re) ? m[1].str() : "";
   }
 
   // Replays the same pipeline over the mirror for [anchor, last live prediction]
@@ -205,7 +155,7 @@ class SignalTest : public ::testing::Test {
     auto r = run_command(kBinary + " replay " + (dir_ / "replay.yaml") + " --data " + (dir_ / "mirror") +
                          " --from " + anchor + " --to " + to);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    Predictions replayed = read_predictions(csv);
+    Predictions replayed = read_csv_predictions(csv);
     // The live run was stopped at some moment: each symbol is compared up to its
     // own newest live prediction (symbols may stand a bar or a backfill apart).
     std::map<std::string, std::string> newest;
@@ -246,7 +196,7 @@ class SignalTest : public ::testing::Test {
     write_file(dir_ / "live.yaml", pipeline_yaml(s, csv));
     auto p = start_signal(dir_ / "live.yaml", dir_ / "state", "live");
     ASSERT_TRUE(p->started());
-    ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= min_rows || !p->running(); }, kLong))
+    ASSERT_TRUE(wait_until([&] { return csv_rows(csv) >= min_rows || !p->running(); }, kLong))
         << p->err();
     ASSERT_TRUE(p->running()) << p->err();
     stop_signal(*p);
@@ -257,7 +207,7 @@ class SignalTest : public ::testing::Test {
     const size_t starting = p->err().find("Starting real-time signal generation (Ctrl+C to stop)");
     EXPECT_NE(starting, std::string::npos) << p->err();
     EXPECT_LT(warmup_done, starting) << p->err();
-    const Predictions live = read_predictions(csv);
+    const Predictions live = read_csv_predictions(csv);
     if (s.resample.empty()) {
       // The seam: history ends with the bar just before A, and A is the first prediction.
       const int64_t iv = *parse_interval(s.interval);
@@ -270,8 +220,7 @@ class SignalTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::unique_ptr<sim::SimExchange> exchange_;
-  std::string base_;
+  SimMarket market_;
 };
 
 TEST_F(SignalTest, OneMinuteStreamEqualsReplay) {
@@ -310,7 +259,7 @@ TEST_F(SignalTest, EveryFaultAtOnceEqualsReplay) {
   Scenario s;
   s.faults = "all,seed=5";
   run_parity(s, 80);
-  EXPECT_GT(exchange_->stats().disconnects + exchange_->stats().missing_closes + exchange_->stats().rest_429, 0u);
+  EXPECT_GT(market_.exchange().stats().disconnects + market_.exchange().stats().missing_closes + market_.exchange().stats().rest_429, 0u);
 }
 
 // The restart story: kill -9 in the middle of the run, restart on the same state
@@ -325,47 +274,31 @@ TEST_F(SignalTest, KillNineAndRestartEqualsReplay) {
   write_file(dir_ / "live.yaml", pipeline_yaml(s, csv));
 
   auto first = start_signal(dir_ / "live.yaml", dir_ / "state", "first");
-  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= 40 || !first->running(); }, kLong)) << first->err();
+  ASSERT_TRUE(wait_until([&] { return csv_rows(csv) >= 40 || !first->running(); }, kLong)) << first->err();
   ASSERT_TRUE(first->running()) << first->err();
   // Let a snapshot be taken after some live bars, then kill without warning.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   first->signal(SIGKILL);
   ASSERT_EQ(first->wait(kLong), 128 + SIGKILL);
-  const size_t rows_at_kill = data_lines(csv);
-  const uint64_t archive_before = exchange_->stats().archive_requests;
+  const size_t rows_at_kill = csv_rows(csv);
+  const uint64_t archive_before = market_.exchange().stats().archive_requests;
   // Down for a while: the exchange moves on (about 30 bars of 1m at speed 600).
   std::this_thread::sleep_for(std::chrono::seconds(3));
 
   auto second = start_signal(dir_ / "live.yaml", dir_ / "state", "second");
-  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= rows_at_kill + 60 || !second->running(); }, kLong))
+  ASSERT_TRUE(wait_until([&] { return csv_rows(csv) >= rows_at_kill + 60 || !second->running(); }, kLong))
       << second->err();
   ASSERT_TRUE(second->running()) << second->err();
   stop_signal(*second);
   EXPECT_NE(second->err().find("snapshot restored"), std::string::npos) << second->err();
-  EXPECT_EQ(exchange_->stats().archive_requests, archive_before) << "the restart fetched archive files again";
+  EXPECT_EQ(market_.exchange().stats().archive_requests, archive_before) << "the restart fetched archive files again";
   const std::string anchor = anchor_of(second->out());
   EXPECT_NE(second->out().find("restored=1"), std::string::npos) << second->out();
   std::smatch m;
   const std::string out = second->out();
   ASSERT_TRUE(std::regex_search(out, m, std::regex("catch_up_bars=(\\d+)")));
   EXPECT_GT(std::stoul(m[1].str()), 0u) << "bars closed while the service was down are caught up";
-  expect_replay_equal(s, anchor, read_predictions(csv));
-}
-
-// Sum of every sample of a metric family (all label sets); -1 if absent.
-double metric(const std::string& text, const std::string& name) {
-  double sum = 0;
-  bool found = false;
-  for (const auto& line : split_lines(text)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto sp = line.rfind(' ');
-    const std::string key = line.substr(0, sp);
-    if (key == name || key.rfind(name + "{", 0) == 0) {
-      sum += std::stod(line.substr(sp + 1));
-      found = true;
-    }
-  }
-  return found ? sum : -1;
+  expect_replay_equal(s, anchor, read_csv_predictions(csv));
 }
 
 // The metrics endpoint and the health check of a running service, and memory:
@@ -410,32 +343,32 @@ TEST_F(SignalTest, MetricsHealthAndFlatMemoryOverADayOfMinuteBars) {
   EXPECT_EQ(status("/nope"), "404");
 
   // Warm: a few hundred live bars in, the steady state.
-  ASSERT_TRUE(wait_until([&] { return metric(get("/metrics"), "af_live_bars_total") >= 4 * 200; }, kLong));
+  ASSERT_TRUE(wait_until([&] { return metric_sum(get("/metrics"), "af_live_bars_total") >= 4 * 200; }, kLong));
   const std::string warm = get("/metrics");
-  const double rss_warm = metric(warm, "process_resident_memory_bytes");
+  const double rss_warm = metric_sum(warm, "process_resident_memory_bytes");
   ASSERT_GT(rss_warm, 0);
   // A day of bars later.
-  ASSERT_TRUE(wait_until([&] { return metric(get("/metrics"), "af_live_bars_total") >= 4 * 1440; },
+  ASSERT_TRUE(wait_until([&] { return metric_sum(get("/metrics"), "af_live_bars_total") >= 4 * 1440; },
                          std::chrono::seconds(240)))
       << get("/metrics");
   const std::string day = get("/metrics");
-  const double rss_day = metric(day, "process_resident_memory_bytes");
+  const double rss_day = metric_sum(day, "process_resident_memory_bytes");
   std::cout << "rss after warmup " << rss_warm / 1048576 << " MiB, after a day of 1m bars " << rss_day / 1048576
             << " MiB\n";
   EXPECT_LT(rss_day, rss_warm * 1.02) << "memory grows with the number of events";
 
-  EXPECT_GE(metric(day, "af_events_total"), 4 * 1440);
-  EXPECT_GE(metric(day, "af_predictions_total"), 4 * 1440 - 8);
-  EXPECT_EQ(metric(day, "af_warmup_done"), 1);
-  EXPECT_GT(metric(day, "af_bar_close_to_emit_seconds_count"), 4 * 1400);
-  EXPECT_GE(metric(day, "af_sink_sent_total"), 4 * 1400);
-  EXPECT_EQ(metric(day, "af_sink_failed_total"), 0);
-  EXPECT_GE(metric(day, "af_feed_reconnects_total"), 0);
+  EXPECT_GE(metric_sum(day, "af_events_total"), 4 * 1440);
+  EXPECT_GE(metric_sum(day, "af_predictions_total"), 4 * 1440 - 8);
+  EXPECT_EQ(metric_sum(day, "af_warmup_done"), 1);
+  EXPECT_GT(metric_sum(day, "af_bar_close_to_emit_seconds_count"), 4 * 1400);
+  EXPECT_GE(metric_sum(day, "af_sink_sent_total"), 4 * 1400);
+  EXPECT_EQ(metric_sum(day, "af_sink_failed_total"), 0);
+  EXPECT_GE(metric_sum(day, "af_feed_reconnects_total"), 0);
   EXPECT_NE(day.find("# TYPE af_bar_close_to_emit_seconds histogram"), std::string::npos);
   EXPECT_NE(day.find("af_sink_queue_depth{sink=\"sinks.csv_append[0]\"}"), std::string::npos) << day;
   stop_signal(*p);
   // Everything that was emitted reached the sink once.
-  const Predictions live = read_predictions(csv);
+  const Predictions live = read_csv_predictions(csv);
   EXPECT_EQ(live.duplicates, 0u);
   EXPECT_GE(live.rows.size(), 4u * 1440 - 8);
 }
@@ -476,7 +409,7 @@ TEST_F(SignalTest, ADamagedSnapshotFallsBackToAFreshWarmup) {
   const std::string csv = dir_ / "live.csv";
   write_file(dir_ / "live.yaml", pipeline_yaml(s, csv));
   auto first = start_signal(dir_ / "live.yaml", dir_ / "state", "first");
-  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= 20 || !first->running(); }, kLong)) << first->err();
+  ASSERT_TRUE(wait_until([&] { return csv_rows(csv) >= 20 || !first->running(); }, kLong)) << first->err();
   stop_signal(*first);
   const std::string snapshot = dir_ / "state/snapshot.bin";
   std::string bytes = read_file(snapshot);
@@ -484,15 +417,15 @@ TEST_F(SignalTest, ADamagedSnapshotFallsBackToAFreshWarmup) {
   bytes[bytes.size() / 2] ^= 0x5a;
   write_file(snapshot, bytes);
 
-  const size_t rows = data_lines(csv);
+  const size_t rows = csv_rows(csv);
   auto second = start_signal(dir_ / "live.yaml", dir_ / "state", "second");
-  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= rows + 20 || !second->running(); }, kLong)) << second->err();
+  ASSERT_TRUE(wait_until([&] { return csv_rows(csv) >= rows + 20 || !second->running(); }, kLong)) << second->err();
   stop_signal(*second);
   EXPECT_NE(second->err().find("snapshot unusable, warming up afresh: " + snapshot + ": checksum mismatch"),
             std::string::npos)
       << second->err();
   EXPECT_NE(second->out().find("restored=0"), std::string::npos) << second->out();
-  EXPECT_EQ(read_predictions(csv).duplicates, 0u);
+  EXPECT_EQ(read_csv_predictions(csv).duplicates, 0u);
 }
 
 // Shutdown while a sink is down: the first SIGTERM drains (the failing sink gets
@@ -511,7 +444,7 @@ TEST_F(SignalTest, ASecondSignalExitsAtOnceAndTheSpoolKeepsWhatWasPending) {
            "      params: {url: \"http://127.0.0.1:1\", table_name: predictions, create_table: true}\n");
   write_file(dir_ / "live.yaml", y);
   auto p = start_signal(dir_ / "live.yaml", dir_ / "state", "live");
-  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= 30 || !p->running(); }, kLong)) << p->err();
+  ASSERT_TRUE(wait_until([&] { return csv_rows(csv) >= 30 || !p->running(); }, kLong)) << p->err();
   ASSERT_TRUE(p->running()) << p->err();
   p->signal(SIGTERM);
   std::this_thread::sleep_for(std::chrono::milliseconds(150));

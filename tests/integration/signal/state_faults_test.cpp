@@ -23,25 +23,26 @@
 
 #include "common/interval.hpp"
 #include "common/time.hpp"
-#include "sim/sim_exchange.hpp"
-#include "support/child_process.hpp"
-#include "support/process.hpp"
+#include "support/signal_scenario.hpp"
 
 namespace af {
 namespace {
 
 namespace fs = std::filesystem;
 using testing::ChildProcess;
+using testing::csv_rows;
+using testing::metric_sum;
 using testing::read_file;
+using testing::rsi_linear_pipeline;
 using testing::run_command;
+using testing::SimMarket;
 using testing::split;
 using testing::split_lines;
 using testing::TempDir;
 using testing::wait_until;
 using testing::write_file;
 
-const std::string kBinary = AF_BINARY;
-constexpr auto kLong = std::chrono::seconds(120);
+constexpr auto kLong = testing::kServiceDeadline;
 constexpr int64_t kMinute = 60'000;
 
 // A mount this test made; unmounted (lazily) when it goes.
@@ -78,48 +79,6 @@ void fill_up(const std::string& dir) {
   }
 }
 
-std::string pipeline_yaml(const std::string& csv) {
-  return "name: faults\n"
-         "signal_generation:\n"
-         "  mode: stream\n"
-         "  warmup:\n"
-         "    lookback_days: 1\n"
-         "  scheduling:\n"
-         "    interval: 1m\n"
-         "    buffer_minutes: 1\n"
-         "  on_prediction:\n"
-         "    - using: sinks.csv_append\n"
-         "      params:\n"
-         "        path: " + csv + "\n"
-         "        dedup_key: [ts, symbol]\n"
-         "pipeline:\n"
-         "  - data:\n"
-         "      using: data.binance_futures\n"
-         "      outputs: {frame: ohlcv}\n"
-         "      params: {universe: [BTCUSDT, ETHUSDT], interval: 1m}\n"
-         "  - features:\n"
-         "      using: features.rsi\n"
-         "      inputs: {column: ohlcv.close}\n"
-         "      outputs: {columns: [rsi_14]}\n"
-         "      params: {window: 14}\n"
-         "  - model:\n"
-         "      using: models.linear\n"
-         "      inputs: {frame: ohlcv}\n"
-         "      outputs: {columns: [model.prediction]}\n"
-         "      params:\n"
-         "        features: [rsi_14]\n"
-         "        weights: [-0.04]\n"
-         "        bias: 2.0\n"
-         "        output_col: model.prediction\n";
-}
-
-size_t data_lines(const std::string& csv) {
-  std::error_code ec;
-  if (!fs::exists(csv, ec)) return 0;
-  const auto lines = split_lines(read_file(csv));
-  return lines.empty() ? 0 : lines.size() - 1;
-}
-
 // Every prediction exactly once: per symbol, no ts twice and none missing
 // between its first and its last.
 void expect_each_minute_once(const std::string& csv) {
@@ -144,62 +103,16 @@ void expect_each_minute_once(const std::string& csv) {
   }
 }
 
-// Sum of every sample of a metric family; -1 if absent.
-double metric(const std::string& text, const std::string& name) {
-  double sum = 0;
-  bool found = false;
-  for (const auto& line : split_lines(text)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto sp = line.rfind(' ');
-    const std::string key = line.substr(0, sp);
-    if (key == name || key.rfind(name + "{", 0) == 0) {
-      sum += std::stod(line.substr(sp + 1));
-      found = true;
-    }
-  }
-  return found ? sum : -1;
-}
-
 class StateFaultsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto gen = run_command(kBinary + " synth-data --out " + (dir_ / "mirror") +
-                           " --symbols BTCUSDT,ETHUSDT --interval 1m --from 2024-01-01 --to 2024-01-20");
-    ASSERT_EQ(gen.exit_code, 0) << gen.err;
-    sim::SimExchangeOptions so;
-    so.data_dir = dir_ / "mirror";
-    so.start_ms = *parse_iso8601("2024-01-10T00:07:00Z");
-    so.speed = 600;  // a 1m bar every 100 ms
-    auto faults = sim::parse_fault_spec("none");
-    ASSERT_TRUE(faults) << faults.error().message;
-    so.faults = *faults;
-    exchange_ = std::make_unique<sim::SimExchange>(so);
-    auto started = exchange_->start(0);
-    ASSERT_TRUE(started) << started.error().message;
-    base_ = "127.0.0.1:" + std::to_string(exchange_->port());
-  }
-  void TearDown() override {
-    if (exchange_) exchange_->stop();
-  }
+  void SetUp() override { ASSERT_EQ(market_.start(dir_.path().string()), ""); }
 
   std::unique_ptr<ChildProcess> start_signal(const std::string& pipeline, const std::string& state_dir,
                                              const std::string& tag) {
-    std::vector<std::string> argv{kBinary, "--log-level", "info", "signal", pipeline, "--state-dir", state_dir,
-                                  "--cache-dir", dir_ / "cache", "--snapshot-every", "1", "--snapshot-max-age", "3",
-                                  "--metrics-port", "0", "--anchor-timeout", "20",
-                                  "--binance-ws-url", "ws://" + base_ + "/market/stream",
-                                  "--binance-rest-url", "http://" + base_, "--binance-vision-url", "http://" + base_};
-    auto p = std::make_unique<ChildProcess>(argv, dir_ / (tag + ".out"), dir_ / (tag + ".err"));
-    url_.clear();
-    wait_until(
-        [&] {
-          std::smatch m;
-          const std::string out = p->out();
-          if (!std::regex_search(out, m, std::regex("metrics (http://\\S+)/metrics"))) return !p->running();
-          url_ = m[1].str();
-          return true;
-        },
-        std::chrono::seconds(20));
+    auto p = testing::start_signal(pipeline, market_, dir_ / tag,
+                                   {"--state-dir", state_dir, "--cache-dir", dir_ / "cache", "--snapshot-every", "1",
+                                    "--snapshot-max-age", "3", "--metrics-port", "0", "--anchor-timeout", "20"});
+    url_ = testing::wait_metrics_url(*p);
     return p;
   }
   std::string get(const std::string& path) { return run_command("curl -s -m 5 " + url_ + path).out; }
@@ -208,8 +121,7 @@ class StateFaultsTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::unique_ptr<sim::SimExchange> exchange_;
-  std::string base_;
+  SimMarket market_;
   std::string url_;
 };
 
@@ -221,31 +133,31 @@ TEST_F(StateFaultsTest, CsvOnAFullDiskStopsSnapshotsAndKillNineLosesNothing) {
   auto disk = Mount::tmpfs(dir_ / "csvfs", "1m");
   if (!disk) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN): the full-disk case is not run";
   const std::string csv = dir_ / "csvfs/live.csv";
-  write_file(dir_ / "live.yaml", pipeline_yaml(csv));
+  write_file(dir_ / "live.yaml", rsi_linear_pipeline("faults", csv));
   auto first = start_signal(dir_ / "live.yaml", dir_ / "state", "first");
   ASSERT_FALSE(url_.empty()) << first->err();
-  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= 30 || !first->running(); }, kLong)) << first->err();
-  ASSERT_TRUE(wait_until([&] { return metric(get("/metrics"), "af_snapshots_total") >= 2; }, kLong)) << first->err();
+  ASSERT_TRUE(wait_until([&] { return csv_rows(csv) >= 30 || !first->running(); }, kLong)) << first->err();
+  ASSERT_TRUE(wait_until([&] { return metric_sum(get("/metrics"), "af_snapshots_total") >= 2; }, kLong)) << first->err();
   EXPECT_EQ(status("/healthz"), "200") << get("/healthz");
 
   fill_up(dir_ / "csvfs");
   ASSERT_TRUE(wait_until([&] { return first->err().find("No space left on device") != std::string::npos; }, kLong))
       << first->err();
-  const double snapshots_when_full = metric(get("/metrics"), "af_snapshots_total");
+  const double snapshots_when_full = metric_sum(get("/metrics"), "af_snapshots_total");
   // The bound is 3 s: health turns, and no snapshot was written since (one may have been in flight).
   ASSERT_TRUE(wait_until([&] { return status("/healthz") == "503"; }, std::chrono::seconds(20))) << get("/healthz");
   EXPECT_NE(get("/healthz").find("records not settled in the sinks"), std::string::npos) << get("/healthz");
-  EXPECT_LE(metric(get("/metrics"), "af_snapshots_total"), snapshots_when_full + 1);
-  EXPECT_GT(metric(get("/metrics"), "af_predictions_total"), static_cast<double>(data_lines(csv)))
+  EXPECT_LE(metric_sum(get("/metrics"), "af_snapshots_total"), snapshots_when_full + 1);
+  EXPECT_GT(metric_sum(get("/metrics"), "af_predictions_total"), static_cast<double>(csv_rows(csv)))
       << "records were predicted that the full disk does not hold";
   first->signal(SIGKILL);
   ASSERT_EQ(first->wait(kLong), 128 + SIGKILL);
 
   fs::remove(dir_ / "csvfs/filler");
   fs::remove(dir_ / "csvfs/filler2");
-  const size_t rows_at_kill = data_lines(csv);
+  const size_t rows_at_kill = csv_rows(csv);
   auto second = start_signal(dir_ / "live.yaml", dir_ / "state", "second");
-  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= rows_at_kill + 60 || !second->running(); }, kLong))
+  ASSERT_TRUE(wait_until([&] { return csv_rows(csv) >= rows_at_kill + 60 || !second->running(); }, kLong))
       << second->err();
   second->signal(SIGTERM);
   ASSERT_EQ(second->wait(kLong), 0) << second->err();
@@ -259,11 +171,11 @@ TEST_F(StateFaultsTest, CsvOnAFullDiskStopsSnapshotsAndKillNineLosesNothing) {
 TEST_F(StateFaultsTest, ReadOnlyStateDirMidRunTurnsHealthAndTheExitCode) {
   const std::string csv = dir_ / "live.csv";
   const std::string state = dir_ / "state";
-  write_file(dir_ / "live.yaml", pipeline_yaml(csv));
+  write_file(dir_ / "live.yaml", rsi_linear_pipeline("faults", csv));
   auto p = start_signal(dir_ / "live.yaml", state, "live");
   ASSERT_FALSE(url_.empty()) << p->err();
   ASSERT_TRUE(wait_until([&] { return status("/healthz") == "200" || !p->running(); }, kLong)) << p->err();
-  ASSERT_TRUE(wait_until([&] { return metric(get("/metrics"), "af_snapshots_total") >= 1; }, kLong));
+  ASSERT_TRUE(wait_until([&] { return metric_sum(get("/metrics"), "af_snapshots_total") >= 1; }, kLong));
   auto ro = Mount::read_only(state);
   if (!ro) {
     p->signal(SIGTERM);
@@ -277,13 +189,13 @@ TEST_F(StateFaultsTest, ReadOnlyStateDirMidRunTurnsHealthAndTheExitCode) {
             std::string::npos)
       << health;
   const std::string metrics = get("/metrics");
-  EXPECT_GT(metric(metrics, "af_snapshot_failures_total"), 0);
+  EXPECT_GT(metric_sum(metrics, "af_snapshot_failures_total"), 0);
   // What an alert sees: the newest snapshot (one was written before the mount) is
   // older than the bound the service reports.
-  const double last_snapshot = metric(metrics, "af_snapshot_last_written_timestamp_seconds");
+  const double last_snapshot = metric_sum(metrics, "af_snapshot_last_written_timestamp_seconds");
   EXPECT_GT(last_snapshot, 0) << metrics;
   EXPECT_GT(static_cast<double>(now_ms()) / 1000.0 - last_snapshot, 3) << metrics;
-  EXPECT_EQ(metric(metrics, "af_snapshot_max_age_seconds"), 3) << metrics;
+  EXPECT_EQ(metric_sum(metrics, "af_snapshot_max_age_seconds"), 3) << metrics;
   p->signal(SIGTERM);
   EXPECT_EQ(p->wait(kLong), 3) << p->err();
   EXPECT_NE(p->out().find("Signal generation stopped WITHOUT its final snapshot"), std::string::npos) << p->out();
@@ -302,7 +214,7 @@ TEST_F(StateFaultsTest, FullStateDirThenARestartWithoutSnapshotCatchesUpFromTheC
   if (!disk) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN): the full state directory is not run";
   const std::string csv = dir_ / "live.csv";
   const std::string state = dir_ / "state";
-  write_file(dir_ / "live.yaml", pipeline_yaml(csv));
+  write_file(dir_ / "live.yaml", rsi_linear_pipeline("faults", csv));
   auto first = start_signal(dir_ / "live.yaml", state, "first");
   ASSERT_FALSE(url_.empty()) << first->err();
   ASSERT_TRUE(wait_until([&] { return status("/healthz") == "200" || !first->running(); }, kLong)) << first->err();
@@ -316,9 +228,9 @@ TEST_F(StateFaultsTest, FullStateDirThenARestartWithoutSnapshotCatchesUpFromTheC
   fs::remove(state + "/filler2");
   fs::remove(state + "/snapshot.bin");  // no usable snapshot
   std::this_thread::sleep_for(std::chrono::seconds(3));  // about 30 bars close meanwhile
-  const size_t rows_at_kill = data_lines(csv);
+  const size_t rows_at_kill = csv_rows(csv);
   auto second = start_signal(dir_ / "live.yaml", state, "second");
-  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= rows_at_kill + 80 || !second->running(); }, kLong))
+  ASSERT_TRUE(wait_until([&] { return csv_rows(csv) >= rows_at_kill + 80 || !second->running(); }, kLong))
       << second->err();
   second->signal(SIGTERM);
   ASSERT_EQ(second->wait(kLong), 0) << second->err();

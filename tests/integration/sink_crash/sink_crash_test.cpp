@@ -141,13 +141,7 @@ TEST(SinkCrash, KilledWithRecordsSpooledThenRestartedDeliversEveryRecordOnce) {
     ChildProcess run({kBinary, "replay", tmp / "down.yaml", "--data", mirror, "--state-dir", state},
                      tmp / "run1.out", tmp / "run1.err");
     ASSERT_TRUE(run.started());
-    ASSERT_TRUE(wait_until(
-        [&] {
-          std::error_code ec;
-          return std::filesystem::file_size(spool, ec) > 0 && !ec;
-        },
-        60s))
-        << run.err();
+    ASSERT_TRUE(testing::wait_for_nonempty_file(spool, 60s)) << run.err();
     run.signal(SIGKILL);
     ASSERT_EQ(run.wait(10s), 128 + SIGKILL) << "the run ended before it could be killed: " << run.err();
   }
