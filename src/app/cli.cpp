@@ -58,8 +58,9 @@ int run_cli(int argc, char** argv) {
   r->add_flag("--fresh", replay.fresh,
               "start every sink's output anew (a CSV file is emptied, spools of earlier runs are dropped)");
   r->add_option("--gap-policy", replay.gap_policy,
-                "where a series misses bars: bridge (default: warn, features carry their state across) or fail")
-      ->check(CLI::IsMember({"bridge", "fail"}));
+                "where a series misses bars: bridge (default: warn, features carry their state across), reset "
+                "(the symbol starts afresh after the gap and warms up again) or fail")
+      ->check(CLI::IsMember({"bridge", "reset", "fail"}));
   r->add_flag("--no-cache", replay.no_cache,
               "decode every archive zip, neither reading nor writing the decoded-bar cache (<zip>.bars)");
   r->add_flag("--print", replay.print_predictions, "print each prediction to stdout as `ts symbol prediction`");

@@ -55,7 +55,7 @@ struct ReplayArgs {
   std::vector<std::string> dumps;  // FRAME=PATH
   std::string state_dir;           // spool files of sinks that could not take records ("" = none)
   bool fresh = false;              // start every sink's output anew
-  std::string gap_policy = "bridge";  // bridge or fail
+  std::string gap_policy = "bridge";  // bridge, reset or fail
   bool print_predictions = false;  // `ts symbol prediction` lines on stdout, as `signal --print`
   bool no_cache = false;           // decode every archive, neither reading nor writing `<zip>.bars`
   std::optional<ShardSpec> shard;  // --shard K/N: replay only the symbols this shard owns

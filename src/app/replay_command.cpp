@@ -53,7 +53,9 @@ int run_replay_command(const ReplayArgs& args) {
     options.to = parse_time_arg("--to", args.to);
     if (!options.to) return kExitInvalid;
   }
-  options.gap_policy = args.gap_policy == "fail" ? GapPolicy::kFail : GapPolicy::kBridge;
+  options.gap_policy = args.gap_policy == "fail"    ? GapPolicy::kFail
+                       : args.gap_policy == "reset" ? GapPolicy::kReset
+                                                    : GapPolicy::kBridge;
 
   const std::string spool_dir = args.state_dir.empty() ? std::string() : args.state_dir + "/spool";
   // Replay can wait for a slow sink: nothing is dropped or spilled for speed.
@@ -148,7 +150,10 @@ int run_replay_command(const ReplayArgs& args) {
     if (report->gaps.count > 0)
       std::cerr << "warning: " << report->gaps.count << (report->gaps.count == 1 ? " gap" : " gaps")
                 << " in the data (" << report->gaps.missing_bars
-                << " missing bars), bridged: features carried their state across (see docs/dsl.md, gaps)\n";
+                << (options.gap_policy == GapPolicy::kReset
+                        ? " missing bars), reset: each symbol started afresh after its gap and warmed up again "
+                          "(see docs/dsl.md, gaps)\n"
+                        : " missing bars), bridged: features carried their state across (see docs/dsl.md, gaps)\n");
   }
   return exit_code;
 }

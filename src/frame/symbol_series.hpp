@@ -43,6 +43,9 @@ class SymbolSeries {
     return {row, columns_};
   }
 
+  // Drops every row, as if none had been appended (the capacity stays).
+  void clear() { total_ = 0; }
+
   // back = 0 is the newest row; back < size().
   const double* row(size_t back) const { return &data_[slot_of(back) * columns_]; }
   double* mutable_row(size_t back) { return &data_[slot_of(back) * columns_]; }

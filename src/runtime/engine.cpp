@@ -12,6 +12,7 @@ struct Engine::StepRuntime {
   const dag::StepPlan* plan = nullptr;
   registry::PluginKind kind = registry::PluginKind::kFeature;
   std::vector<std::unique_ptr<Feature>> features;  // per symbol
+  FeatureRegistry::Factory feature_factory;        // re-creates a symbol's feature (reset_symbol)
   std::vector<uint8_t> started;                    // per symbol: first valid input seen
   std::unique_ptr<Model> model;
   std::unique_ptr<Transform> transform;
@@ -68,6 +69,7 @@ Status Engine::build_step(const dag::Plan& p, const dag::StepPlan& sp, const Plu
       const auto* entry = plugins.features.find(sp.plugin);
       if (!entry) return make_error("no feature plugin '" + sp.plugin + "'");
       FeatureContext ctx{sp.params, rt.output_count};
+      rt.feature_factory = entry->factory;
       for (size_t s = 0; s < feature_instances; ++s) {
         auto op = entry->factory(ctx);
         if (!op) return op.error();
@@ -145,6 +147,35 @@ Result<std::unique_ptr<Engine>> Engine::create(const dag::Plan& plan, const Plug
 
 int64_t Engine::last_processed(size_t source, SymbolId symbol) const {
   return tracker_.high_water_mark(source, symbol);
+}
+
+std::vector<uint8_t> Engine::frames_fed_by(size_t source) const {
+  std::vector<uint8_t> fed(plan_.frames.size(), 0);
+  fed[plan_.sources[source].frame] = 1;
+  // Steps are in topological order, so one pass reaches every derived frame.
+  for (const auto& sp : plan_.steps)
+    if (sp.kind == registry::PluginKind::kTransform && fed[sp.frame]) fed[sp.output_frame] = 1;
+  return fed;
+}
+
+Status Engine::reset_symbol(size_t source, SymbolId symbol) {
+  if (source >= plan_.sources.size() || symbol >= symbols_.size())
+    return make_error("reset of an unknown data step or symbol");
+  const std::vector<uint8_t> fed = frames_fed_by(source);
+  for (size_t f = 0; f < frames_.size(); ++f)
+    if (fed[f]) frames_[f]->series(symbol).clear();
+  for (auto& rt : steps_) {
+    if (!fed[rt.plan->frame]) continue;
+    if (rt.kind == registry::PluginKind::kFeature) {
+      auto op = rt.feature_factory(FeatureContext{rt.plan->params, rt.output_count});
+      if (!op) return make_error(rt.plan->label + ": " + op.error().message);
+      rt.features[symbol] = std::move(op).value();
+      rt.started[symbol] = 0;
+    } else if (rt.kind == registry::PluginKind::kTransform) {
+      rt.transform->reset(symbol);
+    }
+  }
+  return {};
 }
 
 bool Engine::on_source_bar(size_t source, SymbolId symbol, const Bar& bar) {

@@ -79,6 +79,14 @@ class Engine {
   // Highest processed ts of a source for a symbol (INT64_MIN if none).
   int64_t last_processed(size_t source, SymbolId symbol) const;
 
+  // `symbol` starts afresh on data step `source`, as if its history began with the
+  // next bar (replay --gap-policy reset, at a gap): on the source's frame and every
+  // frame its transforms derive, the symbol's rows are cleared, its features are
+  // re-created by their factories and each transform forgets its state for it. Other
+  // symbols, and frames fed by other data steps, are untouched; the processed-event
+  // and emitted marks stay, so nothing is processed or emitted twice.
+  Status reset_symbol(size_t source, SymbolId symbol);
+
   // Snapshot of every piece of state (frames, operators, tracker, emitter marks).
   void save(StateWriter& w) const;
   Status load(StateReader& r);
@@ -93,6 +101,9 @@ class Engine {
                            const SymbolTable& symbols, size_t feature_instances, StepRuntime& rt);
   void append_and_run(int frame, SymbolId symbol, const Bar& bar, std::span<const double> extra, int depth);
   void run_flow(int flow, int frame, SymbolId symbol, const Bar& bar, int depth);
+  // The frames whose rows come from `source`'s frame: itself and, transitively, the
+  // output frames of the transforms reading them.
+  std::vector<uint8_t> frames_fed_by(size_t source) const;
 
   dag::Plan plan_;
   SymbolTable symbols_;

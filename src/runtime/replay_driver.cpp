@@ -115,12 +115,16 @@ namespace {
 // Each of the first gaps gets its own warning; the rest are summed up at the end.
 constexpr uint64_t kGapWarnings = 10;
 
-void note_gap(GapSummary& summary, const ReplayGap& gap, const std::shared_ptr<spdlog::logger>& log) {
+void note_gap(GapSummary& summary, const ReplayGap& gap, GapPolicy policy, const std::shared_ptr<spdlog::logger>& log) {
   ++summary.count;
   summary.missing_bars += static_cast<uint64_t>(gap.missing_bars());
   if (!summary.largest || gap.missing_bars() > summary.largest->missing_bars()) summary.largest = gap;
-  if (summary.count <= kGapWarnings)
-    log->warn("gap in the data: {}; features carry their state across it (--gap-policy)", describe_gap(gap));
+  if (summary.count <= kGapWarnings) {
+    if (policy == GapPolicy::kReset)
+      log->warn("gap in the data: {}; {} starts afresh after it (--gap-policy reset)", describe_gap(gap), gap.symbol);
+    else
+      log->warn("gap in the data: {}; features carry their state across it (--gap-policy)", describe_gap(gap));
+  }
 }
 
 }  // namespace
@@ -191,7 +195,10 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
       const ReplayGap gap{c.name, c.interval_ms, c.last_ts + c.interval_ms, bar.ts - c.interval_ms};
       if (options.gap_policy == GapPolicy::kFail)
         return make_error("gap in the data: " + describe_gap(gap) + " (--gap-policy fail)");
-      note_gap(report.gaps, gap, log);
+      note_gap(report.gaps, gap, options.gap_policy, log);
+      if (options.gap_policy == GapPolicy::kReset) {
+        if (auto st = engine.reset_symbol(c.source, c.symbol); !st) return st.error();
+      }
     }
     c.last_ts = bar.ts;
     (bar.ts < report.anchor ? report.history_bars : report.streamed_bars)++;

@@ -21,8 +21,11 @@ namespace af {
 // What replay does where a series misses bars (the mirror has no file for a
 // month, or the exchange had an outage). kBridge carries every feature's state
 // across the hole, as the live service does for a real gap, so replay and live
-// agree; kFail stops at the first gap.
-enum class GapPolicy { kBridge, kFail };
+// agree; kReset starts the symbol afresh on that data step after the hole
+// (Engine::reset_symbol): no prediction for it until its features have warmed up
+// again, then the predictions of a replay whose data began after the hole;
+// kFail stops at the first gap.
+enum class GapPolicy { kBridge, kReset, kFail };
 
 struct ReplayOptions {
   std::string data_dir;          // root of the mirror (holds data/futures/um/...)

@@ -31,6 +31,9 @@ class Transform {
   virtual ~Transform() = default;
   // A new row (as a bar) of the input frame for `symbol`, in ts order per symbol.
   virtual void on_bar(SymbolId symbol, const Bar& bar, TransformOutput& out) = 0;
+  // Forgets everything kept for `symbol` (an open bucket, its last bar) without
+  // emitting it: its next bar is handled as its first (replay --gap-policy reset).
+  virtual void reset(SymbolId symbol) = 0;
   virtual void save(StateWriter& w) const = 0;
   virtual bool load(StateReader& r) = 0;
 };

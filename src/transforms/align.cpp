@@ -60,6 +60,12 @@ void Align::on_bar(SymbolId symbol, const Bar& bar, TransformOutput& out) {
   out.emit(symbol, bar, kReal);
 }
 
+void Align::reset(SymbolId symbol) {
+  // Unseen again: no filled rows until its next real bar, which starts its grid anew.
+  // filled_through_ stays a lower bound for the symbols still seen.
+  if (symbol < states_.size()) states_[symbol] = State{};
+}
+
 void Align::save(StateWriter& w) const {
   w.put<int64_t>(interval_ms_);
   w.put<int64_t>(filled_through_);

@@ -32,6 +32,7 @@ class Align final : public Transform {
   Align(int64_t interval_ms, size_t symbol_count);
 
   void on_bar(SymbolId symbol, const Bar& bar, TransformOutput& out) override;
+  void reset(SymbolId symbol) override;
   void save(StateWriter& w) const override;
   bool load(StateReader& r) override;
 

@@ -81,6 +81,13 @@ void Resample::on_bar(SymbolId symbol, const Bar& bar, TransformOutput& out) {
   if (bar.ts == start + target_ms_ - input_ms_) emit(symbol, st, out, st.acc.complete && st.count == ratio_);
 }
 
+void Resample::reset(SymbolId symbol) {
+  // The open bucket is dropped, not emitted: the frames it would feed start afresh too.
+  State& st = state(symbol);
+  st = State{};
+  st.last_ts = kNoTs;
+}
+
 void Resample::save(StateWriter& w) const {
   w.put<int64_t>(input_ms_);
   w.put<int64_t>(target_ms_);

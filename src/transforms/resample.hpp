@@ -26,6 +26,7 @@ class Resample final : public Transform {
   Resample(int64_t input_interval_ms, int64_t target_interval_ms, size_t symbol_count);
 
   void on_bar(SymbolId symbol, const Bar& bar, TransformOutput& out) override;
+  void reset(SymbolId symbol) override;
   void save(StateWriter& w) const override;
   bool load(StateReader& r) override;
 

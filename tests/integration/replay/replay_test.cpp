@@ -322,6 +322,44 @@ TEST_F(ReplayGaps, GapPolicyFailStopsAtTheGap) {
       << r.err;
 }
 
+// Lines `ts symbol prediction` of --print with ts >= from (ISO-8601 strings sort by time).
+std::vector<std::string> printed_from(const std::string& out, const std::string& from) {
+  std::vector<std::string> lines;
+  for (const auto& line : split_lines(out))
+    if (line.size() > 20 && line[4] == '-' && line.substr(0, 20) >= from) lines.push_back(line);
+  return lines;
+}
+
+// --gap-policy reset: after the missing March, AAAUSDT warms up again (no prediction
+// until momentum's 21st row, 2025-04-01T20:00), then predicts exactly what a replay
+// of the data after the hole predicts; bridge predicts something else there.
+TEST_F(ReplayGaps, GapPolicyResetPredictsAsAReplayStartingAfterTheGap) {
+  write_file(dir_ / "p.yaml", replace_all(read_file(dir_ / "p.yaml"), "lookback_days: 30", "lookback_days: 1"));
+  auto reset = replay("--from 2025-02-01 --to 2025-04-10 --gap-policy reset --print --fresh");
+  ASSERT_EQ(reset.exit_code, 0) << reset.err;
+  EXPECT_TRUE(contains(reset.out, " gaps=1 missing_bars=744 ")) << reset.out;
+  EXPECT_TRUE(contains(reset.err, "warning: 1 gap in the data (744 missing bars), reset: each symbol started afresh "
+                                  "after its gap and warmed up again (see docs/dsl.md, gaps)"))
+      << reset.err;
+  const auto after_gap = printed_from(reset.out, "2025-03-01T00:00:00Z");
+  ASSERT_FALSE(after_gap.empty());
+  EXPECT_EQ(after_gap.front().substr(0, 29), "2025-04-01T20:00:00Z AAAUSDT ");
+  EXPECT_EQ(after_gap.size(), 9u * 24 - 20);
+
+  // The same data from April 1 on: warmup 2025-04-01, streamed from 2025-04-02.
+  auto fresh = replay("--from 2025-04-02 --to 2025-04-10 --print --fresh");
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
+  const auto fresh_lines = printed_from(fresh.out, "2025-04-02T00:00:00Z");
+  ASSERT_EQ(fresh_lines.size(), 8u * 24);
+  EXPECT_EQ(printed_from(reset.out, "2025-04-02T00:00:00Z"), fresh_lines);
+
+  auto bridge = replay("--from 2025-02-01 --to 2025-04-10 --print --fresh");
+  ASSERT_EQ(bridge.exit_code, 0) << bridge.err;
+  EXPECT_NE(printed_from(bridge.out, "2025-04-02T00:00:00Z"), fresh_lines);
+  // Before the gap the policies agree.
+  EXPECT_EQ(split_lines(bridge.out).front(), split_lines(reset.out).front());
+}
+
 TEST_F(ReplayGaps, RangeWithoutDataIsAnError) {
   auto r = replay("--from 2026-01-01");
   EXPECT_EQ(r.exit_code, 1);

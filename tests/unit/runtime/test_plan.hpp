@@ -67,6 +67,7 @@ class Pairs final : public Transform {
     has_[s] = 0;
     out.emit(s, b, {});
   }
+  void reset(SymbolId s) override { has_[s] = 0; }
   void save(StateWriter& w) const override {
     w.put_vector(pending_);
     w.put_vector(has_);

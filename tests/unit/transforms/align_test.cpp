@@ -96,6 +96,25 @@ TEST(Align, OwnGapIsFilledBeforeTheRealBarAndLateBarsAreDropped) {
   EXPECT_EQ(rows(out), expected);
 }
 
+// After reset(1), symbol 1 gets no filled rows until its next real bar, from which
+// its grid starts anew; symbol 0 is filled as before.
+TEST(Align, ResetSymbolIsUnseenUntilItsNextBar) {
+  Align a(H, 2);
+  test::Collector out;
+  a.on_bar(0, bar_at(0, 10), out);
+  a.on_bar(1, bar_at(0, 20), out);
+  a.reset(1);
+  a.on_bar(0, bar_at(3 * H, 13), out);  // fills symbol 0 only
+  a.on_bar(1, bar_at(3 * H, 23), out);
+  a.on_bar(0, bar_at(5 * H, 15), out);  // fills both at 4h
+  const std::vector<Row> expected{
+      {0, 0, 10, false},     {1, 0, 20, false},     {0, H, 10, true},      {0, 2 * H, 10, true},
+      {0, 3 * H, 13, false}, {1, 3 * H, 23, false}, {0, 4 * H, 13, true},  {1, 4 * H, 23, true},
+      {0, 5 * H, 15, false},
+  };
+  EXPECT_EQ(rows(out), expected);
+}
+
 // Random gaps over several symbols, bars delivered in ts order: every symbol has a
 // row at every grid ts from its first bar to the last ts - interval, real rows are
 // the input bars, filled rows carry the previous close.

@@ -201,6 +201,30 @@ TEST(Resample, OutOfOrderAndDuplicateBarsAreDropped) {
   EXPECT_EQ(out.rows[0].bar.volume, 2);
 }
 
+// reset drops symbol 0's open bucket without emitting it; its next bar starts a
+// bucket as a first bar would. Symbol 1's open bucket is kept.
+TEST(Resample, ResetForgetsOneSymbolsOpenBucket) {
+  const int64_t m15 = 15 * kMinuteMs;
+  Resample r(m15, kHourMs, 2);
+  test::Collector out;
+  r.on_bar(0, bar_at(0, 10), out);
+  r.on_bar(0, bar_at(m15, 11), out);
+  r.on_bar(1, bar_at(0, 50), out);
+  r.reset(0);
+  EXPECT_TRUE(out.rows.empty());
+  r.on_bar(0, bar_at(3 * m15, 13), out);  // alone in its bucket now: emitted at once, incomplete
+  ASSERT_EQ(out.rows.size(), 1u);
+  EXPECT_EQ(out.rows[0].symbol, 0u);
+  EXPECT_EQ(out.rows[0].bar.open, 13);
+  EXPECT_EQ(out.rows[0].bar.volume, 1);
+  EXPECT_FALSE(out.rows[0].bar.complete);
+  r.on_bar(1, bar_at(3 * m15, 53), out);
+  ASSERT_EQ(out.rows.size(), 2u);
+  EXPECT_EQ(out.rows[1].symbol, 1u);
+  EXPECT_EQ(out.rows[1].bar.open, 50);
+  EXPECT_EQ(out.rows[1].bar.volume, 2);
+}
+
 TEST(Resample, SaveLoadContinuesLikeUninterrupted) {
   const auto in = random_inputs(3, 0, kMinuteMs, 1000, 0.05, 9);
   Resample whole(kMinuteMs, kHourMs, 3);
