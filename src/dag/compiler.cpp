@@ -55,7 +55,9 @@ class Compiler {
     if (errors_) return std::nullopt;
     if (!sort()) return std::nullopt;
     build_frames_and_steps();
-    if (errors_) return std::nullopt;
+    // Warmup, sources and the prediction column depend on param values: with a
+    // param reported invalid by the loader they would only add false errors.
+    if (errors_ || !p_.params_valid) return std::nullopt;
     warmup();
     sources();
     prediction();
@@ -294,7 +296,8 @@ class Compiler {
       st.descriptor = n.d;
       st.params = s.params;
       if (s.model_ref) st.model_ref = s.model_ref->value;
-      st.need_rows = n.d->warmup_rows ? std::max<int64_t>(1, n.d->warmup_rows(s.params)) : 1;
+      // Descriptor callbacks read params: never those of a step whose params failed.
+      st.need_rows = n.d->warmup_rows && s.params_valid ? std::max<int64_t>(1, n.d->warmup_rows(s.params)) : 1;
       if (st.need_rows > dsl::kMaxStepWarmupRows) {
         error(s.mark, s.label,
               "needs " + std::to_string(st.need_rows) + " rows of history before its first value; a step may need "
@@ -302,9 +305,11 @@ class Compiler {
         st.need_rows = 1;  // reported; keeps the warmup sums below in range
       }
 
-      if (n.d->output == OutputKind::kFrame && s.output_frame) make_frame(k);
+      // Without valid params a frame's interval is unknown: it is not built, and
+      // the steps on it are skipped like those of a frame that failed to build.
+      if (n.d->output == OutputKind::kFrame && s.output_frame && s.params_valid) make_frame(k);
       st.frame = plan_.frame_index(n.frame);
-      if (st.frame < 0) continue;  // its input frame failed to build; reported
+      if (st.frame < 0) continue;  // its input frame failed to build (or has invalid params); reported
       FramePlan& f = plan_.frames[st.frame];
       auto ref = [&](const std::string& c) {
         auto it = std::find(f.columns.begin(), f.columns.end(), c);

@@ -112,6 +112,9 @@ class Loader {
   }
 
   Pipeline take() { return std::move(pipeline_); }
+  // Errors reported by params checks whose step was kept (or whose sink alone was
+  // left out): a pipeline with no other error still goes to the compiler.
+  size_t param_errors() const { return param_errors_; }
 
  private:
   void error(SourceMark mark, const std::string& path, const std::string& message) {
@@ -339,9 +342,12 @@ class Loader {
           for (const auto& x : *pe) given.push_back({x.key, x.key_mark, x.value, x.value_mark});
       }
       std::vector<std::pair<std::string, SourceMark>> marks;
+      const size_t errors_before = diags_.errors().size();
       if (check_params(*d, given, params_mark, file_, path + ".params", sink.params, marks, diags_)) {
         sink.param_marks = std::move(marks);
         pipeline_.signal.sinks.push_back(std::move(sink));
+      } else {
+        param_errors_ += diags_.errors().size() - errors_before;
       }
     }
   }
@@ -523,7 +529,10 @@ class Loader {
         if (axes[a].param == p.key) value = axes[a].values[combo[a]];
       given.push_back({p.key, p.key_mark, value, p.value_mark});
     }
-    ok &= check_params(d, given, raw.params_mark, file_, step.label + ".params", step.params, step.param_marks, diags_);
+    const size_t errors_before = diags_.errors().size();
+    step.params_valid =
+        check_params(d, given, raw.params_mark, file_, step.label + ".params", step.params, step.param_marks, diags_);
+    const size_t step_param_errors = diags_.errors().size() - errors_before;
 
     // `{param}` in output names: the expanded value's source text, else the
     // param as written, else its default.
@@ -594,7 +603,11 @@ class Loader {
       ok = false;
     }
 
-    if (ok) pipeline_.steps.push_back(std::move(step));
+    // A step whose params alone failed is kept: what it reads and writes is still
+    // checked, and the steps reading its columns are not reported for it.
+    if (!ok) return;
+    if (!step.params_valid) param_errors_ += step_param_errors;
+    pipeline_.steps.push_back(std::move(step));
   }
 
   static std::string output_count(const Descriptor& d) {
@@ -682,6 +695,7 @@ class Loader {
   std::vector<std::string> expand_names_;
   std::vector<SourceMark> expand_marks_;  // of each name in expand_names_
   std::set<std::string> expand_used_;     // names some step's param refers to
+  size_t param_errors_ = 0;
 };
 
 }  // namespace
@@ -709,10 +723,12 @@ std::optional<Pipeline> load_pipeline_text(std::string_view yaml, const std::str
     // yaml-cpp throws on some malformed documents only when nodes are visited.
     local.error(file_name, to_mark(e.mark), "", e.msg);
   }
-  const bool failed = local.has_errors();
+  const size_t errors = local.errors().size();
   for (const auto& d : local.items()) diags.add(d);
-  if (failed) return std::nullopt;
-  return loader.take();
+  if (errors > loader.param_errors()) return std::nullopt;
+  Pipeline pipeline = loader.take();
+  pipeline.params_valid = errors == 0;
+  return pipeline;
 }
 
 std::optional<Pipeline> load_pipeline_file(const std::string& path, const registry::Catalog& catalog,

@@ -18,7 +18,12 @@ namespace af::dsl {
 const std::vector<std::string>& known_capabilities();
 
 // Reads and loads a pipeline file. Diagnostics name the file as `path`.
-// nullopt when any error was reported (warnings alone do not fail).
+// nullopt when an error other than a param's was reported. When the only errors
+// are in params (a step's or a sink's), the pipeline is returned with
+// `params_valid` false: the steps whose params failed are kept (flagged), a sink
+// whose params failed is left out, so that the compiler can report its own errors
+// in the same run (`validate` lists every stage's errors at once). The caller
+// tells failure by Diagnostics::has_errors, never by the pipeline alone.
 std::optional<Pipeline> load_pipeline_file(const std::string& path, const registry::Catalog& catalog,
                                            Diagnostics& diags);
 

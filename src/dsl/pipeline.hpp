@@ -43,6 +43,10 @@ struct StepSpec {
 
   registry::Params params;  // typed, defaults filled in
   std::vector<std::pair<std::string, SourceMark>> param_marks;  // where each given param was written
+  // false: its params were reported as errors (params then holds only the valid
+  // ones). The step is kept so that the compiler still checks what it reads and
+  // writes, but nothing that depends on a param's value.
+  bool params_valid = true;
   // For expanded steps: (param name, value as written in the YAML source).
   std::vector<std::pair<std::string, std::string>> expansion;
 
@@ -88,6 +92,9 @@ struct Pipeline {
   // `expand` lists no step's param refers to (the compiler warns: a forgotten
   // `${expand.NAME}` would otherwise silently compute one variant only).
   std::vector<Located<std::string>> unused_expand;
+  // false: the loader reported errors in params only (a step's or a sink's); the
+  // compiler checks the structure, then stops (see dag::compile).
+  bool params_valid = true;
 };
 
 }  // namespace af::dsl

@@ -3,7 +3,11 @@
 // written here.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+
+#include <nlohmann/json.hpp>
 
 #include "support/process.hpp"
 
@@ -89,6 +93,125 @@ TEST_F(Validate, MissingCheckpointIsLocated) {
                                                 "checkpoint_dir '" + (dir_ / "no_such_checkpoint") +
                                   "' is not a directory\n"))
       << r.err;
+}
+
+// Issue 18, trap 2: a param error does not hide the compiler's errors; both are
+// printed, located, in one run, and --json lists both.
+TEST_F(Validate, EveryStagesErrorsInOneRun) {
+  std::string yaml = pipeline(R"(      using: models.linear
+      inputs: {frame: ohlcv}
+      outputs: {columns: [pred]}
+      params: {features: [mom_3], weights: [1.0]}
+  - features:
+      using: features.rsi
+      inputs: {column: ohlcv.clse}
+      outputs: {columns: [rsi_14]}
+      params: {window: 14}
+)");
+  yaml.replace(yaml.find("params: {window: 3}"), 19, "params: {window: 0}");
+  auto r = validate(yaml);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, dir_ / "p.yaml" + ":16:24: error: pipeline[1].features.params.window: param 'window' must be "
+                                     "between 1 and 100000, got 0\n" +
+                       dir_ / "p.yaml" + ":24:24: error: pipeline[3].features.inputs.column: unknown column 'clse' of "
+                                         "frame 'ohlcv' (did you mean 'close'?)\n" +
+                       dir_ / "p.yaml" + ": 2 errors\n");
+  auto j = validate(yaml, "--json");
+  EXPECT_EQ(j.exit_code, 2);
+  const auto json = nlohmann::json::parse(j.out);
+  ASSERT_EQ(json["errors"].size(), 2u) << j.out;
+  EXPECT_EQ(json["errors"][0]["path"], "pipeline[1].features.params.window");
+  EXPECT_EQ(json["errors"][1]["path"], "pipeline[3].features.inputs.column");
+  EXPECT_EQ(json["errors"][1]["line"], 24);
+}
+
+// Issue 16 item 3: validate opens checkpoint_dir and checks what the model would
+// load (files, shapes, window, input columns against the frame), without running
+// it; each problem is an error at the model step (exit 2). The shipped example
+// checkpoint, copied and damaged one way per test.
+class ValidateCheckpoint : public Validate {
+ protected:
+  void SetUp() override {
+    const char* src = std::getenv("AF_SOURCE_DIR");
+    const std::string root = src ? src : AF_SOURCE_ROOT;
+    std::filesystem::copy(root + "/examples/models/bilstm_unified", ck_);
+    yaml_ = read_file(root + "/examples/models/bilstm_example.yaml");
+    yaml_ = replace(yaml_, "checkpoint_dir: examples/models/bilstm_unified", "checkpoint_dir: " + ck_);
+    yaml_ = replace(yaml_, "path: outputs/predictions/bilstm_example.csv", "path: " + (dir_ / "out.csv"));
+    // The model step's line: errors are located there.
+    const size_t at = yaml_.find("  - model:");
+    model_line_ = 1 + std::count(yaml_.begin(), yaml_.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+  }
+  static std::string replace(std::string text, const std::string& from, const std::string& to) {
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+    return text;
+  }
+  // The error validate must print for the model step, and only it.
+  void expect_model_error(const std::string& message, const std::string& yaml = "") {
+    auto r = validate(yaml.empty() ? yaml_ : yaml);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, dir_ / "p.yaml" + ":" + std::to_string(model_line_) +
+                                    ":5: error: pipeline[6].model: models.pytorch_bilstm_predictor" + message + "\n"))
+        << r.err;
+    EXPECT_TRUE(contains(r.err, "p.yaml: 1 error\n")) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "out.csv"));
+  }
+  void edit_config(const std::string& from, const std::string& to) {
+    write_file(ck_ + "/config.json", replace(read_file(ck_ + "/config.json"), from, to));
+  }
+  std::string ck_ = dir_ / "ck";
+  std::string yaml_;
+  size_t model_line_ = 0;
+};
+
+TEST_F(ValidateCheckpoint, TheIntactCopyValidates) {
+  auto r = validate(yaml_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(ValidateCheckpoint, MissingWeightsFile) {
+  std::filesystem::remove(ck_ + "/weights.safetensors");
+  expect_model_error(": " + ck_ + "/weights.safetensors: cannot open");
+}
+
+TEST_F(ValidateCheckpoint, MissingConfigFile) {
+  std::filesystem::remove(ck_ + "/config.json");
+  expect_model_error(": " + ck_ + "/config.json: cannot open");
+}
+
+TEST_F(ValidateCheckpoint, CorruptWeightsFile) {
+  const std::string weights = read_file(ck_ + "/weights.safetensors");
+  write_file(ck_ + "/weights.safetensors", weights.substr(0, weights.size() / 2));
+  expect_model_error(": " + ck_ +
+                     "/weights.safetensors: tensor 'lstm.weight_ih_l0': data_offsets [18564, 23428) outside the data "
+                     "(21606 bytes): truncated or corrupt file");
+}
+
+TEST_F(ValidateCheckpoint, CorruptConfigFile) {
+  write_file(ck_ + "/config.json", "{\"version\": 1, ");
+  expect_model_error(": " + ck_ +
+                     "/config.json: not valid JSON: [json.exception.parse_error.101] parse error at line 1, column 16: "
+                     "syntax error while parsing object key - unexpected end of input; expected string literal");
+}
+
+TEST_F(ValidateCheckpoint, ShapeMismatch) {
+  edit_config("\"hidden_size\": 16", "\"hidden_size\": 12");
+  expect_model_error(": " + ck_ +
+                     "/weights.safetensors: tensor 'lstm.weight_ih_l0' has shape [64, 19] but config.json implies "
+                     "[48, 19]");
+}
+
+TEST_F(ValidateCheckpoint, WindowMismatch) {
+  expect_model_error(": window_size 20 but the checkpoint in '" + ck_ + "' was trained on windows of 30 rows",
+                     replace(yaml_, "window_size: 30", "window_size: 20"));
+}
+
+TEST_F(ValidateCheckpoint, InputColumnTheFrameLacks) {
+  edit_config("\"mom12\"", "\"mom24\"");
+  expect_model_error(" (checkpoint '" + ck_ + "'): input column 'mom24' is not a column of the model's frame (did "
+                     "you mean 'mom4'?)");
 }
 
 TEST_F(Validate, BareColumnNameSuggestsTheFrame) {

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -36,6 +37,13 @@ class LoaderTest : public ::testing::Test {
   std::optional<Pipeline> load(const std::string& text) {
     diags = Diagnostics();
     return load_pipeline_text(text, "p.yaml", cat.catalog(), diags);
+  }
+  // Errors in params only: the pipeline comes back flagged (Pipeline::params_valid
+  // and the step's) so that the compiler can report its own errors in the same run.
+  bool params_rejected(const std::string& text) {
+    auto p = load(text);
+    if (!p || p->params_valid || !diags.has_errors()) return false;
+    return std::count_if(p->steps.begin(), p->steps.end(), [](const StepSpec& s) { return !s.params_valid; }) == 1;
   }
   // Every diagnostic as printed, in source order.
   std::vector<std::string> lines() {
@@ -150,7 +158,11 @@ TEST_F(LoaderTest, ExpandedStepErrorsNameTheExpandedStep) {
       params:
         window: ${expand.w}
 )");
-  EXPECT_FALSE(p);
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->params_valid);
+  ASSERT_EQ(p->steps.size(), 3u);
+  EXPECT_FALSE(p->steps[1].params_valid);  // window=1
+  EXPECT_TRUE(p->steps[2].params_valid);   // window=14
   EXPECT_EQ(one_error(),
             "p.yaml:22:17: error: pipeline[1].features{window=1}.params.window: param 'window' must be >= 2, got 1");
 }
@@ -246,41 +258,41 @@ TEST_F(LoaderTest, ParamTypeChecks) {
   EXPECT_TRUE(load(step("models.linear", "        features: [close]\n        weights: [2]\n        bias: 1\n")))
       << ::testing::PrintToString(lines());
   // A number where an int is expected is not.
-  EXPECT_FALSE(load(step("models.windowed", "        window_size: 2.5\n")));
+  EXPECT_TRUE(params_rejected(step("models.windowed", "        window_size: 2.5\n")));
   EXPECT_EQ(one_error(),
             "p.yaml:20:22: error: pipeline[1].model.params.window_size: param 'window_size' expects an int, got a "
             "number (2.5)");
   // A quoted number is a string.
-  EXPECT_FALSE(load(step("models.windowed", "        window_size: \"3\"\n")));
+  EXPECT_TRUE(params_rejected(step("models.windowed", "        window_size: \"3\"\n")));
   EXPECT_EQ(one_error(),
             "p.yaml:20:22: error: pipeline[1].model.params.window_size: param 'window_size' expects an int, got a "
             "string ('3')");
   // A string where a list is expected.
-  EXPECT_FALSE(load(step("models.linear", "        features: close\n        weights: [1]\n")));
+  EXPECT_TRUE(params_rejected(step("models.linear", "        features: close\n        weights: [1]\n")));
   EXPECT_EQ(one_error(),
             "p.yaml:20:19: error: pipeline[1].model.params.features: param 'features' expects a list of strings, "
             "got a string ('close')");
   // A list element that is not a number.
-  EXPECT_FALSE(load(step("models.linear", "        features: [a, b]\n        weights: [1, x]\n")));
+  EXPECT_TRUE(params_rejected(step("models.linear", "        features: [a, b]\n        weights: [1, x]\n")));
   EXPECT_EQ(one_error(),
             "p.yaml:21:18: error: pipeline[1].model.params.weights: param 'weights'[1] expects a number, got a "
             "string ('x')");
   // Choices, with a suggestion.
-  EXPECT_FALSE(load(step("models.linear", "        features: [a]\n        weights: [1]\n        activation: tanhh\n")));
+  EXPECT_TRUE(params_rejected(step("models.linear", "        features: [a]\n        weights: [1]\n        activation: tanhh\n")));
   EXPECT_EQ(one_error(),
             "p.yaml:22:21: error: pipeline[1].model.params.activation: param 'activation' must be one of "
             "none|tanh|sigmoid, got 'tanhh' (did you mean 'tanh'?)");
   // The descriptor's own check runs once the params are individually valid.
-  EXPECT_FALSE(load(step("models.linear", "        features: [a, b]\n        weights: [1]\n")));
+  EXPECT_TRUE(params_rejected(step("models.linear", "        features: [a, b]\n        weights: [1]\n")));
   EXPECT_EQ(one_error(),
             "p.yaml:19:7: error: pipeline[1].model.params: features and weights must have the same length");
   // An unknown param; the required one it misspells is not reported missing too.
-  EXPECT_FALSE(load(step("models.windowed", "        window_sise: 3\n")));
+  EXPECT_TRUE(params_rejected(step("models.windowed", "        window_sise: 3\n")));
   EXPECT_EQ(one_error(),
             "p.yaml:20:9: error: pipeline[1].model.params.window_sise: unknown param 'window_sise' of models.windowed "
             "(did you mean 'window_size'?)");
   // A required param that is simply absent.
-  EXPECT_FALSE(load(step("models.windowed", "        output_col: x\n")));
+  EXPECT_TRUE(params_rejected(step("models.windowed", "        output_col: x\n")));
   EXPECT_EQ(one_error(),
             "p.yaml:19:7: error: pipeline[1].model.params: missing required param 'window_size' of models.windowed");
 }
@@ -288,7 +300,7 @@ TEST_F(LoaderTest, ParamTypeChecks) {
 TEST_F(LoaderTest, IntervalsOutsideBinancesSetAreRejected) {
   std::string text = kHeader;
   text.replace(text.rfind("interval: 1h"), 12, "interval: 2x");
-  EXPECT_FALSE(load(text));
+  EXPECT_TRUE(params_rejected(text));
   EXPECT_EQ(one_error(),
             "p.yaml:14:19: error: pipeline[0].data.params.interval: param 'interval': '2x' is not a Binance interval "
             "(one of 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d)");
