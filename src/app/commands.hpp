@@ -36,7 +36,7 @@ std::optional<dag::Plan> load_plan(const std::string& file, PluginSet& plugins, 
                                    Diagnostics* diagnostics = nullptr,
                                    const std::optional<ShardSpec>& shard = std::nullopt);
 
-// `signal` (and `replay` without --dump or --print-predictions) needs a sink, as
+// `signal` (and `replay` without --dump or --print) needs a sink, as
 // the original requires on_prediction: false after printing the located error.
 bool require_sinks(const dag::Plan& plan, const std::string& command, const std::string& without);
 

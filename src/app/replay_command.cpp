@@ -34,7 +34,7 @@ int run_replay_command(const ReplayArgs& args) {
   auto plan = load_plan(args.file, plugins, LoadMode::kRun, nullptr, args.shard);
   if (!plan) return kExitInvalid;
   if (args.dumps.empty() && !args.print_predictions &&
-      !require_sinks(*plan, "replay", "give --dump FRAME=PATH or --print-predictions to run without"))
+      !require_sinks(*plan, "replay", "give --dump FRAME=PATH or --print to run without"))
     return kExitInvalid;
 
   std::error_code ec;

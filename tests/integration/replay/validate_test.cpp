@@ -332,8 +332,12 @@ TEST(NoSinks, ValidateWarnsSignalAndPlainReplayRefuseReplayDumpRuns) {
   EXPECT_EQ(plain.exit_code, 2);
   EXPECT_TRUE(contains(plain.err, "p.yaml:2:1: error: signal_generation.on_prediction: `replay` needs at least one "
                                   "sink (the original requires on_prediction); give --dump FRAME=PATH or "
-                                  "--print-predictions to run without"))
+                                  "--print to run without"))
       << plain.err;
+  // The flag the message names exists (it once named --print-predictions, which the CLI refused).
+  auto print = run_command(replay + " --print");
+  EXPECT_EQ(print.exit_code, 0) << print.err;
+  EXPECT_TRUE(contains(print.out, "2025-01-04T00:00:00Z AAAUSDT ")) << print.out;
   auto dump = run_command(replay + " --dump ohlcv=" + (dir / "dump.csv"));
   EXPECT_EQ(dump.exit_code, 0) << dump.err;
   EXPECT_GT(read_file(dir / "dump.csv").size(), 100u);
