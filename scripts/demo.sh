@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The main job on its embedded default: sets up and builds, generates a seeded
+# The live service on the minimal example pipeline: sets up and builds, generates a seeded
 # synthetic Binance Vision mirror (BTCUSDT, ETHUSDT, 1h bars, 2025-01 to 2025-06),
 # starts the simulated Binance exchange on loopback serving it (one simulated
 # hour per wall second, from 2025-03-01), and runs the live service
 # `alpha_forge signal` on the minimal pipeline (momentum + RSI + a linear model)
 # against it: gapless warmup over the bulk archive and REST, then a prediction
 # per closed bar, printed as it comes and appended to
-# $AF_DEMO_DIR/predictions/minimal_offline.csv. Ctrl+C stops it cleanly.
+# $AF_DEMO_DIR/outputs/predictions/minimal_offline.csv. Ctrl+C stops it cleanly.
 # It builds only the alpha_forge binary (scripts/setup.sh), not the tests.
 #
 # AF_DEMO_DIR is where the demo writes its data, state and predictions (default
