@@ -209,6 +209,48 @@ TEST_F(Shard, AShardThatOwnsNoSymbolIsRefused) {
   EXPECT_FALSE(std::filesystem::exists(path("none.csv"))) << "nothing ran";
 }
 
+// Two data steps: shard 2/2 owns SOLUSDT of the first and nothing of the
+// second, whose frame would stay empty.
+TEST_F(Shard, AShardOwningNoneOfOneDataStepsSymbolsIsRefusedAtThatStep) {
+  const std::string yaml = path("two.yaml");
+  write_file(yaml, R"(name: two
+signal_generation:
+  warmup: {lookback_days: 3}
+  scheduling: {interval: 1h}
+  on_prediction:
+    - {using: sinks.csv_append, params: {path: )" + path("two.csv") + R"(}}
+pipeline:
+  - data:
+      using: data.binance_futures
+      outputs: {frame: fut}
+      params: {universe: [BTCUSDT, SOLUSDT], interval: 1h}
+  - data:
+      using: data.binance_spot
+      outputs: {frame: spot}
+      params: {universe: [ETHUSDT], interval: 1h}
+  - features:
+      using: features.rsi
+      inputs: {column: fut.close}
+      outputs: {columns: [rsi_14]}
+      params: {window: 14}
+  - model:
+      using: models.linear
+      inputs: {frame: fut}
+      outputs: {columns: [model.prediction]}
+      params: {features: [rsi_14], weights: [-0.04], bias: 2.0}
+)");
+  auto one = run_command(kBinary + " validate " + yaml + " --shard 1/2");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_TRUE(contains(one.out, "data.binance_futures -> fut (1h): universe [BTCUSDT],")) << one.out;
+  EXPECT_TRUE(contains(one.out, "data.binance_spot -> spot (1h): universe [ETHUSDT],")) << one.out;
+  auto two = run_command(kBinary + " validate " + yaml + " --shard 2/2");
+  EXPECT_EQ(two.exit_code, 2);
+  EXPECT_TRUE(contains(two.err, yaml + ":12:5: error: pipeline[1].data.params.universe: shard 2/2 owns none of this "
+                                       "data step's 1 symbol (ETHUSDT on shard 1), so its frame would stay empty; "
+                                       "run fewer shards\n"))
+      << two.err;
+}
+
 TEST_F(Shard, AMalformedShardIsAUsageError) {
   write_file(path("u.yaml"), pipeline(kUniverse, path("u.csv")));
   const std::map<std::string, std::string> cases = {
