@@ -12,13 +12,15 @@ packages=(
   libcli11-dev libeigen3-dev libzip-dev zipcmp zipmerge ziptool zip unzip nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev openssl
   libpython3.11-dev  # sinks.python's embedded interpreter (src/python only)
+  libnats-dev        # the NATS JetStream client (src/nats only)
 )
 if [ "${1:-}" = test ]; then
   # clang + its runtime: the libFuzzer run; clickhouse-server: the sink and source
   # tests; python3: helper scripts (a free port, reading the Python sink test's
   # SQLite); nodejs/npm: dynalite and TA-Lib; prometheus: promtool checks the
-  # scrape and the alert rules; chromium: the status page's browser test.
-  packages+=(clang libclang-rt-14-dev clickhouse-server python3 prometheus chromium)
+  # scrape and the alert rules; chromium: the status page's browser test;
+  # nats-server: the JetStream node and cluster of the bus tests.
+  packages+=(clang libclang-rt-14-dev clickhouse-server python3 prometheus chromium nats-server)
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 

@@ -11,6 +11,8 @@
 #   ClickHouse: Debian's clickhouse-server (scripts/deps.sh test installs it);
 #   DynamoDB:   dynalite 3 from the npm registry, installed once under
 #               $AF_TOOLS_DIR (default: build/tools in the repository).
+#   NATS:       Debian's nats-server, one JetStream node (AF_TEST_NATS_URL; the
+#               3-node cluster of the fault tests is scripts/nats_cluster.sh).
 #
 # DIR/endpoints.env holds KEY=VALUE lines whose values are literal text (they
 # contain spaces: a server's command line, a folder's path). Read it with
@@ -193,9 +195,40 @@ start_dynamodb() {
   log "DynamoDB emulator (dynalite $dynalite_version) on http://127.0.0.1:$port"
 }
 
+# --- NATS: one JetStream node (the bus tests; docs/scale-out.md) ---
+start_nats() {
+  local d="$dir/nats" bin port deadline
+  mkdir -p "$d/store"
+  if ! bin=$(command -v nats-server 2>/dev/null); then
+    fail_server nats /dev/null "nats-server is missing (scripts/deps.sh test installs it)"
+    return 1
+  fi
+  rm -f "$d"/*.ports
+  "$bin" -a 127.0.0.1 -p -1 --ports_file_dir "$d" -js -sd "$d/store" >"$d/server.log" 2>&1 &
+  echo $! >"$d/pid"
+  # The server writes <name>_<pid>.ports once it listens: {"nats":["nats://127.0.0.1:P"],...}.
+  deadline=$((SECONDS + start_timeout))
+  port=
+  while ((SECONDS < deadline)) && [[ -z "$port" ]]; do
+    port=$(sed -n 's/.*"nats":\["nats:\/\/127\.0\.0\.1:\([0-9]*\)".*/\1/p' "$d"/*.ports 2>/dev/null | head -n 1)
+    [[ -z "$port" ]] && sleep 0.05
+  done
+  if [[ -z "$port" ]]; then
+    stop_pid_file "$d/pid"
+    fail_server nats "$d/server.log" "nats-server did not report its port within ${start_timeout} s"
+    return 1
+  fi
+  endpoints_put "$env_file" AF_TEST_NATS_URL "nats://127.0.0.1:$port"
+  endpoints_put "$env_file" AF_TEST_NATS_SERVER "$bin"
+  endpoints_put "$status_file" NATS started
+  log "NATS JetStream on nats://127.0.0.1:$port"
+}
+# --- end NATS ---
+
 stop_all() {
   stop_pid_file "$dir/clickhouse/pid"
   stop_pid_file "$dir/dynamodb/pid"
+  stop_pid_file "$dir/nats/pid"
   rm -f "$env_file" "$status_file"
 }
 
@@ -208,6 +241,7 @@ case "$cmd" in
     rc=0
     start_clickhouse || rc=1
     start_dynamodb || rc=1
+    start_nats || rc=1
     exit $rc
     ;;
   stop)

@@ -30,6 +30,7 @@ rc=$?
 cat "$work/start.log"
 check "start exits 0" test "$rc" -eq 0
 check "status: ClickHouse started" test "$(endpoints_get "$dir/status" CLICKHOUSE)" = started
+check "status: NATS started" test "$(endpoints_get "$dir/status" NATS)" = started
 dynamo_status=$(endpoints_get "$dir/status" DYNAMODB)
 if [[ "$dynamo_status" == unavailable* ]]; then
   echo "note: $dynamo_status; the DynamoDB checks are left out"
@@ -44,6 +45,9 @@ fi
   check "AF_TEST_SERVERS_DIR keeps its spaces" test "$AF_TEST_SERVERS_DIR" = "$dir"
   check "AF_CLICKHOUSE_CONFIG keeps its spaces" test "$AF_CLICKHOUSE_CONFIG" = "$dir/clickhouse/config.xml"
   check "ClickHouse answers at AF_CLICKHOUSE_URL" curl -sf --max-time 5 -o /dev/null "$AF_CLICKHOUSE_URL/ping"
+  check "AF_TEST_NATS_URL is a loopback nats:// URL" bash -c '[[ "$AF_TEST_NATS_URL" =~ ^nats://127\.0\.0\.1:[0-9]+$ ]]'
+  check "nats-server accepts connections at AF_TEST_NATS_URL" \
+    timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/${AF_TEST_NATS_URL##*:}" && head -c 4 <&3 | grep -q INFO'
   if [[ "$dynamo_status" == started ]]; then
     check "AF_DYNAMODB_SERVER is the whole command line" \
       bash -c '[[ "$AF_DYNAMODB_SERVER" == node\ *dynalite/cli.js\ --createTableMs\ 0 ]]'
@@ -82,9 +86,11 @@ check "a malformed line is refused with its file:line" \
 # 4. Stop: processes gone, ports closed, files removed.
 ch_pid=$(cat "$dir/clickhouse/pid" 2>/dev/null)
 dy_pid=$(cat "$dir/dynamodb/pid" 2>/dev/null)
+nats_pid=$(cat "$dir/nats/pid" 2>/dev/null)
 ch_url=$(endpoints_get "$dir/endpoints.env" AF_CLICKHOUSE_URL)
 bash "$script" stop "$dir"
 check "ClickHouse process gone" bash -c "! kill -0 '${ch_pid:-0}' 2>/dev/null"
+check "nats-server process gone" bash -c "! kill -0 '${nats_pid:-0}' 2>/dev/null"
 [[ -n "$dy_pid" ]] && check "dynalite process gone" bash -c "! kill -0 '$dy_pid' 2>/dev/null"
 check "ClickHouse port closed" bash -c "! curl -s --max-time 2 -o /dev/null '$ch_url/ping'"
 check "endpoints.env removed" test ! -e "$dir/endpoints.env"

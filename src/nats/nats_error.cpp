@@ -1,0 +1,55 @@
+#include "nats/nats_error.hpp"
+
+namespace af::nats {
+
+bool nats_status_transient(natsStatus status, jsErrCode js_code) {
+  if (static_cast<int>(js_code) != 0) {
+    switch (js_code) {
+    case JSClusterNotAvailErr:
+    case JSClusterNotLeaderErr:
+    case JSClusterIncompleteErr:
+    case JSClusterNoPeersErr:  // a replica set waiting for a node to come back
+    case JSRaftGeneralErr:
+    case JSStreamStoreFailedErr:
+    case JSInsufficientResourcesErr:
+      return true;
+    default:
+      return false;  // a request the server refuses: the same request is refused again
+    }
+  }
+  switch (status) {
+    case NATS_IO_ERROR:
+    case NATS_CONNECTION_CLOSED:
+    case NATS_NO_SERVER:
+    case NATS_STALE_CONNECTION:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_TIMEOUT:
+    case NATS_NOT_YET_CONNECTED:
+    case NATS_NO_RESPONDERS:  // a stream whose leader is being elected has no responder for a moment
+    case NATS_SLOW_CONSUMER:
+    case NATS_DRAINING:
+    case NATS_MISSED_HEARTBEAT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Error nats_error(std::string_view what, natsStatus status, jsErrCode js_code) {
+  std::string message = "NATS: " + std::string(what) + ": " + natsStatus_GetText(status);
+  if (js_code != 0) message += " (JetStream error " + std::to_string(static_cast<int>(js_code)) + ")";
+  // The client's last error carries the server's own text ("stream name already in use",
+  // "authorization violation"); it never holds credentials because the servers are
+  // given to the client without them (bus_options.hpp).
+  const char* detail = nats_GetLastError(nullptr);
+  if (detail != nullptr && *detail != '\0' && message.find(detail) == std::string::npos) {
+    message += ": ";
+    message += detail;
+  }
+  for (char& c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return make_error(std::move(message), nats_status_transient(status, js_code));
+}
+
+}  // namespace af::nats
