@@ -4,6 +4,7 @@
 #include "clickhouse/register_builtins.hpp"
 #include "features/register_builtins.hpp"
 #include "models/register_builtins.hpp"
+#include "nats/register_builtins.hpp"
 #include "python/register_python_sink.hpp"
 #include "sinks/register_builtins.hpp"
 #include "transforms/register_builtins.hpp"
@@ -18,6 +19,7 @@ void register_all_builtins(PluginSet& plugins) {
   models::register_builtins(plugins.models);
   sinks::register_builtins(plugins.sinks);
   python::register_python_sink(plugins.sinks);
+  nats::register_builtins(plugins.sinks);
 }
 
 }  // namespace af::app

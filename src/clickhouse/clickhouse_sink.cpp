@@ -19,30 +19,6 @@ const std::string& str(const std::string* s) { return s ? *s : kEmpty; }
 constexpr const char* kColumns[] = {"dag_name", "symbol",     "ts",    "ts_time", "prediction",
                                     "frame",    "column",     "emitted_at", "origin"};
 
-// A JSON string literal; control characters escaped, UTF-8 passed through.
-void append_json_string(std::string& out, const std::string& s) {
-  static const char* kHex = "0123456789abcdef";
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 // "YYYY-MM-DD hh:mm:ss" (UTC) for the DateTime('UTC') column.
 void append_datetime(std::string& out, int64_t ms) { (void)sinks::append_date_time(out, ms, ' '); }
 
@@ -132,9 +108,9 @@ Status ClickHouseSink::write(std::span<const PredictionRecord> batch) {
   body_.clear();
   for (const auto& r : batch) {
     body_ += "{\"dag_name\":";
-    append_json_string(body_, str(r.dag_name));
+    sinks::append_json_string(body_, str(r.dag_name));
     body_ += ",\"symbol\":";
-    append_json_string(body_, str(r.symbol));
+    sinks::append_json_string(body_, str(r.symbol));
     body_ += ",\"ts\":";
     sinks::detail::append_digits(body_, r.ts < 0 ? 0 : r.ts, 1);
     body_ += ",\"ts_time\":\"";
@@ -148,9 +124,9 @@ Status ClickHouseSink::write(std::span<const PredictionRecord> batch) {
       body_ += '"';
     }
     body_ += ",\"frame\":";
-    append_json_string(body_, str(r.frame));
+    sinks::append_json_string(body_, str(r.frame));
     body_ += ",\"column\":";
-    append_json_string(body_, str(r.column));
+    sinks::append_json_string(body_, str(r.column));
     body_ += ",\"emitted_at\":";
     sinks::detail::append_digits(body_, r.emitted_at < 0 ? 0 : r.emitted_at, 1);
     body_ += ",\"origin\":\"";

@@ -39,8 +39,8 @@ std::optional<std::string> percent_decode(std::string_view s) {
   return out;
 }
 
-Result<ParsedUrl> parse_one(std::string_view text, size_t index) {
-  const std::string where = "--bus: URL " + std::to_string(index);
+Result<ParsedUrl> parse_one(std::string_view text, size_t index, const std::string& label) {
+  const std::string where = label + ": URL " + std::to_string(index);
   ParsedUrl u;
   std::string_view rest = text;
   const size_t scheme_end = rest.find("://");
@@ -107,24 +107,25 @@ EnvLookup process_env() {
   };
 }
 
-Result<BusOptions> parse_bus_options(std::string_view urls, const EnvLookup& env) {
+Result<BusOptions> parse_bus_options(std::string_view urls, const EnvLookup& env, std::string_view label_view) {
+  const std::string label(label_view);
   BusOptions o;
   std::optional<std::string> userinfo;  // the one every URL carries, as written
   size_t index = 0;
   size_t start = 0;
-  if (trim(urls).empty()) return make_error("--bus: no URL given (expected nats://host:port[,nats://host:port...])");
+  if (trim(urls).empty()) return make_error(label + ": no URL given (expected nats://host:port[,nats://host:port...])");
   while (start <= urls.size()) {
     size_t end = urls.find(',', start);
     if (end == std::string_view::npos) end = urls.size();
     const std::string one = trim(urls.substr(start, end - start));
     ++index;
-    if (one.empty()) return make_error("--bus: URL " + std::to_string(index) + " is empty (a stray ',')");
-    auto u = parse_one(one, index);
+    if (one.empty()) return make_error(label + ": URL " + std::to_string(index) + " is empty (a stray ',')");
+    auto u = parse_one(one, index, label);
     if (!u) return u.error();
     if (index == 1) {
       userinfo = u->userinfo;
     } else if (*userinfo != u->userinfo) {
-      return make_error("--bus: URL " + std::to_string(index) + " (" + redact_one(*u) +
+      return make_error(label + ": URL " + std::to_string(index) + " (" + redact_one(*u) +
                         ") carries other credentials than URL 1; the members of one cluster share them");
     }
     o.servers.push_back(u->scheme + "://" + u->hostport);
@@ -135,13 +136,13 @@ Result<BusOptions> parse_bus_options(std::string_view urls, const EnvLookup& env
     const size_t colon = userinfo->find(':');
     if (colon == std::string::npos) {
       auto token = percent_decode(*userinfo);
-      if (!token) return make_error("--bus: URL 1 (" + o.servers[0] + "): bad percent-encoding in the token");
+      if (!token) return make_error(label + ": URL 1 (" + o.servers[0] + "): bad percent-encoding in the token");
       o.token = *token;
     } else {
       auto user = percent_decode(userinfo->substr(0, colon));
       auto password = percent_decode(userinfo->substr(colon + 1));
-      if (!user || !password) return make_error("--bus: URL 1 (" + o.servers[0] + "): bad percent-encoding in the user or password");
-      if (user->empty()) return make_error("--bus: URL 1 (" + o.servers[0] + "): empty user name before ':'");
+      if (!user || !password) return make_error(label + ": URL 1 (" + o.servers[0] + "): bad percent-encoding in the user or password");
+      if (user->empty()) return make_error(label + ": URL 1 (" + o.servers[0] + "): empty user name before ':'");
       o.user = *user;
       o.password = *password;
     }
@@ -154,11 +155,11 @@ Result<BusOptions> parse_bus_options(std::string_view urls, const EnvLookup& env
   const auto creds = env("AF_NATS_CREDS");
   const int kinds = (user || password ? 1 : 0) + (token ? 1 : 0) + (creds ? 1 : 0);
   if (kinds > 1) {
-    return make_error("--bus: more than one kind of NATS credentials in the environment (AF_NATS_USER/AF_NATS_PASSWORD, "
+    return make_error(label + ": more than one kind of NATS credentials in the environment (AF_NATS_USER/AF_NATS_PASSWORD, "
                       "AF_NATS_TOKEN, AF_NATS_CREDS): set only one");
   }
   if (user.has_value() != password.has_value()) {
-    return make_error(std::string("--bus: ") + (user ? "AF_NATS_USER is set without AF_NATS_PASSWORD"
+    return make_error(label + ": " + (user ? "AF_NATS_USER is set without AF_NATS_PASSWORD"
                                                      : "AF_NATS_PASSWORD is set without AF_NATS_USER"));
   }
   if (user) {

@@ -38,8 +38,10 @@ struct BusOptions {
 using EnvLookup = std::function<std::optional<std::string>(const char* name)>;
 EnvLookup process_env();
 
-// Parses a comma-separated list of URLs. Errors name the offending URL redacted,
-// never its credentials: "--bus: URL 2 (nats://***@h:x): port 'x' is not a number".
-Result<BusOptions> parse_bus_options(std::string_view urls, const EnvLookup& env = process_env());
+// Parses a comma-separated list of URLs. Errors start with `label` (the option or
+// param that held the list) and name the offending URL redacted, never its
+// credentials: "--bus: URL 2 (nats://***@h:x): port 'x' is not a number in 1..65535".
+Result<BusOptions> parse_bus_options(std::string_view urls, const EnvLookup& env = process_env(),
+                                     std::string_view label = "--bus");
 
 }  // namespace af::nats

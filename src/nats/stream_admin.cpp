@@ -53,7 +53,7 @@ Result<StreamDescription> ensure_stream(BusConnection& bus, const StreamSpec& sp
   if (!found) return found.error();
   if (found->has_value()) {
     StreamDescription d = std::move(**found);
-    for (const auto& wanted : spec.subjects) {
+    for (const auto& wanted : spec.required_subjects.empty() ? spec.subjects : spec.required_subjects) {
       bool covered = false;
       for (const auto& filter : d.subjects) covered = covered || subject_covers(filter, wanted);
       if (!covered) {

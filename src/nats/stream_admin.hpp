@@ -14,7 +14,10 @@ namespace af::nats {
 
 struct StreamSpec {
   std::string name;                   // "AF_BARS"
-  std::vector<std::string> subjects;  // what we publish: "af.bars.>"
+  std::vector<std::string> subjects;  // the subjects of a stream we create: "af.bars.>"
+  // What an existing stream must take (empty: `subjects`): a sink publishing only
+  // under "af.predictions.my_dag.*" accepts a stream that takes just those.
+  std::vector<std::string> required_subjects;
   int64_t max_age_ms = 0;             // retention (limits policy); 0 = no age limit
   int replicas = 1;
   int64_t duplicate_window_ms = 2 * 60 * 1000;  // the server's default
@@ -32,7 +35,7 @@ struct StreamDescription {
 
 // Creates the stream when it is absent and `create` is set (file storage, limits
 // retention, the spec's age, replicas and duplicate window). When it exists, every
-// subject of the spec must be covered by the stream's own subjects; otherwise the
+// required subject must be covered by the stream's own subjects; otherwise the
 // error names the stream and what it takes:
 //   "NATS stream AF_BARS on nats://127.0.0.1:4222 takes subjects [other.>], not af.bars.>"
 // An existing stream's retention and window are reported, not changed: the caller

@@ -1,7 +1,7 @@
 #pragma once
 // Allocation-free text formatting shared by the text sinks: ISO-8601 UTC time
 // (same output as af::format_iso8601, appended to a reused buffer) and RFC 4180
-// CSV field quoting.
+// CSV field quoting, JSON string quoting.
 
 #include <cstdint>
 #include <string>
@@ -108,6 +108,31 @@ inline void append_csv_field(std::string& out, std::string_view field) {
   for (char c : field) {
     if (c == '"') out += '"';
     out += c;
+  }
+  out += '"';
+}
+
+// A JSON string literal: quote, backslash and control characters escaped, UTF-8
+// passed through. The one JSON quoting of the sinks that write JSON.
+inline void append_json_string(std::string& out, std::string_view s) {
+  static constexpr const char* kHex = "0123456789abcdef";
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
   }
   out += '"';
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -45,7 +46,9 @@ inline std::string nats_server_binary() {
 class NatsServer {
  public:
   // Does not start it; `dir` holds the store and the logs.
-  explicit NatsServer(std::string dir) : dir_(std::move(dir)), port_(free_loopback_port()) {}
+  explicit NatsServer(std::string dir) : dir_(std::move(dir)), port_(free_loopback_port()) {
+    std::filesystem::create_directories(dir_);
+  }
   ~NatsServer() { kill(); }
 
   // Starts it and waits (up to 10 s) until it accepts connections.

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <thread>
 
 #include "nats/bar_stream.hpp"
 #include "nats/stream_admin.hpp"
@@ -221,6 +222,72 @@ TEST(BusConnect, ReconnectsAfterTheServerRestartsAndHealthFollows) {
   auto up = publish_bar(pub, bar(2));
   ASSERT_TRUE(up) << up.error().message;
   EXPECT_EQ(describe_stream(bus, kStream)->messages, 2u);
+}
+
+// A 3-node cluster (scripts/nats_cluster.sh), a stream with 3 replicas: the node
+// the client is connected to is killed mid-run; the client reconnects to another
+// member, publishing goes on (transient failures retried with the same ids), and
+// the stream holds every bar once.
+TEST(BusCluster, NodeKilledMidRunEveryBarOnce) {
+  if (af::testing::nats_server_binary().empty()) GTEST_SKIP() << "nats-server is not installed (scripts/deps.sh test)";
+  const char* src = std::getenv("AF_SOURCE_DIR");
+  ASSERT_TRUE(src) << "AF_SOURCE_DIR is set by ctest";
+  TempDir dir;
+  const std::string script = "bash " + std::string(src) + "/scripts/nats_cluster.sh ";
+  auto started = af::testing::run_command(script + "start " + dir.path().string());
+  struct Stop {
+    std::string cmd;
+    ~Stop() { af::testing::run_command(cmd); }
+  } stop{script + "stop " + dir.path().string()};
+  ASSERT_EQ(started.exit_code, 0) << started.out << started.err;
+  std::string urls = started.out;
+  while (!urls.empty() && urls.back() == '\n') urls.pop_back();
+  auto options = parse_bus_options(urls);
+  ASSERT_TRUE(options) << options.error().message;
+  ConnectPolicy policy;
+  policy.request_timeout_ms = 2000;
+  auto c = BusConnection::connect(*options, policy);
+  ASSERT_TRUE(c) << c.error().message;
+  auto& bus = **c;
+  StreamSpec spec;
+  spec.name = kStream;
+  spec.subjects = {"af.bars.>"};
+  spec.replicas = 3;
+  // A cluster that has just formed may still be electing its meta leader.
+  Result<StreamDescription> created = make_error("not tried");
+  ASSERT_TRUE(af::testing::wait_until([&] { return (created = ensure_stream(bus, spec, true)).ok(); },
+                                      std::chrono::seconds(20)))
+      << created.error().message;
+  EXPECT_EQ(created->replicas, 3);
+  Publisher pub(bus, kStream);
+  auto publish_retrying = [&](int i) {
+    for (int attempt = 0; attempt < 40; ++attempt) {
+      auto r = publish_bar(pub, bar(i));
+      if (r) return true;
+      EXPECT_TRUE(r.error().transient) << r.error().message;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return false;
+  };
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(publish_retrying(i));
+
+  char url[256] = {0};
+  natsConnection_GetConnectedUrl(bus.connection(), url, sizeof url);
+  int victim = 0;
+  for (int n = 0; n < 3; ++n) {
+    if (options->servers[n] == url) victim = n + 1;
+  }
+  ASSERT_GT(victim, 0) << "connected to " << url << ", not one of " << urls;
+  ASSERT_EQ(af::testing::run_command(script + "kill-node " + std::to_string(victim) + " " + dir.path().string()).exit_code, 0);
+  for (int i = 20; i < 40; ++i) ASSERT_TRUE(publish_retrying(i)) << "bar " << i;
+  EXPECT_GE(bus.health().reconnects, 1u);
+  natsConnection_GetConnectedUrl(bus.connection(), url, sizeof url);
+  EXPECT_NE(std::string(url), options->servers[victim - 1]);
+  auto restarted = af::testing::run_command(script + "start-node " + std::to_string(victim) + " " + dir.path().string());
+  EXPECT_EQ(restarted.exit_code, 0) << restarted.err;
+  auto d = describe_stream(bus, kStream);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->messages, 40u);
 }
 
 }  // namespace
