@@ -104,6 +104,33 @@ int run_cli(int argc, char** argv) {
   std::string signal_shard;
   add_shard_option(s, signal_shard, "subscribe to and compute");
 
+  IngestArgs ingest;
+  auto* in = app.add_subcommand("ingest", "Publish a pipeline's bars (history and live) to a NATS JetStream stream");
+  in->add_option("FILE", ingest.file, "pipeline YAML (its data steps are run)")->required();
+  in->add_option("--bus", ingest.bus,
+                 "NATS servers, nats://[user:pass@]host:port[,...] (credentials also from AF_NATS_USER/"
+                 "AF_NATS_PASSWORD, AF_NATS_TOKEN, AF_NATS_CREDS)")
+      ->required();
+  in->add_option("--bus-stream", ingest.bus_stream, "the JetStream stream (default AF_BARS; created when absent)");
+  in->add_option("--bus-retention", ingest.bus_retention_days,
+                 "days the stream keeps bars; at least the pipeline's lookback_days (default: that lookback)")
+      ->check(CLI::Range(1, 3650));
+  in->add_option("--bus-replicas", ingest.bus_replicas, "replicas of a stream created here (default 1; 3 on a cluster)")
+      ->check(CLI::Range(1, 5));
+  in->add_option("--bus-duplicate-window", ingest.bus_duplicate_window_s,
+                 "seconds the server de-duplicates ids of a stream created here (default 3600)")
+      ->check(CLI::Range(1, 7 * 86400));
+  in->add_option("--state-dir", ingest.state_dir, "the archive cache lives here (<state-dir>/vision-cache)");
+  in->add_option("--cache-dir", ingest.cache_dir, "archive cache (default <state-dir>/vision-cache or ~/.cache/alpha_forge)");
+  in->add_option("--binance-ws-url", ingest.ws_url, "WebSocket base (default $ALPHA_FORGE_BINANCE_WS_URL, else Binance)");
+  in->add_option("--binance-rest-url", ingest.rest_url, "REST base (default $ALPHA_FORGE_BINANCE_REST_URL, else Binance)");
+  in->add_option("--binance-vision-url", ingest.vision_url,
+                 "bulk archive base (default $ALPHA_FORGE_BINANCE_VISION_URL, else data.binance.vision)");
+  in->add_option("--binance-base-url", ingest.base_url, "http(s)://HOST:PORT serving all three endpoints");
+  in->add_option("--ca-file", ingest.ca_file, "CA bundle for TLS (default $SSL_CERT_FILE, else the system CAs)");
+  in->add_option("--anchor-timeout", ingest.anchor_timeout_s, "seconds to wait for the first kline message (default 120)")
+      ->check(CLI::Range(1, 3600));
+
   PluginsArgs plugins;
   auto* p = app.add_subcommand("plugins", "List every plugin with its parameters");
   p->add_flag("--json", plugins.json, "as JSON");
@@ -149,7 +176,7 @@ int run_cli(int argc, char** argv) {
   validate.shard = shard_of(validate_shard);
   replay.shard = shard_of(replay_shard);
   sig.shard = shard_of(signal_shard);
-  if (s->parsed() && log_level_option->count() == 0) log_level = "info";
+  if ((s->parsed() || in->parsed()) && log_level_option->count() == 0) log_level = "info";
   set_log_level(log_level);
 
   // Every Python sink is closed when its command returns; the interpreter, if
@@ -161,6 +188,7 @@ int run_cli(int argc, char** argv) {
     if (v->parsed()) return run_validate(validate);
     if (r->parsed()) return run_replay_command(replay);
     if (s->parsed()) return run_signal_command(sig);
+    if (in->parsed()) return run_ingest_command(ingest);
     if (p->parsed()) return run_plugins(plugins);
     if (g->parsed()) return run_synth_data(synth);
     if (x->parsed()) {

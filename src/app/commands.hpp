@@ -82,6 +82,22 @@ struct SignalArgs {
 // the final snapshot failed).
 int run_signal_command(const SignalArgs& args);
 
+struct IngestArgs {
+  std::string file;
+  std::string bus;                       // --bus URL[,URL...]
+  std::string bus_stream = "AF_BARS";
+  int64_t bus_retention_days = 0;        // 0: the pipeline's lookback_days
+  int bus_replicas = 1;
+  int64_t bus_duplicate_window_s = 3600;
+  std::string state_dir;                 // the archive cache lives there ("" = none)
+  std::string cache_dir;
+  std::string ws_url, rest_url, vision_url, base_url;
+  std::string ca_file;
+  int64_t anchor_timeout_s = 120;
+};
+// Publishes the pipeline's bars to the bus until SIGINT/SIGTERM (docs/scale-out.md).
+int run_ingest_command(const IngestArgs& args);
+
 struct PluginsArgs {
   bool json = false;
   bool markdown = false;

@@ -1,8 +1,5 @@
 // `alpha_forge signal FILE`: the live service (DESIGN §1, §2; service/LiveDriver).
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +9,7 @@
 #include "app/builtin_plugins.hpp"
 #include "app/commands.hpp"
 #include "app/sink_setup.hpp"
+#include "app/stop_signals.hpp"
 #include "common/log.hpp"
 #include "common/number_format.hpp"
 #include "common/time.hpp"
@@ -20,32 +18,6 @@
 
 namespace af::app {
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-// First SIGINT/SIGTERM: stop gracefully (drain, flush, snapshot). A second one
-// exits at once; the spool and the last snapshot keep what was pending.
-extern "C" void on_stop_signal(int) {
-  if (g_stop.exchange(true)) {
-    static const char kMsg[] = "second signal: exiting at once\n";
-    const ssize_t n = ::write(STDERR_FILENO, kMsg, sizeof kMsg - 1);
-    (void)n;
-    ::_exit(130);
-  }
-}
-
-void install_stop_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  // A file-size limit (ulimit -f) is then a write error (EFBIG) that the sinks and
-  // the snapshot writer report and retry, not a signal that kills the process.
-  ::signal(SIGXFSZ, SIG_IGN);
-}
 
 void print_plan_summary(const dag::Plan& plan, const SignalEmitter& sinks, const std::optional<ShardSpec>& shard) {
   std::cout << "signal " << plan.name << " (" << plan.file << ")";
@@ -149,7 +121,7 @@ int run_signal_command(const SignalArgs& args) {
   }
 
   install_stop_handlers();
-  auto report = (*driver)->run(g_stop);
+  auto report = (*driver)->run(stop_requested());
   if (metrics) metrics->stop();
   if (!report) {
     std::cerr << "error: " << report.error().message << '\n';

@@ -41,8 +41,14 @@ Error nats_error(std::string_view what, natsStatus status, jsErrCode js_code) {
   // The client's last error carries the server's own text ("stream name already in use",
   // "authorization violation"); it never holds credentials because the servers are
   // given to the client without them (bus_options.hpp).
-  const char* detail = nats_GetLastError(nullptr);
-  if (detail != nullptr && *detail != '\0' && message.find(detail) == std::string::npos) {
+  const char* last = nats_GetLastError(nullptr);
+  std::string_view detail = last != nullptr ? last : "";
+  // The client prefixes its own source position, "(conn.c:2088): ": not the user's concern.
+  if (!detail.empty() && detail.front() == '(') {
+    const size_t end = detail.find("): ");
+    if (end != std::string_view::npos) detail.remove_prefix(end + 3);
+  }
+  if (!detail.empty() && message.find(detail) == std::string::npos) {
     message += ": ";
     message += detail;
   }

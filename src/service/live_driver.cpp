@@ -14,6 +14,7 @@
 #include "runtime/close_order.hpp"
 #include "runtime/warmup.hpp"
 #include "service/live_driver_impl.hpp"
+#include "service/live_feed_factory.hpp"
 
 namespace af::service {
 namespace {
@@ -23,35 +24,10 @@ namespace {
 constexpr int64_t kRssLogEvery = 100;
 constexpr int64_t kRssLogMinGapMs = 10'000;
 
-std::string default_cache_dir() {
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/alpha_forge/vision";
-  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/alpha_forge/vision";
-  return ".alpha_forge_cache/vision";
-}
-
 // A stop request comes from a signal handler, which cannot notify a condition
 // variable: every wait of the compute thread is bounded by this, so that the
 // flag is seen in time.
 constexpr int64_t kStopCheckMs = 50;
-
-// The live feed of one data step, as its plugin's registry entry builds it.
-Result<std::unique_ptr<LiveFeed>> make_live_feed(const DataSourceRegistry& data, const dag::Plan& plan,
-                                                 const dag::SourcePlan& source, const LiveFeedSettings& settings) {
-  const dag::StepPlan& step = plan.steps[source.step];
-  const auto* entry = data.find(source.plugin);
-  if (!entry || !entry->extra.live_feed) {
-    std::string streaming;
-    for (const auto& e : data.entries()) {
-      if (e->extra.live_feed) streaming += (streaming.empty() ? "" : ", ") + e->descriptor.name;
-    }
-    return make_error(step.path + ": " + source.plugin + " has no live feed; `signal` streams " + streaming);
-  }
-  DataSourceContext context{step.params, source.plugin, source.interval_ms, ""};
-  context.step_path = step.path;
-  context.universe = source.universe;
-  context.live = &settings;
-  return entry->extra.live_feed(context);
-}
 
 }  // namespace
 
@@ -122,19 +98,8 @@ Result<std::unique_ptr<LiveDriver>> LiveDriver::create(const dag::Plan& plan, co
     im->snapshot_writer = std::make_unique<SnapshotWriter>(*im->store);
   }
   std::string cache = im->options.cache_dir;
-  if (cache.empty()) cache = im->store ? im->store->vision_cache_dir() : default_cache_dir();
-
-  LiveFeedSettings settings;
-  settings.binance_ws_url = im->options.ws_url;
-  settings.binance_rest_url = im->options.rest_url;
-  settings.binance_vision_url = im->options.vision_url;
-  settings.binance_base_url = im->options.base_url;
-  settings.ca_file = im->options.ca_file;
-  settings.cache_dir = cache;
-  // buffer_minutes: the grace after a close before REST (or the table) is asked for the bar.
-  settings.buffer_ms = std::max<int64_t>(1, im->plan.buffer_minutes) * kMinuteMs;
-  settings.anchor_timeout_ms = im->options.anchor_timeout_ms;
-  settings.stale_after_ms = im->options.stale_after_ms;
+  if (cache.empty()) cache = default_vision_cache_dir(im->store ? im->store->vision_cache_dir() : std::string());
+  const LiveFeedSettings settings = live_feed_settings(im->plan, im->options, cache);
   for (size_t i = 0; i < im->plan.sources.size(); ++i) {
     const auto& sp = im->plan.sources[i];
     auto feed = make_live_feed(plugins.data, im->plan, sp, settings);
