@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <thread>
 
@@ -125,9 +126,10 @@ Result<std::vector<int64_t>> history_starts(nats::BusConnection& bus, const std:
 }
 
 // Publishes one bar and waits for its ack, retrying a transient failure with the
-// same id (backoff up to kRetryMaxMs). true: acked; false: stopped first.
+// same id (backoff up to kRetryMaxMs); `on_wait` runs before each wait (the
+// metrics follow the outage). true: acked; false: stopped first.
 Result<bool> publish_until_acked(nats::Publisher& publisher, const nats::BarMessage& m, const std::atomic<bool>& stop,
-                                 uint64_t& retries) {
+                                 uint64_t& retries, const std::function<void()>& on_wait) {
   int64_t wait = kRetryInitialMs;
   for (;;) {
     auto ack = nats::publish_bar(publisher, m);
@@ -135,6 +137,7 @@ Result<bool> publish_until_acked(nats::Publisher& publisher, const nats::BarMess
     if (!ack.error().transient) return ack.error();
     ++retries;
     log()->warn("{}; retrying in {} ms", ack.error().message, wait);
+    on_wait();
     if (!sleep_unless_stopped(wait, stop)) return false;
     wait = std::min(wait * 2, kRetryMaxMs);
   }
@@ -166,10 +169,12 @@ Status check_bus_ingest(const dag::Plan& plan, const BusIngestOptions& o) {
 }
 
 Result<BusIngestReport> run_bus_ingest(const dag::Plan& plan, const PluginSet& plugins, const BusIngestOptions& o,
-                                       const std::atomic<bool>& stop) {
+                                       const std::atomic<bool>& stop, IngestMetrics& metrics) {
   const auto started = std::chrono::steady_clock::now();
   BusIngestReport report;
   if (Status st = check_bus_ingest(plan, o); !st) return st.error();
+  metrics.bus = o.bus.redacted();
+  metrics.disconnected_since_ms = now_ms();  // not connected yet: /healthz counts from the start
 
   auto connected = connect_with_retry(o, stop);
   if (!connected) return connected.error();
@@ -177,6 +182,28 @@ Result<BusIngestReport> run_bus_ingest(const dag::Plan& plan, const PluginSet& p
   nats::BusConnection& bus = **connected;
   if (Status st = ensure_bars_stream(bus, plan, o); !st) return st.error();
   nats::Publisher publisher(bus, o.stream);
+  // Copies what the connection and the publisher count into the metrics.
+  const std::function<void()> refresh_metrics = [&] {
+    const auto h = bus.health();
+    metrics.connected = h.connected;
+    if (h.connected) {
+      metrics.disconnected_since_ms = 0;
+    } else if (h.disconnected_since_ms > 0) {
+      metrics.disconnected_since_ms = h.disconnected_since_ms;
+    } else if (metrics.disconnected_since_ms.load() == 0) {
+      metrics.disconnected_since_ms = now_ms();
+    }
+    metrics.reconnects = h.reconnects;
+    const auto c = publisher.counters();
+    metrics.published = c.published;
+    metrics.stored = c.acked;
+    metrics.duplicates = c.duplicates;
+    metrics.failed = c.failed;
+    metrics.retries = report.retries;
+    metrics.history_bars = report.history_bars;
+    metrics.live_bars = report.live_bars;
+  };
+  refresh_metrics();
 
   std::string cache = o.live.cache_dir;
   if (cache.empty()) cache = service::default_vision_cache_dir(o.live.state_dir.empty() ? "" : o.live.state_dir + "/vision-cache");
@@ -214,6 +241,7 @@ Result<BusIngestReport> run_bus_ingest(const dag::Plan& plan, const PluginSet& p
     }
   }
   report.anchor = anchor;
+  metrics.anchor = anchor;
   const int64_t fresh_start = history_start_for(anchor, retention_days(plan, o), plan.coarsest_interval_ms);
   for (auto& f : feeds) {
     bool use_archive = false;
@@ -237,12 +265,14 @@ Result<BusIngestReport> run_bus_ingest(const dag::Plan& plan, const PluginSet& p
         // Stopping leaves the rest of the batch to the next start, which resumes
         // after the newest bar the stream holds for each symbol.
         if (stop.load()) break;
-        auto acked = publish_until_acked(publisher, {f.series[b.symbol], b.bar}, stop, report.retries);
+        auto acked = publish_until_acked(publisher, {f.series[b.symbol], b.bar}, stop, report.retries, refresh_metrics);
         if (!acked) return acked.error();
         if (!*acked) break;
         (b.history ? report.history_bars : report.live_bars) += 1;
+        refresh_metrics();
       }
     }
+    refresh_metrics();
     if (!history_logged && std::all_of(feeds.begin(), feeds.end(), [](const Feed& f) { return f.feed->history_done(); })) {
       history_logged = true;
       log()->info("history published: {} bars; streaming", report.history_bars);

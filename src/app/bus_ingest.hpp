@@ -26,6 +26,7 @@
 
 #include "common/result.hpp"
 #include "dag/plan.hpp"
+#include "app/ingest_metrics.hpp"
 #include "nats/bus_options.hpp"
 #include "runtime/plugin_set.hpp"
 #include "service/live_driver.hpp"
@@ -55,8 +56,9 @@ struct BusIngestReport {
 // steps can be published); an error names the option.
 Status check_bus_ingest(const dag::Plan& plan, const BusIngestOptions& options);
 
-// Runs until `stop` turns true or a fatal error (a feed fails, the server refuses a bar).
+// Runs until `stop` turns true or a fatal error (a feed fails, the server refuses a
+// bar). `metrics` is kept current for the metrics server (any thread may read it).
 Result<BusIngestReport> run_bus_ingest(const dag::Plan& plan, const PluginSet& plugins, const BusIngestOptions& options,
-                                       const std::atomic<bool>& stop);
+                                       const std::atomic<bool>& stop, IngestMetrics& metrics);
 
 }  // namespace af::app

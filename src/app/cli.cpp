@@ -130,6 +130,12 @@ int run_cli(int argc, char** argv) {
   in->add_option("--ca-file", ingest.ca_file, "CA bundle for TLS (default $SSL_CERT_FILE, else the system CAs)");
   in->add_option("--anchor-timeout", ingest.anchor_timeout_s, "seconds to wait for the first kline message (default 120)")
       ->check(CLI::Range(1, 3600));
+  in->add_option("--metrics-port", ingest.metrics_port, "serve Prometheus /metrics and /healthz on this port (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  in->add_option("--metrics-bind", ingest.metrics_bind, "address of the metrics endpoint (default 127.0.0.1)");
+  in->add_option("--bus-unhealthy-after", ingest.bus_unhealthy_after_s,
+                 "seconds the bus may be unreachable before /healthz turns unhealthy (default 30)")
+      ->check(CLI::Range(1, 86400));
 
   PluginsArgs plugins;
   auto* p = app.add_subcommand("plugins", "List every plugin with its parameters");

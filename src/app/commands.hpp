@@ -94,6 +94,9 @@ struct IngestArgs {
   std::string ws_url, rest_url, vision_url, base_url;
   std::string ca_file;
   int64_t anchor_timeout_s = 120;
+  int metrics_port = -1;  // -1: no metrics endpoint
+  std::string metrics_bind = "127.0.0.1";
+  int64_t bus_unhealthy_after_s = 30;  // /healthz: the bus unreachable longer than this
 };
 // Publishes the pipeline's bars to the bus until SIGINT/SIGTERM (docs/scale-out.md).
 int run_ingest_command(const IngestArgs& args);

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "app/builtin_plugins.hpp"
 #include "app/bus_ingest.hpp"
@@ -10,6 +11,7 @@
 #include "app/stop_signals.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "service/metrics_server.hpp"
 
 namespace af::app {
 
@@ -53,8 +55,26 @@ int run_ingest_command(const IngestArgs& args) {
 
   std::cout << "ingest " << plan->name << " (" << plan->file << ") to stream " << o.stream << " on "
             << o.bus.redacted() << std::endl;
+  IngestMetrics ingest_metrics;
+  ingest_metrics.unhealthy_after_ms = args.bus_unhealthy_after_s * 1000;
+  std::unique_ptr<service::MetricsServer> metrics;
+  if (args.metrics_port >= 0) {
+    service::MetricsServerOptions mo;
+    mo.bind_address = args.metrics_bind;
+    mo.port = static_cast<uint16_t>(args.metrics_port);
+    mo.metrics = [&ingest_metrics] { return ingest_metrics.text(); };
+    mo.health = [&ingest_metrics] { return ingest_metrics.health(now_ms()); };
+    metrics = std::make_unique<service::MetricsServer>(mo);
+    if (auto st = metrics->start(); !st) {
+      std::cerr << "error: " << st.error().message << '\n';
+      return kExitFailure;
+    }
+    std::cout << "metrics http://" << args.metrics_bind << ':' << metrics->port() << "/metrics" << std::endl;
+  }
+
   install_stop_handlers();
-  auto report = run_bus_ingest(*plan, plugins, o, stop_requested());
+  auto report = run_bus_ingest(*plan, plugins, o, stop_requested(), ingest_metrics);
+  if (metrics) metrics->stop();
   if (!report) {
     std::cerr << "error: " << report.error().message << '\n';
     return kExitFailure;

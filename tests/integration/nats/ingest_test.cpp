@@ -118,11 +118,13 @@ class IngestTest : public ::testing::Test {
     write_file(dir_.path() / "p.yaml", pipeline_yaml());
   }
 
-  std::unique_ptr<ChildProcess> start_ingest(const std::string& tag) {
+  std::unique_ptr<ChildProcess> start_ingest(const std::string& tag, const std::vector<std::string>& extra = {},
+                                             const std::string& state = "state") {
     std::vector<std::string> argv{kBinary, "--log-level", "info", "ingest", dir_ / "p.yaml", "--bus", nats_->url(),
-                                  "--state-dir", dir_ / "state", "--anchor-timeout", "20",
+                                  "--state-dir", dir_ / state, "--anchor-timeout", "20",
                                   "--binance-ws-url", "ws://" + base_ + "/market/stream",
                                   "--binance-rest-url", "http://" + base_, "--binance-vision-url", "http://" + base_};
+    argv.insert(argv.end(), extra.begin(), extra.end());
     return std::make_unique<ChildProcess>(argv, dir_ / (tag + ".out"), dir_ / (tag + ".err"));
   }
 
@@ -197,6 +199,18 @@ class IngestTest : public ::testing::Test {
     }
   }
 
+  // "http://127.0.0.1:P" from the "metrics http://127.0.0.1:P/metrics" line, once printed.
+  static std::string metrics_url(ChildProcess& p) {
+    std::smatch m;
+    const std::regex re("metrics (http://127\\.0\\.0\\.1:[0-9]+)/metrics");
+    std::string out;
+    wait_until([&] {
+      out = p.out();
+      return std::regex_search(out, m, re);
+    }, 10s);
+    return std::regex_search(out, m, re) ? m[1].str() : "";
+  }
+
   static int64_t anchor_of(const std::string& out) {
     std::smatch m;
     const std::regex re("Ingest completed: anchor=(\\S+)");
@@ -213,11 +227,17 @@ class IngestTest : public ::testing::Test {
 TEST_F(IngestTest, EveryFaultOnStreamHoldsEveryBarOnceEqualToTheArchive) {
   start_exchange("all,seed=5");
   ASSERT_FALSE(HasFatalFailure());
-  auto p = start_ingest("ingest");
+  auto p = start_ingest("ingest", {"--metrics-port", "0"});
   // Up to about 40 live bars past the anchor (1m bars at speed 600: 10 a second).
   const int64_t target = *parse_iso8601("2024-01-10T00:45:00Z");
   ASSERT_TRUE(wait_until([&] { return newest_everywhere() >= target || !p->running(); }, 120s)) << p->err();
   ASSERT_TRUE(p->running()) << p->err();
+  const std::string metrics = metrics_url(*p);
+  const std::string scrape = run_command("curl -s " + metrics + "/metrics").out;
+  EXPECT_NE(scrape.find("af_bus_connected 1"), std::string::npos) << scrape;
+  EXPECT_NE(scrape.find("af_ingest_bars_total{kind=\"live\"}"), std::string::npos) << scrape;
+  EXPECT_NE(scrape.find("af_bus_stored_total "), std::string::npos) << scrape;
+  EXPECT_EQ(run_command("curl -s " + metrics + "/healthz").out, "ok\n");
   p->signal(SIGTERM);
   ASSERT_EQ(p->wait(60s), 0) << p->err();
   ASSERT_NE(p->out().find("Ingest completed"), std::string::npos) << p->out();
@@ -252,6 +272,33 @@ TEST_F(IngestTest, KillNineAndRestartLeavesNoGapAndNothingTwice) {
   expect_every_bar_once(first_ts);
 }
 
+// Active/standby: two ingests of the same universe publish the same ids; the
+// server stores each bar once and acks the other copy as a duplicate.
+TEST_F(IngestTest, TwoIngestsPublishTheSameIdsStoredOnce) {
+  start_exchange("duplicate=0.05,late_close=0.05,seed=3");
+  ASSERT_FALSE(HasFatalFailure());
+  auto a = start_ingest("a", {}, "state_a");
+  auto b = start_ingest("b", {}, "state_b");
+  const int64_t target = *parse_iso8601("2024-01-10T00:40:00Z");
+  ASSERT_TRUE(wait_until([&] { return newest_everywhere() >= target || !a->running() || !b->running(); }, 120s))
+      << a->err() << b->err();
+  for (auto* p : {a.get(), b.get()}) {
+    ASSERT_TRUE(p->running()) << p->err();
+    p->signal(SIGTERM);
+    ASSERT_EQ(p->wait(60s), 0) << p->err();
+  }
+  std::smatch m;
+  uint64_t duplicates = 0;
+  for (auto* p : {a.get(), b.get()}) {
+    const std::string out = p->out();
+    ASSERT_TRUE(std::regex_search(out, m, std::regex("duplicates=([0-9]+)"))) << out;
+    duplicates += std::stoull(m[1].str());
+  }
+  EXPECT_GT(duplicates, 1000u) << "the second copy of the history should be refused as duplicates";
+  const auto h = held();
+  expect_every_bar_once(h.at("BTCUSDT").bars.begin()->first);
+}
+
 // Bad input, refused before anything runs (exit 2), and a bus with no server
 // behind it: named (redacted) in the log and retried until a signal stops it.
 TEST_F(IngestTest, RefusalsAndNoServerAtTheUrl) {
@@ -272,7 +319,8 @@ TEST_F(IngestTest, RefusalsAndNoServerAtTheUrl) {
   EXPECT_EQ(bad_bus.err.find("hunter2"), std::string::npos);
 
   const int port = af::testing::free_loopback_port();
-  ChildProcess p({kBinary, "ingest", dir_ / "p.yaml", "--bus", "nats://alice:hunter2@127.0.0.1:" + std::to_string(port)},
+  ChildProcess p({kBinary, "ingest", dir_ / "p.yaml", "--bus", "nats://alice:hunter2@127.0.0.1:" + std::to_string(port),
+                  "--metrics-port", "0", "--bus-unhealthy-after", "1"},
                  dir_ / "noserver.out", dir_ / "noserver.err");
   const std::string expected = "NATS: connect to nats://***@127.0.0.1:" + std::to_string(port) +
                                ": No server available for connection";
@@ -280,6 +328,16 @@ TEST_F(IngestTest, RefusalsAndNoServerAtTheUrl) {
       << p.err();
   EXPECT_NE(p.err().find(expected + "; retrying in 100 ms"), std::string::npos) << p.err();
   EXPECT_EQ(p.err().find("hunter2"), std::string::npos) << p.err();
+  // /healthz turns unhealthy once the bus has been unreachable past the bound, naming it redacted.
+  const std::string metrics = metrics_url(p);
+  ASSERT_FALSE(metrics.empty()) << p.out();
+  std::string health;
+  ASSERT_TRUE(wait_until([&] {
+    health = run_command("curl -s " + metrics + "/healthz").out;
+    return health.find("unreachable") != std::string::npos;
+  }, 10s)) << health;
+  EXPECT_EQ(health.rfind("bus nats://***@127.0.0.1:" + std::to_string(port) + " unreachable for ", 0), 0u) << health;
+  EXPECT_NE(run_command("curl -s " + metrics + "/metrics").out.find("af_bus_connected 0"), std::string::npos);
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(30s), 0) << p.err();
   EXPECT_NE(p.out().find("Ingest completed: anchor=none"), std::string::npos) << p.out();
