@@ -74,7 +74,6 @@ Status ensure_bars_stream(nats::BusConnection& bus, const dag::Plan& plan, const
   nats::StreamSpec spec;
   spec.name = o.stream;
   spec.subjects = {std::string(nats::kBarSubjectRoot) + ".>"};
-  spec.required_subjects.clear();
   for (const auto& s : plan.sources) {
     spec.required_subjects.push_back(nats::bar_subject_wildcard(source_name(s.plugin), interval_name(s.interval_ms)));
   }
