@@ -3,6 +3,11 @@
 namespace af::nats {
 
 bool nats_status_transient(natsStatus status, jsErrCode js_code) {
+  // No responder on a subject: a stream whose leader is being elected (a node of
+  // the cluster just died) has none for a moment. The client reports it on the
+  // JetStream API as "JetStream not enabled" (10076), which a server without
+  // JetStream gives too: retried, and the error text says which it is.
+  if (status == NATS_NO_RESPONDERS || js_code == JSNotEnabledErr) return true;
   if (static_cast<int>(js_code) != 0) {
     switch (js_code) {
     case JSClusterNotAvailErr:
@@ -25,7 +30,6 @@ bool nats_status_transient(natsStatus status, jsErrCode js_code) {
     case NATS_CONNECTION_DISCONNECTED:
     case NATS_TIMEOUT:
     case NATS_NOT_YET_CONNECTED:
-    case NATS_NO_RESPONDERS:  // a stream whose leader is being elected has no responder for a moment
     case NATS_SLOW_CONSUMER:
     case NATS_DRAINING:
     case NATS_MISSED_HEARTBEAT:
