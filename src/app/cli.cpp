@@ -136,6 +136,8 @@ int run_cli(int argc, char** argv) {
   in->add_option("--bus-unhealthy-after", ingest.bus_unhealthy_after_s,
                  "seconds the bus may be unreachable before /healthz turns unhealthy (default 30)")
       ->check(CLI::Range(1, 86400));
+  std::string ingest_shard;
+  add_shard_option(in, ingest_shard, "stream and publish");
 
   PluginsArgs plugins;
   auto* p = app.add_subcommand("plugins", "List every plugin with its parameters");
@@ -182,6 +184,7 @@ int run_cli(int argc, char** argv) {
   validate.shard = shard_of(validate_shard);
   replay.shard = shard_of(replay_shard);
   sig.shard = shard_of(signal_shard);
+  ingest.shard = shard_of(ingest_shard);
   if ((s->parsed() || in->parsed()) && log_level_option->count() == 0) log_level = "info";
   set_log_level(log_level);
 

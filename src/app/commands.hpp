@@ -97,6 +97,7 @@ struct IngestArgs {
   int metrics_port = -1;  // -1: no metrics endpoint
   std::string metrics_bind = "127.0.0.1";
   int64_t bus_unhealthy_after_s = 30;  // /healthz: the bus unreachable longer than this
+  std::optional<ShardSpec> shard;      // --shard K/N: stream and publish only this shard's symbols
 };
 // Publishes the pipeline's bars to the bus until SIGINT/SIGTERM (docs/scale-out.md).
 int run_ingest_command(const IngestArgs& args);

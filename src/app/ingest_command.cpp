@@ -18,7 +18,7 @@ namespace af::app {
 int run_ingest_command(const IngestArgs& args) {
   PluginSet plugins;
   register_all_builtins(plugins);
-  auto plan = load_plan(args.file, plugins);
+  auto plan = load_plan(args.file, plugins, LoadMode::kRun, nullptr, args.shard);
   if (!plan) return kExitInvalid;
 
   BusIngestOptions o;
@@ -53,7 +53,8 @@ int run_ingest_command(const IngestArgs& args) {
   o.live.cache_dir = args.cache_dir;
   o.live.anchor_timeout_ms = args.anchor_timeout_s * 1000;
 
-  std::cout << "ingest " << plan->name << " (" << plan->file << ") to stream " << o.stream << " on "
+  std::cout << "ingest " << plan->name << " (" << plan->file << ")"
+            << (args.shard ? " shard " + args.shard->to_string() : std::string()) << " to stream " << o.stream << " on "
             << o.bus.redacted() << std::endl;
   IngestMetrics ingest_metrics;
   ingest_metrics.unhealthy_after_ms = args.bus_unhealthy_after_s * 1000;

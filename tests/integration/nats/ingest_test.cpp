@@ -317,6 +317,13 @@ TEST_F(IngestTest, RefusalsAndNoServerAtTheUrl) {
             std::string::npos)
       << bad_bus.err;
   EXPECT_EQ(bad_bus.err.find("hunter2"), std::string::npos);
+  // --shard: the same rule as signal's; BTCUSDT and ETHUSDT are both on shard 1 of 2.
+  auto empty_shard = run_command(kBinary + " ingest " + (dir_ / "p.yaml") + " --bus " + nats_->url() + " --shard 2/2");
+  EXPECT_EQ(empty_shard.exit_code, 2);
+  EXPECT_NE(empty_shard.err.find("shard 2/2 owns none of the pipeline's 2 symbols (BTCUSDT on shard 1, ETHUSDT on "
+                                 "shard 1)"),
+            std::string::npos)
+      << empty_shard.err;
 
   const int port = af::testing::free_loopback_port();
   ChildProcess p({kBinary, "ingest", dir_ / "p.yaml", "--bus", "nats://alice:hunter2@127.0.0.1:" + std::to_string(port),
