@@ -135,6 +135,7 @@ void LiveMarketFeed::Impl::assemble_stream(BinanceRestClient& rest, ExchangeCloc
     }
     stream.tick(clock.now());
     stream.flush();
+    handoff.set_source_time(clock.now());  // the compute thread's timers run on it
     // One REST fetch per loop, so that stream updates keep flowing in between.
     if (auto r = stream.next_fetch()) {
       handoff.update_stats([](LiveFeedStats& s) { ++s.requests; });
@@ -189,6 +190,7 @@ void LiveMarketFeed::Impl::run() {
       },
       [] { return now_ms(); });
   clock.sync();
+  handoff.set_source_time(clock.now());
   if (!load_history(rest, vision.get(), *anchor)) return;
   assemble_stream(rest, clock, *anchor);
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -62,6 +63,9 @@ class Compiler {
     sources();
     prediction();
     flows();
+    subscriptions();
+    if (errors_) return std::nullopt;
+    event_loops();
     if (errors_) return std::nullopt;
     plan_.name = p_.name;
     plan_.file = p_.file;
@@ -296,6 +300,7 @@ class Compiler {
       st.descriptor = n.d;
       st.params = s.params;
       if (s.model_ref) st.model_ref = s.model_ref->value;
+      for (const auto& ev : s.on) st.on.push_back(ev.value);
       // Descriptor callbacks read params: never those of a step whose params failed.
       st.need_rows = n.d->warmup_rows && s.params_valid ? std::max<int64_t>(1, n.d->warmup_rows(s.params)) : 1;
       if (st.need_rows > dsl::kMaxStepWarmupRows) {
@@ -533,6 +538,9 @@ class Compiler {
           frame = h;
           break;
         }
+      for (const auto& st : plan_.steps)
+        for (int c : st.output_columns)
+          if (st.frame == frame && plan_.frames[frame].columns[c] == column) plan_.prediction_step = st.id;
     } else {
       // The last model in the file is the one whose output is emitted.
       const Node* model_node = nullptr;
@@ -545,6 +553,7 @@ class Compiler {
       }
       const StepPlan* model = &plan_.steps[model_node->order];
       frame = model->frame;
+      plan_.prediction_step = model->id;
       path = model->label;
       mark = model->mark;
       if (model->params.has("output_col") &&
@@ -583,15 +592,113 @@ class Compiler {
                 ", but scheduling.interval is " + interval_name(sg.interval_ms) + "; they must be equal");
   }
 
+  // A step runs on its frame's rows unless its `on:` leaves that event out.
+  bool runs_on_rows(const StepPlan& st) const {
+    if (st.on.empty()) return true;
+    return st.frame >= 0 && std::count(st.on.begin(), st.on.end(), plan_.frames[st.frame].event) > 0;
+  }
+
   void flows() {
     for (size_t fi = 0; fi < plan_.frames.size(); ++fi) {
       Flow flow;
       flow.event = plan_.frames[fi].event;
       flow.frame = static_cast<int>(fi);
       for (const auto& st : plan_.steps)
-        if (st.frame == flow.frame && st.kind != PluginKind::kData) flow.steps.push_back(st.id);
+        if (st.frame == flow.frame && st.kind != PluginKind::kData && runs_on_rows(st)) flow.steps.push_back(st.id);
       if (!flow.steps.empty()) plan_.flows.push_back(std::move(flow));
     }
+  }
+
+  // `on:` of model steps (the loader checked the spelling): timers and
+  // signal.generated become their own flows; a frame event must be the step's
+  // own frame's (a model runs on the newest row of its frame only).
+  void subscriptions() {
+    for (const auto& st : plan_.steps) {
+      const dsl::StepSpec& spec = *nodes_[order_[st.id]].spec;
+      if (st.frame < 0) continue;
+      const FramePlan& f = plan_.frames[st.frame];
+      for (size_t i = 0; i < spec.on.size(); ++i) {
+        const auto& ev = spec.on[i];
+        const std::string path = spec.label + ".on" + (spec.on.size() > 1 ? "[" + std::to_string(i) + "]" : "");
+        if (ev.value == "signal.generated") {
+          plan_.signal_subscribers.push_back(st.id);
+        } else if (ev.value.rfind("timer.", 0) == 0) {
+          const int64_t iv = *parse_interval(ev.value.substr(6));
+          if (iv % f.interval_ms != 0) {
+            error(ev.mark, path,
+                  ev.value + " is not a multiple of the " + interval_name(f.interval_ms) + " bars of frame '" + f.name +
+                      "': a timer's predictions are labelled with the frame's bar that closed at the tick's boundary");
+            continue;
+          }
+          auto it = std::find_if(plan_.timers.begin(), plan_.timers.end(),
+                                 [&](const TimerFlow& t) { return t.interval_ms == iv; });
+          if (it == plan_.timers.end()) {
+            plan_.timers.push_back(TimerFlow{ev.value, iv, {}});
+            it = plan_.timers.end() - 1;
+          }
+          it->steps.push_back(st.id);
+        } else if (ev.value != f.event) {
+          std::vector<std::string> events;
+          for (const auto& other : plan_.frames) events.push_back(other.event);
+          error(ev.mark, path,
+                "'" + ev.value + "' is not the event of frame '" + f.name + "' (" + f.event +
+                    "): a model runs on the rows of the frame it reads" + did_you_mean(ev.value, events));
+        }
+      }
+    }
+    std::sort(plan_.timers.begin(), plan_.timers.end(),
+              [](const TimerFlow& a, const TimerFlow& b) { return a.interval_ms < b.interval_ms; });
+  }
+
+  // The steps `st` runs by firing events: the flow of the frame it fills (data,
+  // transform), or, for a model, every other step on signal.generated.
+  std::vector<int> triggered_by(const StepPlan& st) const {
+    std::vector<int> out;
+    if (st.kind == PluginKind::kModel) {
+      for (int s : plan_.signal_subscribers)
+        if (s != st.id) out.push_back(s);
+    } else if (st.output_frame >= 0) {
+      for (const auto& other : plan_.steps)
+        if (other.frame == st.output_frame && other.kind != PluginKind::kData && runs_on_rows(other))
+          out.push_back(other.id);
+    }
+    return out;
+  }
+
+  // A step that fires an event it subscribes to, directly or through others,
+  // would run forever: one error naming the chain of steps and events.
+  void event_loops() {
+    const size_t n = plan_.steps.size();
+    std::vector<int> state(n, 0);  // 0 unvisited, 1 on the stack, 2 done
+    std::vector<int> stack;
+    std::function<bool(int)> visit = [&](int s) {
+      state[s] = 1;
+      stack.push_back(s);
+      for (int t : triggered_by(plan_.steps[s])) {
+        if (state[t] == 1) {
+          auto from = std::find(stack.begin(), stack.end(), t);
+          std::string chain;
+          for (auto it = from; it != stack.end(); ++it)
+            chain += plan_.steps[*it].label + " -> " + fired_event(plan_.steps[*it]) + " -> ";
+          chain += plan_.steps[t].label;
+          const StepPlan& first = plan_.steps[t];
+          error(first.mark, first.label,
+                "event loop: " + chain + "; each run fires the event that runs the next, without end");
+          return true;
+        }
+        if (state[t] == 0 && visit(t)) return true;
+      }
+      stack.pop_back();
+      state[s] = 2;
+      return false;
+    };
+    for (size_t s = 0; s < n; ++s)
+      if (state[s] == 0 && visit(static_cast<int>(s))) return;
+  }
+
+  std::string fired_event(const StepPlan& st) const {
+    if (st.kind == PluginKind::kModel) return "signal.generated";
+    return st.output_frame >= 0 ? plan_.frames[st.output_frame].event : std::string();
   }
 
   const dsl::Pipeline& p_;

@@ -54,6 +54,10 @@ struct StepPlan {
   std::vector<ColumnRef> inputs;
   std::vector<int> output_columns;  // indexes into the frame's columns
 
+  // `on:` as written (model steps): the events that run it instead of its
+  // frame's rows; empty = its frame's rows (it is in its frame's Flow).
+  std::vector<std::string> on;
+
   int64_t need_rows = 1;   // its own warmup rule
   // Rows of its frame after which its outputs are valid: 1 + sum of (need - 1)
   // along the deepest dependency path ending here.
@@ -64,6 +68,15 @@ struct StepPlan {
 struct Flow {
   std::string event;  // the frame's event
   int frame = -1;
+  std::vector<int> steps;
+};
+
+// The steps that run on one timer, `timer.<interval>` (DESIGN §2): at each
+// epoch-aligned interval boundary plus buffer_minutes, for every symbol, each on
+// the newest row of its frame. In plan order.
+struct TimerFlow {
+  std::string event;  // "timer.2h"
+  int64_t interval_ms = 0;
   std::vector<int> steps;
 };
 
@@ -87,9 +100,12 @@ struct Plan {
   std::vector<FramePlan> frames;
   std::vector<StepPlan> steps;
   std::vector<Flow> flows;
+  std::vector<TimerFlow> timers;      // by interval, shortest first
+  std::vector<int> signal_subscribers;  // steps on `signal.generated`, in plan order
   std::vector<SourcePlan> sources;
 
   ColumnRef prediction;           // the emitted column
+  int prediction_step = -1;       // the step writing it (-1: a column of the frame's producer)
   std::string prediction_column;  // its name ("model.prediction")
 
   int64_t lookback_days = 0;

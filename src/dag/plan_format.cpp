@@ -112,15 +112,13 @@ std::string format_plan(const Plan& plan) {
          std::to_string(s.lookback_bars) + " bars");
   }
 
-  line("flows:");
-  for (const auto& flow : plan.flows) {
-    line("  " + flow.event + " (frame " + plan.frames[flow.frame].name + "):");
-    for (int id : flow.steps) {
+  auto step_lines = [&](int id) {
       const StepPlan& st = plan.steps[id];
       std::string text = "    #" + std::to_string(st.id) + " " + st.plugin + " " + st.label;
       const std::string params = params_text(st.params, st.descriptor, st.descriptor);
       if (!params.empty()) text += ": " + params;
       if (st.model_ref) text += " model_ref=" + *st.model_ref;
+      if (!st.on.empty()) text += " on=[" + join(st.on, ", ") + "]";
       line(text);
       std::vector<std::string> inputs;
       for (const auto& ref : st.inputs) inputs.push_back(column_name(plan, ref));
@@ -137,7 +135,20 @@ std::string format_plan(const Plan& plan) {
       }
       io += ", needs " + std::to_string(st.need_rows) + ", valid after " + std::to_string(st.valid_after_rows) + " rows";
       line(io);
-    }
+  };
+  line("flows:");
+  for (const auto& flow : plan.flows) {
+    line("  " + flow.event + " (frame " + plan.frames[flow.frame].name + "):");
+    for (int id : flow.steps) step_lines(id);
+  }
+  for (const auto& timer : plan.timers) {
+    line("  " + timer.event + " (every " + interval_name(timer.interval_ms) + " + " +
+         std::to_string(plan.buffer_minutes) + " min, every symbol):");
+    for (int id : timer.steps) step_lines(id);
+  }
+  if (!plan.signal_subscribers.empty()) {
+    line("  signal.generated (after each model's prediction, that symbol):");
+    for (int id : plan.signal_subscribers) step_lines(id);
   }
 
   if (plan.prediction.frame >= 0)
@@ -210,6 +221,7 @@ nlohmann::json plan_to_json(const Plan& plan) {
               {"need_rows", st.need_rows},
               {"valid_after_rows", st.valid_after_rows}};
     if (st.model_ref) step["model_ref"] = *st.model_ref;
+    if (!st.on.empty()) step["on"] = st.on;
     json inputs = json::array();
     for (const auto& ref : st.inputs) inputs.push_back(column_name(plan, ref));
     step["inputs"] = inputs;
@@ -226,6 +238,10 @@ nlohmann::json plan_to_json(const Plan& plan) {
   j["flows"] = json::array();
   for (const auto& flow : plan.flows)
     j["flows"].push_back({{"event", flow.event}, {"frame", plan.frames[flow.frame].name}, {"steps", flow.steps}});
+  for (const auto& timer : plan.timers)
+    j["flows"].push_back({{"event", timer.event}, {"frame", nullptr}, {"steps", timer.steps}});
+  if (!plan.signal_subscribers.empty())
+    j["flows"].push_back({{"event", "signal.generated"}, {"frame", nullptr}, {"steps", plan.signal_subscribers}});
 
   if (plan.prediction.frame >= 0) {
     j["prediction"] = {{"frame", plan.frames[plan.prediction.frame].name}, {"column", plan.prediction_column}};

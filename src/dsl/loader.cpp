@@ -1,5 +1,6 @@
 #include "dsl/loader.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -37,7 +38,7 @@ const std::vector<std::string> kWarmupKeys{"lookback_days"};
 const std::vector<std::string> kSchedulingKeys{"interval", "buffer_minutes"};
 const std::vector<std::string> kSinkKeys{"using", "params"};
 const std::vector<std::string> kSections{"data", "transform", "features", "model"};
-const std::vector<std::string> kStepKeys{"using", "inputs", "outputs", "params"};
+const std::vector<std::string> kStepKeys{"using", "inputs", "outputs", "params", "on"};
 const std::vector<std::string> kInputKeys{"column", "frame", "model_ref"};
 const std::vector<std::string> kOutputKeys{"columns", "frame"};
 
@@ -407,9 +408,62 @@ class Loader {
     bool has_outputs = false;
     std::vector<KeyedNode> params;
     SourceMark params_mark;
+    std::vector<Located<std::string>> on;  // `on:` events, checked by check_subscriptions
     // Keys suggested for misspelled ones, per map (see missing_key).
     std::vector<std::string> suggested, inputs_suggested, outputs_suggested;
   };
+
+  // `on: EVENT` or `on: [EVENT, ...]` (a model step's subscriptions, DESIGN §2):
+  // each a timer (`timer.<interval>`), `signal.generated`, or a frame's event
+  // (checked against the frames by the compiler). Other sections have no `on`:
+  // a feature or a transform runs on every row of its frame, or its state would
+  // see a row twice.
+  std::vector<Located<std::string>> load_subscriptions(const KeyedNode& e, const std::string& section,
+                                                       const std::string& path) {
+    if (section != "model") {
+      error(e.key_mark, path,
+            "only a model step can subscribe to events; a " + section +
+                " step runs on every row of its frame (a feature's or transform's state must see each row once)");
+      return {};
+    }
+    std::vector<Located<std::string>> events;
+    if (e.value.IsScalar()) {
+      events.push_back({e.value.Scalar(), e.value_mark});
+    } else if (auto list = string_list(e, path)) {
+      events = std::move(*list);
+    } else {
+      return {};
+    }
+    if (events.empty()) error(e.value_mark, path, "expects at least one event");
+    std::vector<Located<std::string>> out;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const auto& ev = events[i];
+      const std::string item_path = e.value.IsScalar() ? path : path + "[" + std::to_string(i) + "]";
+      if (std::any_of(out.begin(), out.end(), [&](const auto& o) { return o.value == ev.value; })) {
+        error(ev.mark, item_path, "event '" + ev.value + "' is listed twice");
+        continue;
+      }
+      if (ev.value.rfind("timer.", 0) == 0) {
+        if (!parse_interval(ev.value.substr(6))) {
+          std::vector<std::string> timers;
+          for (auto name : binance_interval_names()) timers.push_back("timer." + std::string(name));
+          error(ev.mark, item_path,
+                "unknown timer '" + ev.value + "': a timer is timer.<interval> with one of Binance's intervals" +
+                    did_you_mean(ev.value, timers));
+          continue;
+        }
+      } else if (ev.value != "signal.generated" && ev.value.rfind("data.", 0) != 0 &&
+                 ev.value.rfind("frame.", 0) != 0) {
+        error(ev.mark, item_path,
+              "unknown event '" + ev.value + "': a step subscribes to timer.<interval>, signal.generated or its "
+              "frame's event (data.<source>_<interval> or frame.<name>)" +
+                  did_you_mean(ev.value, {"signal.generated", "timer.1h"}));
+        continue;
+      }
+      out.push_back(ev);
+    }
+    return out;
+  }
 
   void load_step(const KeyedNode& e, const std::string& path) {
     RawStep raw;
@@ -436,6 +490,7 @@ class Loader {
       raw.params_mark = p->key_mark;
       if (auto pe = sub_map(*p, {}, path + ".params")) raw.params = std::move(*pe);
     }
+    if (const KeyedNode* on = find_entry(entries, "on")) raw.on = load_subscriptions(*on, raw.section, path + ".on");
     if (const KeyedNode* in = find_entry(entries, "inputs")) {
       raw.inputs_mark = in->key_mark;
       if (auto ie = sub_map(*in, kInputKeys, path + ".inputs", &raw.inputs_suggested)) {
@@ -519,6 +574,7 @@ class Loader {
     step.mark = raw.mark;
     step.plugin = raw.plugin;
     step.expansion = expansion;
+    step.on = raw.on;
     bool ok = true;
 
     // Params, with expanded values substituted.

@@ -31,6 +31,8 @@ struct StepSpec {
   SourceMark mark;  // of the step's mapping
 
   Located<std::string> plugin;  // `using`
+  // `on`: the events that run this step (model steps only); empty = its frame's rows.
+  std::vector<Located<std::string>> on;
 
   // inputs
   std::optional<Located<std::string>> input_column;  // `inputs.column: frame.col`

@@ -142,6 +142,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const dag::Plan& plan, const Plug
     if (auto st = build_step(p, p.steps[i], plugins, e->symbols_, n_symbols, e->steps_[i]); !st)
       return make_error(p.steps[i].label + ": " + st.error().message);
   }
+  e->init_events();
   return e;
 }
 
@@ -179,6 +180,7 @@ Status Engine::reset_symbol(size_t source, SymbolId symbol) {
 }
 
 bool Engine::on_source_bar(size_t source, SymbolId symbol, const Bar& bar) {
+  if (failure_) return false;  // an event loop stopped the engine
   ++stats_.source_bars;
   if (symbol >= symbols_.size()) {
     ++stats_.unknown_symbols;
@@ -210,6 +212,10 @@ bool Engine::on_source_bar(size_t source, SymbolId symbol, const Bar& bar) {
     return false;
   }
   tracker_.mark_processed(source, symbol, bar.ts);
+  // The symbol's timer ticks due before this bar closed fire first: they see
+  // every bar of it closed by then.
+  fire_timers(symbol, bar.ts + plan_.sources[source].interval_ms - 1);
+  if (failure_) return false;
   streamed_ = bar.ts >= anchor_ts_;
   origin_ = bar.origin;
   append_and_run(frame, symbol, bar, {}, 0);
@@ -217,13 +223,10 @@ bool Engine::on_source_bar(size_t source, SymbolId symbol, const Bar& bar) {
 }
 
 void Engine::append_and_run(int frame, SymbolId symbol, const Bar& bar, std::span<const double> extra, int depth) {
-  if (depth > static_cast<int>(stats_.max_chain_depth)) stats_.max_chain_depth = static_cast<uint64_t>(depth);
-  // A chain deeper than the guard is a pipeline bug (the compiler rejects cycles).
-  if (depth >= kMaxChainDepth) {
-    logger("runtime")->error("event chain deeper than {} at frame {}; dropped", kMaxChainDepth,
-                             frames_[frame]->name());
+  // A chain deeper than the guard is a pipeline bug (the compiler rejects loops).
+  const int producer = plan_.frames[frame].producer_step;
+  if (!enter_chain(depth, &plan_.frames[frame].event, producer >= 0 ? &plan_.steps[producer].label : nullptr, symbol))
     return;
-  }
   SymbolSeries& series = frames_[frame]->series(symbol);
   std::span<double> row = series.append(bar);
   for (size_t i = 0; i < extra.size(); ++i) row[kBarColumns.size() + i] = extra[i];
@@ -231,8 +234,9 @@ void Engine::append_and_run(int frame, SymbolId symbol, const Bar& bar, std::spa
   const int flow = router_.route(frame);
   if (flow >= 0) run_flow(flow, frame, symbol, bar, depth);
 
+  if (failure_) return;
   if (row_observer_) row_observer_(frame, symbol, series);
-  if (frame == plan_.prediction.frame && streamed_) {
+  if (frame == plan_.prediction.frame && streamed_ && prediction_on_rows_) {
     emitter_->offer(&symbols_.name(symbol), symbol, bar.ts, series.value(plan_.prediction.column, 0), origin_);
   }
 }
@@ -276,6 +280,20 @@ void Engine::run_flow(int flow, int frame, SymbolId symbol, const Bar& bar, int 
         break;
     }
   }
+  // signal.generated after each model's finite prediction, once the whole flow has run.
+  if (plan_.signal_subscribers.empty()) return;
+  for (int step : plan_.flows[flow].steps) {
+    if (failure_) return;
+    if (signal_fired_by_[step] && !std::isnan(row[steps_[step].first_output]))
+      fire_signal_generated(step, symbol, depth + 1);
+  }
+}
+
+double Engine::run_model(int step, SymbolId symbol, SymbolSeries& series) {
+  StepRuntime& rt = steps_[step];
+  const double prediction = rt.model->predict(symbol, series);
+  series.mutable_row(0)[rt.first_output] = prediction;
+  return prediction;
 }
 
 void Engine::save(StateWriter& w) const {
@@ -291,6 +309,7 @@ void Engine::save(StateWriter& w) const {
   }
   tracker_.save(w);
   emitter_->save(w);
+  timers_.save(w);
 }
 
 Status Engine::load(StateReader& r) {
@@ -306,7 +325,8 @@ Status Engine::load(StateReader& r) {
     r.get_vector(rt.started);
     if (rt.transform && !rt.transform->load(r)) return make_error("snapshot state of " + rt.plan->label + " is corrupt");
   }
-  if (!tracker_.load(r) || !emitter_->load(r) || r.failed()) return make_error("snapshot is truncated");
+  if (!tracker_.load(r) || !emitter_->load(r) || !timers_.load(r) || r.failed())
+    return make_error("snapshot is truncated");
   return {};
 }
 

@@ -12,6 +12,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "runtime/prediction_emitter.hpp"
 #include "runtime/processed_event_tracker.hpp"
 #include "runtime/symbol_table.hpp"
+#include "runtime/timer_schedule.hpp"
 
 namespace af {
 
@@ -37,6 +39,9 @@ struct EngineStats {
   uint64_t flow_runs = 0;
   uint64_t derived_bars = 0;     // rows produced by transforms
   uint64_t max_chain_depth = 0;
+  uint64_t timer_ticks = 0;      // timer.<interval> ticks fired
+  uint64_t timer_no_row = 0;     // (tick, step, symbol) skipped: the symbol had no row on the step's frame yet
+  uint64_t signal_runs = 0;      // steps run on signal.generated
 };
 
 class Engine {
@@ -69,6 +74,14 @@ class Engine {
   // A closed bar of data step `source` (index into Plan::sources). Returns false
   // when it was dropped (duplicate, revision, unknown symbol).
   bool on_source_bar(size_t source, SymbolId symbol, const Bar& bar);
+
+  // The exchange's clock reached `now` (ms): fires every symbol's timer ticks due
+  // by then (on_source_bar fires a symbol's ticks before its bar itself). Replay
+  // calls it with the last bar's close at the end; live with the feed's clock.
+  void on_clock(int64_t now);
+  // The first event loop the chain guard stopped (the engine runs nothing after
+  // it): the driver ends the run with it.
+  const std::optional<Error>& failure() const { return failure_; }
 
   const SymbolTable& symbols() const { return symbols_; }
   const Frame& frame(size_t i) const { return *frames_[i]; }
@@ -105,6 +118,27 @@ class Engine {
   // output frames of the transforms reading them.
   std::vector<uint8_t> frames_fed_by(size_t source) const;
 
+  // Events beyond a frame's rows (engine_events.cpp): timers, signal.generated,
+  // the chain guard.
+  struct ChainLink {
+    const std::string* event = nullptr;
+    const std::string* step = nullptr;  // the step that fired it, if any
+  };
+  void init_events();
+  void fire_timers(SymbolId symbol, int64_t now);  // the symbol's ticks due by `now`
+  void fire_timer(const TimerTick& tick, SymbolId symbol);
+  // Runs model step `step` on the newest row of its frame for `symbol`; false
+  // when the symbol has no row there yet.
+  bool run_subscribed_model(int step, SymbolId symbol, int depth);
+  // Model step `step` over `series`, written to its column of the newest row.
+  double run_model(int step, SymbolId symbol, SymbolSeries& series);
+  // signal.generated after `from_step`'s prediction: every other subscriber runs.
+  void fire_signal_generated(int from_step, SymbolId symbol, int depth);
+  // Records the event at `depth` of the chain; false (and the failure set, once)
+  // when the chain is deeper than kMaxChainDepth.
+  bool enter_chain(int depth, const std::string* event, const std::string* step, SymbolId symbol);
+  void offer_prediction(SymbolId symbol, int64_t ts);
+
   dag::Plan plan_;
   SymbolTable symbols_;
   std::vector<std::unique_ptr<Frame>> frames_;
@@ -120,7 +154,14 @@ class Engine {
   RowObserver row_observer_;
   int64_t anchor_ts_ = std::numeric_limits<int64_t>::min();
   EngineStats stats_;
+  TimerSchedule timers_;
+  std::vector<int> signal_fired_by_;  // per step: 1 for a model whose finite prediction fires signal.generated
+  bool prediction_on_rows_ = true;    // the emitted column is filled by its frame's flow (not only by `on:` events)
+  std::string signal_event_name_ = "signal.generated";
+  std::array<ChainLink, kMaxChainDepth> chain_{};
+  std::optional<Error> failure_;
   // State of the event in flight.
+  int64_t timer_slot_ = std::numeric_limits<int64_t>::min();  // a timer tick's record label, else INT64_MIN
   bool streamed_ = false;
   BarOrigin origin_ = BarOrigin::kArchive;
 };

@@ -134,3 +134,17 @@ void FeedHandoff::stop() {
 }
 
 }  // namespace af
+
+namespace af {
+
+void FeedHandoff::set_source_time(int64_t source_now_ms) {
+  source_offset_ms_.store(source_now_ms - now_ms(), std::memory_order_relaxed);
+  has_source_time_.store(true, std::memory_order_release);
+}
+
+std::optional<int64_t> FeedHandoff::source_time_ms() const {
+  if (!has_source_time_.load(std::memory_order_acquire)) return std::nullopt;
+  return now_ms() + source_offset_ms_.load(std::memory_order_relaxed);
+}
+
+}  // namespace af

@@ -10,6 +10,7 @@
 // batch for the queue, so a steady stream of bars allocates nothing once both
 // have grown to a batch's size.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -47,6 +48,9 @@ class FeedHandoff {
   // as history or live bars.
   void push(std::span<const LiveFeedBar> bars);
   void mark_history_done();
+  // The source's clock as the feed reads it now (ms): kept as an offset from the
+  // local clock, so that source_time_ms() moves on between readings.
+  void set_source_time(int64_t source_now_ms);
   // Blocks until begin_history() (its request) or stop() (nullopt).
   std::optional<HistoryRequest> wait_history_request();
   // Sleeps up to `ms` of real time; returns at once on stop(): true then.
@@ -76,6 +80,8 @@ class FeedHandoff {
   std::optional<Error> error() const;
   bool history_done() const;
   LiveFeedStats stats() const;
+  // The local clock plus the offset of the last set_source_time; nullopt before any.
+  std::optional<int64_t> source_time_ms() const;
 
   // ---- the owner
   // Ends every wait above and every fetch that took stop_token(), at once.
@@ -94,6 +100,8 @@ class FeedHandoff {
   bool stopping_ = false;
   LiveFeedStats stats_;
   std::stop_source stop_source_;
+  std::atomic<int64_t> source_offset_ms_{0};
+  std::atomic<bool> has_source_time_{false};
 };
 
 }  // namespace af

@@ -97,6 +97,11 @@ class LiveFeed {
   virtual LiveFeedStats stats() const = 0;
   // Silence longer than this (since stats().last_data_ms) means the feed is stale.
   virtual int64_t stale_after_ms() const = 0;
+  // The source's clock, ms since the epoch: the exchange's time as the feed
+  // estimates it (Binance: ExchangeClock), which `timer.<interval>` events run
+  // on while no bar comes. nullopt (the default) while the feed has no reading,
+  // or for a feed without a clock of its own: timers then move with the bars only.
+  virtual std::optional<int64_t> source_time_ms() const { return std::nullopt; }
   virtual void stop() = 0;
 };
 

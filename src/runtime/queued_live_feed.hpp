@@ -37,6 +37,7 @@ class QueuedLiveFeed : public LiveFeed {
   std::optional<Error> error() const override { return handoff_.error(); }
   bool history_done() const override { return handoff_.history_done(); }
   LiveFeedStats stats() const override { return handoff_.stats(); }
+  std::optional<int64_t> source_time_ms() const override { return handoff_.source_time_ms(); }
   // Ends every wait and fetch of the worker (on_stop() wakes the subclass's own
   // waits), joins it, then after_stop(). Idempotent.
   void stop() final;

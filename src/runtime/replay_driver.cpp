@@ -186,6 +186,7 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
   auto later = [&](size_t a, size_t b) { return cursors[b].close_key() < cursors[a].close_key(); };
   std::priority_queue<size_t, std::vector<size_t>, decltype(later)> heap(later);
   for (size_t i = 0; i < cursors.size(); ++i) heap.push(i);
+  int64_t last_close = std::numeric_limits<int64_t>::min();  // the virtual exchange clock
   while (!heap.empty()) {
     const size_t i = heap.top();
     heap.pop();
@@ -202,7 +203,9 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     }
     c.last_ts = bar.ts;
     (bar.ts < report.anchor ? report.history_bars : report.streamed_bars)++;
+    last_close = std::max(last_close, c.close_time());
     engine.on_source_bar(c.source, c.symbol, bar);
+    if (engine.failure()) return *engine.failure();
     if (++c.next < c.bars.size()) {
       heap.push(i);
       continue;
@@ -218,6 +221,9 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
       std::vector<Bar>().swap(c.bars);
     }
   }
+  // The clock stops at the last bar's close: the timer ticks due by then fire.
+  if (last_close != std::numeric_limits<int64_t>::min()) engine.on_clock(last_close);
+  if (engine.failure()) return *engine.failure();
   if (report.gaps.count > kGapWarnings)
     log->warn("{} gaps in the data in all ({} missing bars); the largest: {}", report.gaps.count,
               report.gaps.missing_bars, describe_gap(*report.gaps.largest));

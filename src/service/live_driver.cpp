@@ -282,6 +282,24 @@ std::optional<Error> LiveDriver::Impl::poll_feeds(const std::atomic<bool>& stop,
   return std::nullopt;
 }
 
+// Timer ticks of symbols whose next bar has not come, on the exchange's clock
+// (the slowest feed's). A symbol's tick also fires before its first bar that
+// closes after it (Engine), as in replay. By the clock, a tick at T fires only at
+// T + max(buffer, 1 min) + 1 min: by then a bar of the symbol that closed by T
+// and did not arrive has been asked for over REST (at its close + the buffer, at
+// least a minute) and is in, so the tick sees the bars replay's would.
+void LiveDriver::Impl::advance_timers() {
+  if (plan.timers.empty() || !warmup_done.load()) return;
+  std::optional<int64_t> now;
+  for (const auto& f : feeds) {
+    const auto t = f.feed->source_time_ms();
+    if (!t) return;  // a feed without a clock reading yet: the bars move the timers
+    now = now ? std::min(*now, *t) : *t;
+  }
+  const int64_t grace_ms = std::max<int64_t>(plan.buffer_minutes * kMinuteMs, kMinuteMs) + kMinuteMs;
+  engine->on_clock(*now - grace_ms);
+}
+
 void LiveDriver::Impl::snapshot_if_due(Pump& pump) {
   if (!store || !warmup_done.load() || now_ms() - pump.last_snapshot < options.snapshot_every_ms ||
       !sinks->settled())
@@ -303,6 +321,12 @@ std::optional<Error> LiveDriver::Impl::pump(const std::atomic<bool>& stop, int64
   p.last_snapshot = now_ms();
   while (!stop.load()) {
     if (auto failed = poll_feeds(stop, p)) return failed;
+    advance_timers();
+    if (const auto& loop = engine->failure()) {
+      std::lock_guard lock(failure_mutex);
+      failure = loop->message;
+      return *loop;
+    }
     // Engine counters for the metrics thread.
     duplicates.store(engine->stats().duplicates, std::memory_order_relaxed);
     revisions.store(engine->stats().revisions, std::memory_order_relaxed);

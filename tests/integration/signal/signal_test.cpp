@@ -53,6 +53,8 @@ struct Scenario {
   std::string mirror_from = "2024-01-01";
   std::string mirror_to = "2024-01-20";
   std::string sim_start = "2024-01-10T00:07:00Z";
+  // The model stage on timer.<2 x interval> and signal.generated (issue 16 item 5).
+  bool events = false;
 };
 
 std::string pipeline_yaml(const Scenario& s, const std::string& csv) {
@@ -101,12 +103,27 @@ std::string pipeline_yaml(const Scenario& s, const std::string& csv) {
        "  - model:\n"
        "      using: models.linear\n"
        "      inputs: {frame: " + frame + "}\n"
-       "      outputs: {columns: [model.prediction]}\n"
+       "      outputs: {columns: [" + std::string(s.events ? "stage1" : "model.prediction") + "]}\n"
        "      params:\n"
        "        features: [mom_10, rsi_14, obv]\n"
        "        weights: [-5.0, -0.04, 0.000001]\n"
-       "        bias: 2.0\n"
-       "        output_col: model.prediction\n";
+       "        bias: 2.0\n";
+  if (!s.events) return y + "        output_col: model.prediction\n";
+  // A model on schedule, and a second stage after each prediction of the others:
+  // the emitted column needs both, so every record comes from a tick's chain.
+  const int64_t bar_ms = *parse_interval(s.resample.empty() ? s.interval : s.resample);
+  y += "  - model:\n"
+       "      using: models.linear\n"
+       "      on: timer." + interval_name(2 * bar_ms) + "\n"
+       "      inputs: {frame: " + frame + "}\n"
+       "      outputs: {columns: [scheduled]}\n"
+       "      params: {features: [rsi_14], weights: [0.01]}\n"
+       "  - model:\n"
+       "      using: models.linear\n"
+       "      on: signal.generated\n"
+       "      inputs: {frame: " + frame + "}\n"
+       "      outputs: {columns: [model.prediction]}\n"
+       "      params: {features: [stage1, scheduled], weights: [1.0, -1.0], output_col: model.prediction}\n";
   return y;
 }
 
@@ -253,6 +270,36 @@ TEST_F(SignalTest, FifteenMinuteResampledToTwoHoursEqualsReplay) {
   s.lookback_days = 5;
   s.mirror_to = "2024-01-25";
   run_parity(s, 16);
+}
+
+// Timer ticks and signal.generated live: ticks fire before a symbol's first bar
+// closing after them, or by the exchange's clock, as replay's virtual clock does.
+// Faults without disconnects: a tick fired by the clock does not wait for a
+// reconnect's backfill (docs/dsl.md, "Events").
+TEST_F(SignalTest, TimerAndSignalGeneratedStreamEqualsReplay) {
+  Scenario s;
+  s.events = true;
+  s.faults = "duplicate=0.05,late_close=0.05,missing_close=0.05,seed=11";
+  start_exchange(s);
+  if (HasFatalFailure()) return;
+  const std::string csv = dir_ / "live.csv";
+  write_file(dir_ / "live.yaml", pipeline_yaml(s, csv));
+  auto p = start_signal(dir_ / "live.yaml", dir_ / "state", "live");
+  ASSERT_TRUE(p->started());
+  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= 40 || !p->running(); }, kLong)) << p->err();
+  ASSERT_TRUE(p->running()) << p->err();
+  stop_signal(*p);
+  const std::string anchor = anchor_of(p->out());
+  ASSERT_FALSE(anchor.empty()) << p->out();
+  const Predictions live = read_predictions(csv);
+  // Only the ticks' bars: the 1m bar that closed at each even minute + 1 min buffer
+  // (the newest bar at the tick), i.e. every second bar.
+  for (const auto& [key, v] : live.rows) {
+    const auto ts = parse_iso8601(key.first);
+    ASSERT_TRUE(ts) << key.first;
+    EXPECT_EQ(*ts % (2 * kMinuteMs), 0) << key.first;
+  }
+  expect_replay_equal(s, anchor, live);
 }
 
 TEST_F(SignalTest, EveryFaultAtOnceEqualsReplay) {
