@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <ostream>
 #include <set>
 
 #include "support/process.hpp"
@@ -32,7 +33,10 @@ struct SeedCase {
   std::string from, to;        // replay's range
   std::string csv;             // the pipeline's own csv_append path
   size_t predictions = 0;      // streamed bars x symbols
+  std::string state_dict;      // where in the file the weights are, as the load logs it
 };
+
+void PrintTo(const SeedCase& c, std::ostream* os) { *os << c.file; }
 
 class SeedExamples : public ::testing::TestWithParam<SeedCase> {};
 
@@ -60,10 +64,10 @@ TEST_P(SeedExamples, ValidateAndReplayWithATorchSaveCheckpoint) {
   ASSERT_EQ(v.exit_code, 0) << v.out << v.err;
   EXPECT_NE(v.out.find("models.pytorch_bilstm_predictor"), std::string::npos) << v.out;
 
-  auto r = run_command(in_dir + "replay " + c.file + " --data mirror --from " + c.from + " --to " + c.to);
+  auto r = run_command(in_dir + "--log-level info replay " + c.file + " --data mirror --from " + c.from + " --to " + c.to);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   // The torch.save file itself was loaded (not an export).
-  EXPECT_NE(r.err.find(std::filesystem::path(c.checkpoint).filename().string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("checkpoint=" + c.checkpoint + " state_dict=" + c.state_dict), std::string::npos) << r.err;
   const auto lines = split_lines(read_file(dir / c.csv));
   ASSERT_FALSE(lines.empty());
   std::set<std::pair<std::string, std::string>> keys;
@@ -86,13 +90,14 @@ INSTANTIATE_TEST_SUITE_P(
         // .pt file: model_ref my_model.unified finds no my_model.pt and loads it.
         SeedCase{"minimal_signal_generation.yaml", "tmp/models/my_checkpoint/best.pt", "training", "mom_20,rsi_14",
                  "0,50", "0.1,20", "BTCUSDT,ETHUSDT", "1h", "2025-01-01", "2025-03-01", "2025-02-15",
-                 "2025-03-01", "outputs/predictions/minimal_predictions.csv", 2 * 14 * 24},
+                 "2025-03-01", "outputs/predictions/minimal_predictions.csv", 2 * 14 * 24, "model_state_dict"},
         // A bare state_dict named as model_ref names it, 15m resampled to 2h.
         SeedCase{"bilstm_realtime_signal.yaml",
                  "tmp/models/el_nigma_equiv_unified_improved/bilstm_elnigma_unified_improved.pt", "bare",
                  "rsi6,rsi12,rsi24,ma5rocp,ma10rocp,ma20rocp,ma60rocp", "50,50,50,0,0,0,0",
                  "20,20,20,0.1,0.1,0.1,0.1", "BTCUSDT,ETHUSDT,SOLUSDT,XRPUSDT", "15m", "2025-01-01", "2025-04-15",
-                 "2025-04-05", "2025-04-15", "outputs/predictions/bilstm_improved_realtime.csv", 4 * 10 * 12}),
+                 "2025-04-05", "2025-04-15", "outputs/predictions/bilstm_improved_realtime.csv", 4 * 10 * 12,
+                 "(the whole file)"}),
     [](const ::testing::TestParamInfo<SeedCase>& param) {
       return param.param.file.substr(0, param.param.file.find('.'));
     });

@@ -53,7 +53,7 @@ struct Scenario {
   std::string mirror_from = "2024-01-01";
   std::string mirror_to = "2024-01-20";
   std::string sim_start = "2024-01-10T00:07:00Z";
-  // The model stage on timer.<2 x interval> and signal.generated (issue 16 item 5).
+  // The model stage on timer.<3 x interval> and signal.generated (issue 16 item 5).
   bool events = false;
 };
 
@@ -114,7 +114,7 @@ std::string pipeline_yaml(const Scenario& s, const std::string& csv) {
   const int64_t bar_ms = *parse_interval(s.resample.empty() ? s.interval : s.resample);
   y += "  - model:\n"
        "      using: models.linear\n"
-       "      on: timer." + interval_name(2 * bar_ms) + "\n"
+       "      on: timer." + interval_name(3 * bar_ms) + "\n"
        "      inputs: {frame: " + frame + "}\n"
        "      outputs: {columns: [scheduled]}\n"
        "      params: {features: [rsi_14], weights: [0.01]}\n"
@@ -286,18 +286,18 @@ TEST_F(SignalTest, TimerAndSignalGeneratedStreamEqualsReplay) {
   write_file(dir_ / "live.yaml", pipeline_yaml(s, csv));
   auto p = start_signal(dir_ / "live.yaml", dir_ / "state", "live");
   ASSERT_TRUE(p->started());
-  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= 40 || !p->running(); }, kLong)) << p->err();
+  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= 30 || !p->running(); }, kLong)) << p->err();
   ASSERT_TRUE(p->running()) << p->err();
   stop_signal(*p);
   const std::string anchor = anchor_of(p->out());
   ASSERT_FALSE(anchor.empty()) << p->out();
   const Predictions live = read_predictions(csv);
-  // Only the ticks' bars: the 1m bar that closed at each even minute + 1 min buffer
-  // (the newest bar at the tick), i.e. every second bar.
+  // Only the ticks' bars: at each 3m boundary + 1 min buffer the newest bar is the
+  // one opened at the boundary, so every third bar.
   for (const auto& [key, v] : live.rows) {
     const auto ts = parse_iso8601(key.first);
     ASSERT_TRUE(ts) << key.first;
-    EXPECT_EQ(*ts % (2 * kMinuteMs), 0) << key.first;
+    EXPECT_EQ(*ts % (3 * kMinuteMs), 0) << key.first;
   }
   expect_replay_equal(s, anchor, live);
 }
