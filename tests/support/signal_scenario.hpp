@@ -37,6 +37,7 @@ struct SimMarketOptions {
   std::string start = "2024-01-10T00:07:00Z";  // simulated time when the exchange starts
   double speed = 600;                          // simulated seconds per wall second: a 1m bar every 100 ms
   std::string faults = "none";                 // sim-exchange --faults
+  std::string last_symbol_to;                  // "": none; else the last symbol's bars end here (its mirror stops)
 };
 
 // The simulated exchange serving `<dir>/mirror` on a loopback port; stopped when it goes.
@@ -50,10 +51,16 @@ class SimMarket {
   // Writes the mirror and starts the exchange: "" when it runs, else what failed.
   std::string start(const std::string& dir, const SimMarketOptions& o = {}) {
     std::string symbols;
-    for (const auto& s : o.symbols) symbols += (symbols.empty() ? "" : ",") + s;
+    const size_t full = o.last_symbol_to.empty() ? o.symbols.size() : o.symbols.size() - 1;
+    for (size_t i = 0; i < full; ++i) symbols += (symbols.empty() ? "" : ",") + o.symbols[i];
     auto gen = run_command(kAlphaForge + " synth-data --out " + dir + "/mirror --symbols " + symbols +
                            " --interval " + o.interval + " --from " + o.from + " --to " + o.to);
     if (gen.exit_code != 0) return "synth-data: " + gen.err;
+    if (!o.last_symbol_to.empty()) {
+      auto cut = run_command(kAlphaForge + " synth-data --out " + dir + "/mirror --symbols " + o.symbols.back() +
+                             " --interval " + o.interval + " --from " + o.from + " --to " + o.last_symbol_to);
+      if (cut.exit_code != 0) return "synth-data: " + cut.err;
+    }
     sim::SimExchangeOptions so;
     so.data_dir = dir + "/mirror";
     const auto start = parse_iso8601(o.start);

@@ -55,6 +55,8 @@ struct Scenario {
   std::string sim_start = "2024-01-10T00:07:00Z";
   // The model stage on timer.<3 x interval> and signal.generated (issue 16 item 5).
   bool events = false;
+  // The last symbol's bars end here (its mirror stops): "" for none.
+  std::string last_symbol_to;
 };
 
 std::string pipeline_yaml(const Scenario& s, const std::string& csv) {
@@ -139,6 +141,7 @@ class SignalTest : public ::testing::Test {
     o.start = s.sim_start;
     o.speed = s.speed;
     o.faults = s.faults;
+    o.last_symbol_to = s.last_symbol_to;
     ASSERT_EQ(market_.start(dir_.path().string(), o), "");
   }
 
@@ -299,6 +302,40 @@ TEST_F(SignalTest, TimerAndSignalGeneratedStreamEqualsReplay) {
     ASSERT_TRUE(ts) << key.first;
     EXPECT_EQ(*ts % (3 * kMinuteMs), 0) << key.first;
   }
+  expect_replay_equal(s, anchor, live);
+}
+
+// A symbol whose bars stop mid-stream: no bar of it comes after its last, so its
+// ticks fire by the exchange's clock (LiveDriver::advance_timers), each predicting
+// from its last row, as replay's clock fires them at its end.
+TEST_F(SignalTest, TimerTicksByTheExchangeClockForASymbolWhoseBarsStop) {
+  Scenario s;
+  s.events = true;
+  s.faults = "duplicate=0.05,seed=11";
+  s.last_symbol_to = "2024-01-11";
+  s.sim_start = "2024-01-10T23:47:00Z";
+  start_exchange(s);
+  if (HasFatalFailure()) return;
+  const std::string csv = dir_ / "live.csv";
+  write_file(dir_ / "live.yaml", pipeline_yaml(s, csv));
+  auto p = start_signal(dir_ / "live.yaml", dir_ / "state", "live");
+  ASSERT_TRUE(p->started());
+  // ETHUSDT's last bar opens at 23:59; wait for ten of its ticks after that.
+  auto stale_records = [&] {
+    size_t n = 0;
+    for (const auto& [key, v] : read_predictions(csv).rows) n += key.second == "ETHUSDT" && key.first > "2024-01-11T00:00";
+    return n;
+  };
+  ASSERT_TRUE(wait_until([&] { return stale_records() >= 10 || !p->running(); }, kLong)) << p->err();
+  ASSERT_TRUE(p->running()) << p->err();
+  stop_signal(*p);
+  const std::string anchor = anchor_of(p->out());
+  ASSERT_FALSE(anchor.empty()) << p->out();
+  const Predictions live = read_predictions(csv);
+  std::set<std::string> stale;
+  for (const auto& [key, v] : live.rows)
+    if (key.second == "ETHUSDT" && key.first > "2024-01-11T00:00") stale.insert(v);
+  EXPECT_EQ(stale.size(), 1u) << "every tick after ETHUSDT's last bar predicts from that bar";
   expect_replay_equal(s, anchor, live);
 }
 
