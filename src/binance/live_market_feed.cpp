@@ -135,7 +135,10 @@ void LiveMarketFeed::Impl::assemble_stream(BinanceRestClient& rest, ExchangeCloc
     }
     stream.tick(clock.now());
     stream.flush();
-    handoff.set_source_time(clock.now());  // the compute thread's timers run on it
+    // The compute thread's timers run on it; published only here, once the
+    // updates buffered since the anchor have been assembled and their bars queued,
+    // so that a tick it makes due never runs before a bar the feed already had.
+    handoff.set_source_time(clock.now());
     // One REST fetch per loop, so that stream updates keep flowing in between.
     if (auto r = stream.next_fetch()) {
       handoff.update_stats([](LiveFeedStats& s) { ++s.requests; });
@@ -190,7 +193,6 @@ void LiveMarketFeed::Impl::run() {
       },
       [] { return now_ms(); });
   clock.sync();
-  handoff.set_source_time(clock.now());
   if (!load_history(rest, vision.get(), *anchor)) return;
   assemble_stream(rest, clock, *anchor);
 }

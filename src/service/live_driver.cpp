@@ -282,22 +282,24 @@ std::optional<Error> LiveDriver::Impl::poll_feeds(const std::atomic<bool>& stop,
   return std::nullopt;
 }
 
-// Timer ticks of symbols whose next bar has not come, on the exchange's clock
-// (the slowest feed's). A symbol's tick also fires before its first bar that
-// closes after it (Engine), as in replay. By the clock, a tick at T fires only at
-// T + max(buffer, 1 min) + 1 min: by then a bar of the symbol that closed by T
-// and did not arrive has been asked for over REST (at its close + the buffer, at
-// least a minute) and is in, so the tick sees the bars replay's would.
-void LiveDriver::Impl::advance_timers() {
-  if (plan.timers.empty() || !warmup_done.load()) return;
+// The time up to which timer ticks of symbols whose next bar has not come may
+// fire, on the exchange's clock (the slowest feed's); nullopt before the warmup
+// is done or while a feed has no clock reading. A symbol's tick also fires before
+// its first bar that closes after it (Engine), as in replay. By the clock, a tick
+// at T fires only at T + max(buffer, 1 min) + 1 min: by then a bar of the symbol
+// that closed by T and did not arrive has been asked for over REST (at its close
+// + the buffer, at least a minute) and is in, so the tick sees the bars replay's
+// would.
+std::optional<int64_t> LiveDriver::Impl::timers_clock() const {
+  if (plan.timers.empty() || !warmup_done.load()) return std::nullopt;
   std::optional<int64_t> now;
   for (const auto& f : feeds) {
     const auto t = f.feed->source_time_ms();
-    if (!t) return;  // a feed without a clock reading yet: the bars move the timers
+    if (!t) return std::nullopt;  // a feed without a clock reading yet: the bars move the timers
     now = now ? std::min(*now, *t) : *t;
   }
   const int64_t grace_ms = std::max<int64_t>(plan.buffer_minutes * kMinuteMs, kMinuteMs) + kMinuteMs;
-  engine->on_clock(*now - grace_ms);
+  return *now - grace_ms;
 }
 
 void LiveDriver::Impl::snapshot_if_due(Pump& pump) {
@@ -320,8 +322,11 @@ std::optional<Error> LiveDriver::Impl::pump(const std::atomic<bool>& stop, int64
   p.held.resize(feeds.size());
   p.last_snapshot = now_ms();
   while (!stop.load()) {
+    // The feeds' clock is read before polling: every bar a feed released by then
+    // is in this poll, and runs before a tick that clock makes due.
+    const auto clock = timers_clock();
     if (auto failed = poll_feeds(stop, p)) return failed;
-    advance_timers();
+    if (clock) engine->on_clock(*clock);
     if (const auto& loop = engine->failure()) {
       std::lock_guard lock(failure_mutex);
       failure = loop->message;

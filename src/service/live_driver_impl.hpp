@@ -102,7 +102,7 @@ struct LiveDriver::Impl {
   void run_merged_history(Pump& pump);
   void on_warmup_done(Pump& pump);
   void snapshot_if_due(Pump& pump);
-  void advance_timers();
+  std::optional<int64_t> timers_clock() const;
 
   void on_prediction(const PredictionRecord& r);
   // The anchor without a usable snapshot: after the sinks' newest predictions, bounded.
