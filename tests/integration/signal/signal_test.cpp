@@ -289,12 +289,12 @@ TEST_F(SignalTest, TimerAndSignalGeneratedStreamEqualsReplay) {
   write_file(dir_ / "live.yaml", pipeline_yaml(s, csv));
   auto p = start_signal(dir_ / "live.yaml", dir_ / "state", "live");
   ASSERT_TRUE(p->started());
-  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= 30 || !p->running(); }, kLong)) << p->err();
+  ASSERT_TRUE(wait_until([&] { return csv_rows(csv) >= 30 || !p->running(); }, kLong)) << p->err();
   ASSERT_TRUE(p->running()) << p->err();
   stop_signal(*p);
   const std::string anchor = anchor_of(p->out());
   ASSERT_FALSE(anchor.empty()) << p->out();
-  const Predictions live = read_predictions(csv);
+  const Predictions live = read_csv_predictions(csv);
   // Only the ticks' bars: at each 3m boundary + 1 min buffer the newest bar is the
   // one opened at the boundary, so every third bar.
   for (const auto& [key, v] : live.rows) {
@@ -323,7 +323,7 @@ TEST_F(SignalTest, TimerTicksByTheExchangeClockForASymbolWhoseBarsStop) {
   // ETHUSDT's last bar opens at 23:59; wait for ten of its ticks after that.
   auto stale_records = [&] {
     size_t n = 0;
-    for (const auto& [key, v] : read_predictions(csv).rows) n += key.second == "ETHUSDT" && key.first > "2024-01-11T00:00";
+    for (const auto& [key, v] : read_csv_predictions(csv).rows) n += key.second == "ETHUSDT" && key.first > "2024-01-11T00:00";
     return n;
   };
   ASSERT_TRUE(wait_until([&] { return stale_records() >= 10 || !p->running(); }, kLong)) << p->err();
@@ -331,7 +331,7 @@ TEST_F(SignalTest, TimerTicksByTheExchangeClockForASymbolWhoseBarsStop) {
   stop_signal(*p);
   const std::string anchor = anchor_of(p->out());
   ASSERT_FALSE(anchor.empty()) << p->out();
-  const Predictions live = read_predictions(csv);
+  const Predictions live = read_csv_predictions(csv);
   std::set<std::string> stale;
   for (const auto& [key, v] : live.rows)
     if (key.second == "ETHUSDT" && key.first > "2024-01-11T00:00") stale.insert(v);
