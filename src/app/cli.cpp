@@ -100,6 +100,13 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::Range(1, 1024 * 1024));
   s->add_option("--anchor-timeout", sig.anchor_timeout_s, "seconds to wait for the first kline message (default 120)")
       ->check(CLI::Range(1, 3600));
+  s->add_option("--bus", sig.bus,
+                "nats://HOST:PORT[,...]: read every data step's bars from the market-data bus (JetStream) instead of "
+                "the exchange (docs/scale-out.md)");
+  s->add_option("--bus-stream", sig.bus_stream, "the bus's bar stream (default AF_BARS)");
+  s->add_option("--bus-unreachable-max", sig.bus_unreachable_max_s,
+                "seconds the bus may be unreachable before /healthz is unhealthy (default 60)")
+      ->check(CLI::Range(1, 86400));
   s->add_flag("--print", sig.print_predictions, "print each prediction to stdout as `ts symbol prediction`");
   std::string signal_shard;
   add_shard_option(s, signal_shard, "subscribe to and compute");

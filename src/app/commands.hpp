@@ -77,6 +77,9 @@ struct SignalArgs {
   int64_t anchor_timeout_s = 120;
   bool print_predictions = false;
   std::optional<ShardSpec> shard;  // --shard K/N: subscribe to and compute only this shard's symbols
+  std::string bus;                    // --bus URL[,URL...]: data steps read from the bus ("" = the exchange)
+  std::string bus_stream = "AF_BARS";  // --bus-stream
+  int64_t bus_unreachable_max_s = 60;  // /healthz: the bus unreachable longer than this
 };
 // The live service: runs until SIGINT/SIGTERM, then drains and exits 0 (3 when
 // the final snapshot failed).

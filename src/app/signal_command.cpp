@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "app/builtin_plugins.hpp"
+#include "app/bus_feeds.hpp"
 #include "app/commands.hpp"
 #include "app/sink_setup.hpp"
 #include "app/stop_signals.hpp"
@@ -77,6 +78,21 @@ int run_signal_command(const SignalArgs& args) {
   SignalEmitter& sinks = **emitter;
   print_plan_summary(*plan, sinks, args.shard);
 
+  // --bus: every data step from the bus; the exchange is never contacted.
+  std::unique_ptr<BusFeeds> bus_feeds;
+  if (!args.bus.empty()) {
+    auto bus = nats::parse_bus_options(args.bus);
+    if (!bus) {
+      std::cerr << "error: " << bus.error().message << '\n';
+      return kExitInvalid;
+    }
+    BusFeedArgs ba;
+    ba.bus = std::move(bus).value();
+    ba.stream = args.bus_stream;
+    ba.unreachable_max_ms = args.bus_unreachable_max_s * 1000;
+    bus_feeds = std::make_unique<BusFeeds>(std::move(ba));
+  }
+
   service::LiveOptions o;
   o.ws_url = args.ws_url;
   o.rest_url = args.rest_url;
@@ -93,6 +109,14 @@ int run_signal_command(const SignalArgs& args) {
       std::printf("%s %s %s\n", format_iso8601(r.ts).c_str(), r.symbol->c_str(), format_double(r.prediction).c_str());
       std::fflush(stdout);
     };
+  }
+  if (bus_feeds) {
+    BusFeeds* bf = bus_feeds.get();
+    o.feed_factory = [bf](const dag::Plan& p, const dag::SourcePlan& sp, const LiveFeedSettings& st) {
+      return bf->make(p, sp, st);
+    };
+    o.extra_metrics = [bf] { return bf->metrics_text(); };
+    o.extra_health = [bf] { return bf->health(); };
   }
   auto driver = service::LiveDriver::create(*plan, plugins, sinks, o);
   if (!driver) {

@@ -10,6 +10,7 @@
 //   feed.anchor();                       // non-blocking; set once known (wait_for_anchor blocks)
 //   feed.begin_history(from, archive);   // history of symbol i is [from[i], A) (see warmup.hpp)
 //   feed.poll(bars, wait_ms);            // history first, then live, per symbol in ts order
+//   feed.on_settled();                   // what poll() returned is processed and settled in the sinks
 //   feed.stop();
 //
 // Thread-safe: poll() and the accessors may be called from the compute thread
@@ -102,6 +103,11 @@ class LiveFeed {
   // on while no bar comes. nullopt (the default) while the feed has no reading,
   // or for a feed without a clock of its own: timers then move with the bars only.
   virtual std::optional<int64_t> source_time_ms() const { return std::nullopt; }
+  // Every bar poll() returned so far has been processed and every record it
+  // produced is settled in every sink (SignalEmitter::settled() at a bar
+  // boundary). A feed whose source wants acknowledgements (the bus) gives them
+  // now; the others have nothing to do. Compute thread.
+  virtual void on_settled() {}
   virtual void stop() = 0;
 };
 

@@ -102,7 +102,8 @@ Result<std::unique_ptr<LiveDriver>> LiveDriver::create(const dag::Plan& plan, co
   const LiveFeedSettings settings = live_feed_settings(im->plan, im->options, cache);
   for (size_t i = 0; i < im->plan.sources.size(); ++i) {
     const auto& sp = im->plan.sources[i];
-    auto feed = make_live_feed(plugins.data, im->plan, sp, settings);
+    auto feed = im->options.feed_factory ? im->options.feed_factory(im->plan, sp, settings)
+                                         : make_live_feed(plugins.data, im->plan, sp, settings);
     if (!feed) return feed.error();
     Impl::Feed f;
     f.source = i;
@@ -338,6 +339,11 @@ std::optional<Error> LiveDriver::Impl::pump(const std::atomic<bool>& stop, int64
     nan_skipped.store(engine->emitter().nan_skipped(), std::memory_order_relaxed);
     // A snapshot at this bar boundary, if due and every record is settled.
     snapshot_if_due(p);
+    // Every polled bar is processed (warmup done: none held; no stop: none left
+    // in a batch): a settled moment acknowledges them to feeds that want it.
+    if (warmup_done.load() && !stop.load() && sinks->settled()) {
+      for (auto& f : feeds) f.feed->on_settled();
+    }
   }
   logger("service")->info("stop requested: draining sinks");
   return std::nullopt;

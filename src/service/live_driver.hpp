@@ -30,6 +30,7 @@
 
 #include "common/result.hpp"
 #include "dag/plan.hpp"
+#include "runtime/live_feed.hpp"
 #include "runtime/plugin_set.hpp"
 #include "runtime/record.hpp"
 #include "delivery/signal_emitter.hpp"
@@ -55,6 +56,15 @@ struct LiveOptions {
   int64_t stale_after_ms = 0;  // 0: the feed's default (20 x the stream cadence, at least 10 s)
   int metrics_port = -1;       // -1: no endpoint; 0: an ephemeral port
   std::string metrics_bind = "127.0.0.1";
+  // Builds the feed of every data step instead of its plugin's own live feed
+  // (`signal --bus`: the bars come from the bus; the plugin's factory is not
+  // called). Empty: the plugin's.
+  std::function<Result<std::unique_ptr<LiveFeed>>(const dag::Plan&, const dag::SourcePlan&, const LiveFeedSettings&)>
+      feed_factory;
+  // Extra Prometheus text appended to metrics_text() (the bus feeds' counters).
+  std::function<std::string()> extra_metrics;
+  // A reason the service is unhealthy beyond the driver's own ("" = none).
+  std::function<std::string()> extra_health;
   // Called on the compute thread, after the sinks got the record (e.g. printing).
   std::function<void(const PredictionRecord&)> on_prediction;
   // Called once the metrics endpoint listens (its port), for tests and logs.

@@ -114,13 +114,18 @@ std::string LiveDriver::Impl::metrics_text() const {
   // No standard name: the clients export the current RSS only.
   t.gauge("af_process_peak_resident_memory_bytes", "Peak resident set size, in bytes",
           static_cast<double>(peak_rss_bytes()));
-  return t.str();
+  std::string text = t.str();
+  if (options.extra_metrics) text += options.extra_metrics();
+  return text;
 }
 
 HealthStatus LiveDriver::Impl::health() const {
   {
     std::lock_guard lock(failure_mutex);
     if (!failure.empty()) return {false, "feed failed: " + failure};
+  }
+  if (options.extra_health) {
+    if (std::string why = options.extra_health(); !why.empty()) return {false, why};
   }
   if (!warmup_done.load()) return {false, "warming up"};
   const int64_t now = now_ms();

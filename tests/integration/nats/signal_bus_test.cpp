@@ -1,0 +1,292 @@
+// End to end: `alpha_forge signal --bus` (a child process) reading its data step
+// from a nats-server of the test's own (JetStream, loopback), and `alpha_forge
+// replay` over the same bars. The test publishes the bars of a synthetic Vision
+// mirror itself (history before the service starts, then "live" ones while it
+// runs), so that replay over that mirror is the exact reference. No exchange runs:
+// ALPHA_FORGE_BINANCE_BASE_URL points at a closed port, and the service never
+// needs it.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <thread>
+
+#include "common/interval.hpp"
+#include "common/time.hpp"
+#include "nats/bar_stream.hpp"
+#include "nats/stream_admin.hpp"
+#include "support/child_process.hpp"
+#include "support/nats_server.hpp"
+#include "support/process.hpp"
+#include "vision/vision_archive.hpp"
+
+namespace af {
+namespace {
+
+using testing::ChildProcess;
+using testing::NatsServer;
+using testing::read_file;
+using testing::run_command;
+using testing::split;
+using testing::split_lines;
+using testing::TempDir;
+using testing::wait_until;
+using testing::write_file;
+
+const std::string kBinary = AF_BINARY;
+constexpr auto kLong = std::chrono::seconds(120);
+const std::vector<std::string> kSymbols{"BTCUSDT", "ETHUSDT"};
+
+struct Predictions {
+  std::map<std::pair<std::string, std::string>, std::string> rows;  // (ts, symbol) -> printed value
+  size_t duplicates = 0;
+};
+
+Predictions read_predictions(const std::string& csv) {
+  Predictions p;
+  const auto lines = split_lines(read_file(csv));
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const auto f = split(lines[i], ',');
+    if (f.size() < 3) continue;
+    if (!p.rows.emplace(std::make_pair(f[0], f[1]), f[2]).second) ++p.duplicates;
+  }
+  return p;
+}
+
+size_t data_lines(const std::string& csv) {
+  const auto lines = split_lines(read_file(csv));
+  return lines.empty() ? 0 : lines.size() - 1;
+}
+
+std::string pipeline_yaml(const std::string& csv) {
+  return "name: busparity\n"
+         "signal_generation:\n"
+         "  mode: stream\n"
+         "  warmup:\n"
+         "    lookback_days: 1\n"
+         "  scheduling:\n"
+         "    interval: 1m\n"
+         "    buffer_minutes: 1\n"
+         "  on_prediction:\n"
+         "    - using: sinks.csv_append\n"
+         "      params:\n"
+         "        path: " + csv + "\n"
+         "        dedup_key: [ts, symbol]\n"
+         "pipeline:\n"
+         "  - data:\n"
+         "      using: data.binance_futures\n"
+         "      outputs: {frame: ohlcv}\n"
+         "      params: {universe: [BTCUSDT, ETHUSDT], interval: 1m}\n"
+         "  - features:\n"
+         "      using: features.momentum\n"
+         "      inputs: {column: ohlcv.close}\n"
+         "      outputs: {columns: [mom_10]}\n"
+         "      params: {window: 10}\n"
+         "  - features:\n"
+         "      using: features.rsi\n"
+         "      inputs: {column: ohlcv.close}\n"
+         "      outputs: {columns: [rsi_14]}\n"
+         "      params: {window: 14}\n"
+         "  - features:\n"
+         "      using: features.obv\n"
+         "      inputs: {frame: ohlcv}\n"
+         "      outputs: {columns: [obv]}\n"
+         "  - model:\n"
+         "      using: models.linear\n"
+         "      inputs: {frame: ohlcv}\n"
+         "      outputs: {columns: [model.prediction]}\n"
+         "      params:\n"
+         "        features: [mom_10, rsi_14, obv]\n"
+         "        weights: [-5.0, -0.04, 0.000001]\n"
+         "        bias: 2.0\n"
+         "        output_col: model.prediction\n";
+}
+
+class SignalBusTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (testing::nats_server_binary().empty()) GTEST_SKIP() << "nats-server is not installed (scripts/deps.sh)";
+    server_ = std::make_unique<NatsServer>(dir_ / "nats");
+    std::filesystem::create_directories(dir_ / "nats");
+    ASSERT_TRUE(server_->start()) << "nats-server did not start";
+    auto options = nats::parse_bus_options(server_->url());
+    ASSERT_TRUE(options) << options.error().message;
+    auto c = nats::BusConnection::connect(*options);
+    ASSERT_TRUE(c) << c.error().message;
+    bus_ = std::move(*c);
+    nats::StreamSpec spec;
+    spec.name = "AF_BARS";
+    spec.subjects = {"af.bars.>"};
+    ASSERT_TRUE(nats::ensure_stream(*bus_, spec, true));
+    publisher_ = std::make_unique<nats::Publisher>(*bus_, "AF_BARS");
+
+    auto gen = run_command(kBinary + " synth-data --out " + (dir_ / "mirror") +
+                           " --symbols BTCUSDT,ETHUSDT --interval 1m --from 2024-01-01 --to 2024-01-04");
+    ASSERT_EQ(gen.exit_code, 0) << gen.err;
+    // Every bar of the mirror, in (ts, symbol) order: what ingest would publish.
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir_ / "mirror")) {
+      if (e.path().extension() != ".zip") continue;
+      const std::string name = e.path().filename().string();
+      const std::string symbol = name.substr(0, name.find('-'));
+      auto bars = vision::read_vision_archive(e.path().string());
+      ASSERT_TRUE(bars) << bars.error().message;
+      for (const auto& b : *bars) bars_[{b.ts, symbol}] = b;
+    }
+    ASSERT_GT(bars_.size(), 4000u);
+  }
+  void TearDown() override {
+    stop_publishing();
+  }
+
+  void publish(const std::pair<int64_t, std::string>& key, const Bar& bar) {
+    nats::BarMessage m{{"binance_futures", "1m", key.second}, bar};
+    auto r = nats::publish_bar(*publisher_, m);
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  // Every bar with ts < `until`.
+  void publish_history(int64_t until) {
+    for (const auto& [key, bar] : bars_) {
+      if (key.first >= until) break;
+      publish(key, bar);
+    }
+  }
+  // Bars in [from, to), one minute of bars every `pace`, on a thread of its own.
+  void start_publishing(int64_t from, int64_t to, std::chrono::milliseconds pace) {
+    publishing_ = std::thread([this, from, to, pace] {
+      int64_t minute = -1;
+      for (auto it = bars_.lower_bound({from, ""}); it != bars_.end() && it->first.first < to && !quit_; ++it) {
+        if (it->first.first != minute) {
+          if (minute >= 0) std::this_thread::sleep_for(pace);
+          minute = it->first.first;
+        }
+        publish(it->first, it->second);
+      }
+      published_all_ = true;
+    });
+  }
+  void stop_publishing() {
+    quit_ = true;
+    if (publishing_.joinable()) publishing_.join();
+  }
+
+  std::unique_ptr<ChildProcess> start_signal(const std::string& tag, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{kBinary,    "--log-level", "info", "signal", dir_ / "live.yaml", "--state-dir",
+                                  dir_ / "state", "--snapshot-every", "1", "--anchor-timeout", "30", "--bus",
+                                  server_->url()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    // Nothing listens there: a contact with the exchange would fail the run.
+    return std::make_unique<ChildProcess>(argv, dir_ / (tag + ".out"), dir_ / (tag + ".err"),
+                                          std::vector<std::string>{"ALPHA_FORGE_BINANCE_BASE_URL=http://127.0.0.1:1"});
+  }
+  // The durable consumer is there once the service logs it: "live" bars published
+  // from then on reach it.
+  static bool consumer_bound(ChildProcess& p) {
+    return p.err().find("live bars from consumer af_busparity_binance_futures_1m_s0_all") != std::string::npos;
+  }
+  void stop_signal(ChildProcess& p) {
+    p.signal(SIGTERM);
+    ASSERT_EQ(p.wait(kLong), 0) << p.err();
+    ASSERT_NE(p.out().find("Signal generation completed"), std::string::npos) << p.out();
+  }
+  static std::string anchor_of(const std::string& out) {
+    std::smatch m;
+    return std::regex_search(out, m, std::regex("Signal generation completed: anchor=(\\S+)")) ? m[1].str() : "";
+  }
+
+  // Every live prediction once, equal to replay's over [anchor, to).
+  void expect_replay_equal(const std::string& anchor, int64_t to, const Predictions& live) {
+    ASSERT_EQ(live.duplicates, 0u) << "a (ts, symbol) was written twice";
+    const std::string csv = dir_ / "replay.csv";
+    write_file(dir_ / "replay.yaml", pipeline_yaml(csv));
+    auto r = run_command(kBinary + " replay " + (dir_ / "replay.yaml") + " --data " + (dir_ / "mirror") +
+                         " --from " + anchor + " --to " + format_iso8601(to));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const Predictions replayed = read_predictions(csv);
+    ASSERT_FALSE(replayed.rows.empty());
+    size_t diffs = 0;
+    for (const auto& [key, v] : replayed.rows) {
+      auto it = live.rows.find(key);
+      if (it == live.rows.end()) {
+        ADD_FAILURE() << "live has no prediction for " << key.first << " " << key.second;
+      } else if (it->second != v) {
+        ADD_FAILURE() << key.first << " " << key.second << ": live " << it->second << " replay " << v;
+      } else {
+        continue;
+      }
+      if (++diffs > 5) break;
+    }
+    EXPECT_EQ(live.rows.size(), replayed.rows.size());
+  }
+
+  TempDir dir_;
+  std::unique_ptr<NatsServer> server_;
+  std::unique_ptr<nats::BusConnection> bus_;
+  std::unique_ptr<nats::Publisher> publisher_;
+  std::map<std::pair<int64_t, std::string>, Bar> bars_;
+  std::thread publishing_;
+  std::atomic<bool> quit_{false}, published_all_{false};
+};
+
+const int64_t kT0 = *parse_iso8601("2024-01-02T06:00:00Z");
+
+TEST_F(SignalBusTest, PredictionsEqualReplayOverTheSameBars) {
+  publish_history(kT0);
+  const std::string csv = dir_ / "live.csv";
+  write_file(dir_ / "live.yaml", pipeline_yaml(csv));
+  auto p = start_signal("live");
+  ASSERT_TRUE(wait_until([&] { return consumer_bound(*p) || !p->running(); }, kLong)) << p->err();
+  ASSERT_TRUE(p->running()) << p->err();
+  const int64_t end = kT0 + 120 * kMinuteMs;
+  start_publishing(kT0, end, std::chrono::milliseconds(20));
+  ASSERT_TRUE(wait_until([&] { return (published_all_ && data_lines(csv) >= 240) || !p->running(); }, kLong))
+      << p->err();
+  stop_signal(*p);
+  const std::string anchor = anchor_of(p->out());
+  EXPECT_EQ(anchor, format_iso8601(kT0)) << p->out();
+  EXPECT_NE(p->out().find("live_bars=240"), std::string::npos) << p->out();
+  // History [A - 1 day, A) from the stream, by start time.
+  EXPECT_NE(p->err().find("history from 2024-01-01T06:00:00Z"), std::string::npos) << p->err();
+  EXPECT_NE(p->err().find("first=2024-01-01T06:00:00Z"), std::string::npos) << p->err();
+  const Predictions live = read_predictions(csv);
+  ASSERT_FALSE(live.rows.empty());
+  EXPECT_EQ(live.rows.begin()->first.first, anchor);
+  expect_replay_equal(anchor, end, live);
+}
+
+// kill -9 mid-run, restart on the same state directory while bars keep coming:
+// the sink holds every prediction exactly once, none missing, equal to replay.
+TEST_F(SignalBusTest, KillNineAndRestartLosesNothingAndDoublesNothing) {
+  publish_history(kT0);
+  const std::string csv = dir_ / "live.csv";
+  write_file(dir_ / "live.yaml", pipeline_yaml(csv));
+  auto first = start_signal("first");
+  ASSERT_TRUE(wait_until([&] { return consumer_bound(*first) || !first->running(); }, kLong)) << first->err();
+  const int64_t end = kT0 + 300 * kMinuteMs;
+  start_publishing(kT0, end, std::chrono::milliseconds(30));
+  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= 80 || !first->running(); }, kLong)) << first->err();
+  ASSERT_TRUE(first->running()) << first->err();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a snapshot after some live bars
+  first->signal(SIGKILL);
+  ASSERT_EQ(first->wait(kLong), 128 + SIGKILL);
+  const size_t rows_at_kill = data_lines(csv);
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // bars go on arriving on the bus meanwhile
+
+  auto second = start_signal("second");
+  ASSERT_TRUE(wait_until([&] { return (published_all_ && data_lines(csv) >= 600) || !second->running(); }, kLong))
+      << second->err() << "\nrows at kill " << rows_at_kill << ", now " << data_lines(csv);
+  stop_signal(*second);
+  EXPECT_NE(second->err().find("snapshot restored"), std::string::npos) << second->err();
+  EXPECT_NE(second->out().find("restored=1"), std::string::npos) << second->out();
+  const std::string anchor = anchor_of(second->out());
+  EXPECT_EQ(anchor, format_iso8601(kT0)) << second->out();
+  const Predictions live = read_predictions(csv);
+  EXPECT_EQ(live.rows.size(), 600u);
+  expect_replay_equal(anchor, end, live);
+}
+
+}  // namespace
+}  // namespace af
