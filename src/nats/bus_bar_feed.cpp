@@ -275,9 +275,15 @@ void BusBarFeed::poll_pending() {
   if (now - last_pending_poll_ < options_.pending_poll_ms) return;
   last_pending_poll_ = now;
   jsConsumerInfo* info = nullptr;
-  if (natsSubscription_GetConsumerInfo(&info, sub_, nullptr, nullptr) == NATS_OK && info) {
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetConsumerInfo(&info, bus_->jetstream(), options_.stream.c_str(),
+                                          options_.durable.c_str(), nullptr, &code);
+  if (s == NATS_OK && info) {
     pending_ = static_cast<int64_t>(std::min<uint64_t>(info->NumPending, std::numeric_limits<int64_t>::max()));
     jsConsumerInfo_Destroy(info);
+  } else {
+    logger("nats")->debug("{}", nats_error("consumer info of " + options_.durable + " on " + bus_->bus(), s, code)
+                                    .message);
   }
 }
 

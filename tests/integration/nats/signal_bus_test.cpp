@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "common/interval.hpp"
@@ -104,6 +105,29 @@ std::string pipeline_yaml(const std::string& csv) {
          "        weights: [-5.0, -0.04, 0.000001]\n"
          "        bias: 2.0\n"
          "        output_col: model.prediction\n";
+}
+
+// The value of the one sample `key` (name with its labels as written), or -1.
+double sample(const std::string& text, const std::string& key) {
+  for (const auto& line : split_lines(text)) {
+    if (line.size() > key.size() && line.compare(0, key.size(), key) == 0 && line[key.size()] == ' ')
+      return std::stod(line.substr(key.size() + 1));
+  }
+  return -1;
+}
+
+// Every backquoted name in the first column of the table under "| bus metric |".
+std::set<std::string> bus_metrics_of_docs(const std::string& markdown) {
+  std::set<std::string> out;
+  const auto lines = split_lines(markdown);
+  size_t i = 0;
+  while (i < lines.size() && lines[i].rfind("| bus metric |", 0) != 0) ++i;
+  const std::regex quoted("`([^`]+)`");
+  for (i += 2; i < lines.size() && !lines[i].empty() && lines[i][0] == '|'; ++i) {
+    const std::string first = split(lines[i].substr(1), '|')[0];
+    for (std::sregex_iterator it(first.begin(), first.end(), quoted), end; it != end; ++it) out.insert((*it)[1]);
+  }
+  return out;
 }
 
 class SignalBusTest : public ::testing::Test {
@@ -237,13 +261,39 @@ TEST_F(SignalBusTest, PredictionsEqualReplayOverTheSameBars) {
   publish_history(kT0);
   const std::string csv = dir_ / "live.csv";
   write_file(dir_ / "live.yaml", pipeline_yaml(csv));
-  auto p = start_signal("live");
+  auto p = start_signal("live", {"--metrics-port", "0"});
   ASSERT_TRUE(wait_until([&] { return consumer_bound(*p) || !p->running(); }, kLong)) << p->err();
   ASSERT_TRUE(p->running()) << p->err();
   const int64_t end = kT0 + 120 * kMinuteMs;
   start_publishing(kT0, end, std::chrono::milliseconds(20));
   ASSERT_TRUE(wait_until([&] { return (published_all_ && data_lines(csv) >= 240) || !p->running(); }, kLong))
       << p->err();
+  // The bus metrics, against the table of docs/operations.md both ways.
+  std::smatch m;
+  const std::string out = p->out();
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("metrics (http://\\S+/metrics)"))) << out;
+  const std::string url = m[1].str();
+  std::string text;
+  // Acks and the pending count come at settled moments and every 5 s: wait for them.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        text = run_command("curl -sf " + url).out;
+        return sample(text, "af_bus_bars_acked_total{source=\"data.binance_futures_1m\"}") >= 240 &&
+               sample(text, "af_bus_consumer_pending{source=\"data.binance_futures_1m\"}") == 0;
+      },
+      std::chrono::seconds(20)))
+      << text;
+  EXPECT_GE(sample(text, "af_bus_bars_received_total{source=\"data.binance_futures_1m\"}"), 240) << text;
+  EXPECT_EQ(sample(text, "af_bus_bars_redelivered_total{source=\"data.binance_futures_1m\"}"), 0) << text;
+  EXPECT_EQ(sample(text, "af_bus_bad_messages_total{source=\"data.binance_futures_1m\"}"), 0) << text;
+  EXPECT_EQ(sample(text, "af_bus_connected{source=\"data.binance_futures_1m\"}"), 1) << text;
+  const auto documented = bus_metrics_of_docs(read_file(std::string(AF_SOURCE_DIR) + "/docs/operations.md"));
+  ASSERT_FALSE(documented.empty()) << "the bus metrics table of docs/operations.md was not found";
+  std::set<std::string> exported;
+  for (const auto& line : split_lines(text)) {
+    if (line.rfind("af_bus_", 0) == 0) exported.insert(line.substr(0, line.find_first_of("{ ")));
+  }
+  EXPECT_EQ(exported, documented);
   stop_signal(*p);
   const std::string anchor = anchor_of(p->out());
   EXPECT_EQ(anchor, format_iso8601(kT0)) << p->out();
@@ -286,6 +336,34 @@ TEST_F(SignalBusTest, KillNineAndRestartLosesNothingAndDoublesNothing) {
   const Predictions live = read_predictions(csv);
   EXPECT_EQ(live.rows.size(), 600u);
   expect_replay_equal(anchor, end, live);
+}
+
+}  // namespace
+}  // namespace af
+
+namespace af {
+namespace {
+
+// No server at the URL: a clear error naming the URL (its credentials hidden),
+// retried with a growing wait until the anchor timeout, then a failure.
+TEST(SignalBusNoServerTest, NamesTheRedactedUrlRetriesThenFails) {
+  if (testing::nats_server_binary().empty()) GTEST_SKIP() << "nats-server is not installed (scripts/deps.sh)";
+  TempDir dir;
+  write_file(dir / "live.yaml", pipeline_yaml(dir / "live.csv"));
+  const int port = testing::free_loopback_port();
+  const std::string hidden = "nats://***@127.0.0.1:" + std::to_string(port);
+  auto r = run_command(kBinary + " signal " + (dir / "live.yaml") + " --anchor-timeout 3 --bus nats://alice:s3cret@127.0.0.1:" +
+                       std::to_string(port));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("NATS: connect to " + hidden + ": "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("; retrying in 500 ms (attempt 1)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("; retrying in 1000 ms (attempt 2)"), std::string::npos) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex("error: NATS: connect to [^\\n]*\\(gave up after (\\d+) attempts in 3 s, "
+                                                     "the anchor timeout\\)")))
+      << r.err;
+  EXPECT_GE(std::stoi(m[1].str()), 3) << r.err;
 }
 
 }  // namespace
