@@ -40,7 +40,6 @@ using testing::write_file;
 
 const std::string kBinary = AF_BINARY;
 constexpr auto kLong = std::chrono::seconds(120);
-const std::vector<std::string> kSymbols{"BTCUSDT", "ETHUSDT"};
 
 struct Predictions {
   std::map<std::pair<std::string, std::string>, std::string> rows;  // (ts, symbol) -> printed value
@@ -81,7 +80,7 @@ std::string pipeline_yaml(const std::string& csv) {
          "  - data:\n"
          "      using: data.binance_futures\n"
          "      outputs: {frame: ohlcv}\n"
-         "      params: {universe: [BTCUSDT, ETHUSDT], interval: 1m}\n"
+         "      params: {universe: [BTCUSDT, ETHUSDT, SOLUSDT], interval: 1m}\n"
          "  - features:\n"
          "      using: features.momentum\n"
          "      inputs: {column: ohlcv.close}\n"
@@ -149,7 +148,7 @@ class SignalBusTest : public ::testing::Test {
     publisher_ = std::make_unique<nats::Publisher>(*bus_, "AF_BARS");
 
     auto gen = run_command(kBinary + " synth-data --out " + (dir_ / "mirror") +
-                           " --symbols BTCUSDT,ETHUSDT --interval 1m --from 2024-01-01 --to 2024-01-04");
+                           " --symbols BTCUSDT,ETHUSDT,SOLUSDT --interval 1m --from 2024-01-01 --to 2024-01-04");
     ASSERT_EQ(gen.exit_code, 0) << gen.err;
     // Every bar of the mirror, in (ts, symbol) order: what ingest would publish.
     for (const auto& e : std::filesystem::recursive_directory_iterator(dir_ / "mirror")) {
@@ -197,9 +196,11 @@ class SignalBusTest : public ::testing::Test {
     if (publishing_.joinable()) publishing_.join();
   }
 
-  std::unique_ptr<ChildProcess> start_signal(const std::string& tag, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{kBinary,    "--log-level", "info", "signal", dir_ / "live.yaml", "--state-dir",
-                                  dir_ / "state", "--snapshot-every", "1", "--anchor-timeout", "30", "--bus",
+  std::unique_ptr<ChildProcess> start_signal(const std::string& tag, std::vector<std::string> extra = {},
+                                             const std::string& pipeline = "live.yaml",
+                                             const std::string& state = "state") {
+    std::vector<std::string> argv{kBinary,    "--log-level", "info", "signal", dir_ / pipeline, "--state-dir",
+                                  dir_ / state, "--snapshot-every", "1", "--anchor-timeout", "30", "--bus",
                                   server_->url()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     // Nothing listens there: a contact with the exchange would fail the run.
@@ -208,8 +209,8 @@ class SignalBusTest : public ::testing::Test {
   }
   // The durable consumer is there once the service logs it: "live" bars published
   // from then on reach it.
-  static bool consumer_bound(ChildProcess& p) {
-    return p.err().find("live bars from consumer af_busparity_binance_futures_1m_s0_all") != std::string::npos;
+  static bool consumer_bound(ChildProcess& p, const std::string& shard = "all") {
+    return p.err().find("live bars from consumer af_busparity_binance_futures_1m_s0_" + shard) != std::string::npos;
   }
   void stop_signal(ChildProcess& p) {
     p.signal(SIGTERM);
@@ -266,7 +267,7 @@ TEST_F(SignalBusTest, PredictionsEqualReplayOverTheSameBars) {
   ASSERT_TRUE(p->running()) << p->err();
   const int64_t end = kT0 + 120 * kMinuteMs;
   start_publishing(kT0, end, std::chrono::milliseconds(20));
-  ASSERT_TRUE(wait_until([&] { return (published_all_ && data_lines(csv) >= 240) || !p->running(); }, kLong))
+  ASSERT_TRUE(wait_until([&] { return (published_all_ && data_lines(csv) >= 360) || !p->running(); }, kLong))
       << p->err();
   // The bus metrics, against the table of docs/operations.md both ways.
   std::smatch m;
@@ -278,12 +279,12 @@ TEST_F(SignalBusTest, PredictionsEqualReplayOverTheSameBars) {
   ASSERT_TRUE(wait_until(
       [&] {
         text = run_command("curl -sf " + url).out;
-        return sample(text, "af_bus_bars_acked_total{source=\"data.binance_futures_1m\"}") >= 240 &&
+        return sample(text, "af_bus_bars_acked_total{source=\"data.binance_futures_1m\"}") >= 360 &&
                sample(text, "af_bus_consumer_pending{source=\"data.binance_futures_1m\"}") == 0;
       },
       std::chrono::seconds(20)))
       << text;
-  EXPECT_GE(sample(text, "af_bus_bars_received_total{source=\"data.binance_futures_1m\"}"), 240) << text;
+  EXPECT_GE(sample(text, "af_bus_bars_received_total{source=\"data.binance_futures_1m\"}"), 360) << text;
   EXPECT_EQ(sample(text, "af_bus_bars_redelivered_total{source=\"data.binance_futures_1m\"}"), 0) << text;
   EXPECT_EQ(sample(text, "af_bus_bad_messages_total{source=\"data.binance_futures_1m\"}"), 0) << text;
   EXPECT_EQ(sample(text, "af_bus_connected{source=\"data.binance_futures_1m\"}"), 1) << text;
@@ -297,7 +298,7 @@ TEST_F(SignalBusTest, PredictionsEqualReplayOverTheSameBars) {
   stop_signal(*p);
   const std::string anchor = anchor_of(p->out());
   EXPECT_EQ(anchor, format_iso8601(kT0)) << p->out();
-  EXPECT_NE(p->out().find("live_bars=240"), std::string::npos) << p->out();
+  EXPECT_NE(p->out().find("live_bars=360"), std::string::npos) << p->out();
   // History [A - 1 day, A) from the stream, by start time.
   EXPECT_NE(p->err().find("history from 2024-01-01T06:00:00Z"), std::string::npos) << p->err();
   EXPECT_NE(p->err().find("first=2024-01-01T06:00:00Z"), std::string::npos) << p->err();
@@ -326,7 +327,7 @@ TEST_F(SignalBusTest, KillNineAndRestartLosesNothingAndDoublesNothing) {
   std::this_thread::sleep_for(std::chrono::seconds(2));  // bars go on arriving on the bus meanwhile
 
   auto second = start_signal("second");
-  ASSERT_TRUE(wait_until([&] { return (published_all_ && data_lines(csv) >= 600) || !second->running(); }, kLong))
+  ASSERT_TRUE(wait_until([&] { return (published_all_ && data_lines(csv) >= 900) || !second->running(); }, kLong))
       << second->err() << "\nrows at kill " << rows_at_kill << ", now " << data_lines(csv);
   stop_signal(*second);
   EXPECT_NE(second->err().find("snapshot restored"), std::string::npos) << second->err();
@@ -334,8 +335,41 @@ TEST_F(SignalBusTest, KillNineAndRestartLosesNothingAndDoublesNothing) {
   const std::string anchor = anchor_of(second->out());
   EXPECT_EQ(anchor, format_iso8601(kT0)) << second->out();
   const Predictions live = read_predictions(csv);
-  EXPECT_EQ(live.rows.size(), 600u);
+  EXPECT_EQ(live.rows.size(), 900u);
   expect_replay_equal(anchor, end, live);
+}
+
+// --shard 1/2 (BTCUSDT, ETHUSDT by FNV-1a) and 2/2 (SOLUSDT) at once, each with its
+// own durable consumer: each writes only its symbols, and the union equals replay
+// over every symbol (the unsharded run, as the parity test shows).
+TEST_F(SignalBusTest, ShardsTogetherEqualTheUnshardedRun) {
+  publish_history(kT0);
+  write_file(dir_ / "s1.yaml", pipeline_yaml(dir_ / "s1.csv"));
+  write_file(dir_ / "s2.yaml", pipeline_yaml(dir_ / "s2.csv"));
+  auto s1 = start_signal("s1", {"--shard", "1/2"}, "s1.yaml", "state1");
+  auto s2 = start_signal("s2", {"--shard", "2/2"}, "s2.yaml", "state2");
+  ASSERT_TRUE(wait_until([&] { return (consumer_bound(*s1, "1of2") && consumer_bound(*s2, "2of2")) ||
+                                      !s1->running() || !s2->running(); },
+                         kLong))
+      << s1->err() << s2->err();
+  const int64_t end = kT0 + 60 * kMinuteMs;
+  start_publishing(kT0, end, std::chrono::milliseconds(20));
+  ASSERT_TRUE(wait_until([&] { return (published_all_ && data_lines(dir_ / "s1.csv") >= 120 &&
+                                       data_lines(dir_ / "s2.csv") >= 60) || !s1->running() || !s2->running(); },
+                         kLong))
+      << s1->err() << s2->err();
+  stop_signal(*s1);
+  stop_signal(*s2);
+  const Predictions p1 = read_predictions(dir_ / "s1.csv");
+  const Predictions p2 = read_predictions(dir_ / "s2.csv");
+  Predictions all = p1;
+  for (const auto& [key, v] : p1.rows) EXPECT_NE(key.second, "SOLUSDT") << "shard 1/2 computed " << key.second;
+  for (const auto& [key, v] : p2.rows) {
+    EXPECT_EQ(key.second, "SOLUSDT") << "shard 2/2 computed " << key.second;
+    if (!all.rows.emplace(key, v).second) ++all.duplicates;
+  }
+  EXPECT_EQ(all.rows.size(), 180u);
+  expect_replay_equal(format_iso8601(kT0), end, all);
 }
 
 }  // namespace
