@@ -19,8 +19,9 @@ if [ "${1:-}" = test ]; then
   # tests; python3: helper scripts (a free port, reading the Python sink test's
   # SQLite); nodejs/npm: dynalite and TA-Lib; prometheus: promtool checks the
   # scrape and the alert rules; chromium: the status page's browser test;
-  # nats-server: the JetStream node and cluster of the bus tests.
-  packages+=(clang libclang-rt-14-dev clickhouse-server python3 prometheus chromium nats-server)
+  # nats-server: the JetStream node and cluster of the bus tests; tinyproxy: the
+  # HTTP CONNECT proxy of the proxy tests.
+  packages+=(clang libclang-rt-14-dev clickhouse-server python3 prometheus chromium nats-server tinyproxy)
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 

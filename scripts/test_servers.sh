@@ -13,6 +13,9 @@
 #               $AF_TOOLS_DIR (default: build/tools in the repository).
 #   NATS:       Debian's nats-server, one JetStream node (AF_TEST_NATS_URL; the
 #               3-node cluster of the fault tests is scripts/nats_cluster.sh).
+#   proxies:    Debian's tinyproxy, three instances (open, with basic auth, and
+#               one that tunnels only to port 443 and so refuses the tests'
+#               ports), for the proxy tests (AF_TINYPROXY_*).
 #
 # DIR/endpoints.env holds KEY=VALUE lines whose values are literal text (they
 # contain spaces: a server's command line, a folder's path). Read it with
@@ -224,11 +227,91 @@ start_nats() {
   log "NATS JetStream on nats://127.0.0.1:$port"
 }
 # --- end NATS ---
+# --- tinyproxy: the HTTP CONNECT proxies of the proxy tests ------------------
+# Three instances, each with its own generated config and log (LogLevel Connect
+# records every CONNECT, which the tests read):
+#   AF_TINYPROXY_URL          open to 127.0.0.1, any port (no ConnectPort line)
+#   AF_TINYPROXY_AUTH_URL     the same behind basic auth; the URL carries the
+#                             credentials (AF_TINYPROXY_AUTH_USER/_PASSWORD too)
+#   AF_TINYPROXY_REFUSING_URL tunnels only to port 443: CONNECT elsewhere is 403
+# and AF_TINYPROXY_LOG, AF_TINYPROXY_AUTH_LOG, AF_TINYPROXY_REFUSING_LOG.
+tinyproxy_user=alice
+tinyproxy_password=s3cret-pw
+
+# write_tinyproxy_config FILE PORT LOG [EXTRA LINE...]
+write_tinyproxy_config() {
+  local file=$1 port=$2 logfile=$3
+  shift 3
+  {
+    echo "Port $port"
+    echo "Listen 127.0.0.1"
+    echo "Allow 127.0.0.1"
+    echo "LogFile \"$logfile\""
+    echo "LogLevel Connect"
+    echo "MaxClients 64"
+    echo "Timeout 120"
+    local line
+    for line in "$@"; do echo "$line"; done
+  } >"$file"
+}
+
+wait_tcp() {  # PORT SECONDS
+  local deadline=$((SECONDS + $2))
+  while ((SECONDS < deadline)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# start_one_tinyproxy NAME KEY [EXTRA LINE...]: NAME is the folder, KEY the
+# endpoints' infix ("" for the open one).
+start_one_tinyproxy() {
+  local name=$1 key=$2 d port
+  shift 2
+  d="$dir/tinyproxy/$name"
+  mkdir -p "$d"
+  port=$(free_port) || { fail_server tinyproxy /dev/null "no free port"; return 1; }
+  : >"$d/tinyproxy.log"
+  write_tinyproxy_config "$d/tinyproxy.conf" "$port" "$d/tinyproxy.log" "$@"
+  tinyproxy -d -c "$d/tinyproxy.conf" >"$d/stdout.log" 2>&1 &
+  echo $! >"$d/pid"
+  if ! wait_tcp "$port" "$start_timeout"; then
+    stop_pid_file "$d/pid"
+    fail_server tinyproxy "$d/stdout.log" "tinyproxy ($name) did not listen on port $port within ${start_timeout} s"
+    return 1
+  fi
+  local url="http://127.0.0.1:$port"
+  [[ "$name" == auth ]] && url="http://$tinyproxy_user:$tinyproxy_password@127.0.0.1:$port"
+  endpoints_put "$env_file" "AF_TINYPROXY${key}_URL" "$url"
+  endpoints_put "$env_file" "AF_TINYPROXY${key}_LOG" "$d/tinyproxy.log"
+  log "tinyproxy ($name) on http://127.0.0.1:$port"
+}
+
+start_tinyproxy() {
+  if ! command -v tinyproxy >/dev/null 2>&1; then
+    fail_server tinyproxy /dev/null "tinyproxy is missing (scripts/deps.sh test installs it)"
+    return 1
+  fi
+  start_one_tinyproxy open "" || return 1
+  start_one_tinyproxy auth _AUTH "BasicAuth $tinyproxy_user $tinyproxy_password" || return 1
+  start_one_tinyproxy refusing _REFUSING "ConnectPort 443" || return 1
+  endpoints_put "$env_file" AF_TINYPROXY_AUTH_USER "$tinyproxy_user"
+  endpoints_put "$env_file" AF_TINYPROXY_AUTH_PASSWORD "$tinyproxy_password"
+  endpoints_put "$status_file" TINYPROXY started
+}
+
+stop_tinyproxy() {
+  local name
+  for name in open auth refusing; do stop_pid_file "$dir/tinyproxy/$name/pid"; done
+}
+# --- end tinyproxy -------------------------------------------------------------
 
 stop_all() {
   stop_pid_file "$dir/clickhouse/pid"
   stop_pid_file "$dir/dynamodb/pid"
   stop_pid_file "$dir/nats/pid"
+  stop_tinyproxy
   rm -f "$env_file" "$status_file"
 }
 
@@ -242,6 +325,7 @@ case "$cmd" in
     start_clickhouse || rc=1
     start_dynamodb || rc=1
     start_nats || rc=1
+    start_tinyproxy || rc=1
     exit $rc
     ;;
   stop)

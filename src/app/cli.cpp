@@ -6,6 +6,7 @@
 
 #include "app/commands.hpp"
 #include "common/log.hpp"
+#include "net/proxy_config.hpp"
 #include "python/interpreter.hpp"
 #include "sim/sim_exchange.hpp"
 
@@ -29,6 +30,44 @@ CLI::Option* add_shard_option(CLI::App* command, std::string& text, const std::s
 std::optional<ShardSpec> shard_of(const std::string& text) {
   if (text.empty()) return std::nullopt;
   return *parse_shard(text);  // checked by the option's validator
+}
+
+// --proxy and --no-proxy, on the commands that connect out (signal: Binance and
+// the sinks; replay: the sinks; ingest: Binance; the NATS bus connects directly).
+struct ProxyArgs {
+  std::string url;
+  CLI::Option* url_option = nullptr;
+  bool none = false;
+};
+
+void add_proxy_flags(CLI::App* command, ProxyArgs& args) {
+  args.url_option = command->add_option(
+      "--proxy", args.url,
+      "http://[user[:password]@]host[:port]: every connection goes through this proxy's CONNECT tunnel (replaces "
+      "HTTPS_PROXY, http_proxy, ALL_PROXY; NO_PROXY still applies)");
+  auto* none = command->add_flag("--no-proxy", args.none, "connect directly, whatever the *_PROXY variables say");
+  none->excludes(args.url_option);
+}
+
+// Resolves the proxy policy from the environment and the flags and installs it
+// for every client of the process, before any of them starts. False (the error
+// printed) on a bad proxy URL.
+bool install_proxy(const ProxyArgs& args) {
+  net::ProxyFlags flags;
+  if (args.url_option != nullptr && args.url_option->count() > 0) flags.proxy = args.url;
+  flags.no_proxy = args.none;
+  auto config = net::resolve_proxy_config(flags);
+  if (!config) {
+    std::cerr << "error: " << config.error().message << '\n';
+    return false;
+  }
+  if (!config->empty()) {
+    logger("app")->info("proxy https={} http={} no_proxy={}", config->https ? config->https->display() : "-",
+                        config->http ? config->http->display() : "-",
+                        config->no_proxy.empty() ? "-" : config->no_proxy);
+  }
+  net::install_process_proxy_config(std::move(*config));
+  return true;
 }
 
 }  // namespace
@@ -66,6 +105,8 @@ int run_cli(int argc, char** argv) {
   r->add_flag("--print", replay.print_predictions, "print each prediction to stdout as `ts symbol prediction`");
   std::string replay_shard;
   add_shard_option(r, replay_shard, "replay");
+  ProxyArgs replay_proxy;
+  add_proxy_flags(r, replay_proxy);
 
   SignalArgs sig;
   auto* s = app.add_subcommand("signal", "The live service: warm up, stream Binance klines, emit predictions until Ctrl+C");
@@ -110,6 +151,8 @@ int run_cli(int argc, char** argv) {
   s->add_flag("--print", sig.print_predictions, "print each prediction to stdout as `ts symbol prediction`");
   std::string signal_shard;
   add_shard_option(s, signal_shard, "subscribe to and compute");
+  ProxyArgs signal_proxy;
+  add_proxy_flags(s, signal_proxy);
 
   IngestArgs ingest;
   auto* in = app.add_subcommand("ingest", "Publish a pipeline's bars (history and live) to a NATS JetStream stream");
@@ -145,6 +188,8 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::Range(1, 86400));
   std::string ingest_shard;
   add_shard_option(in, ingest_shard, "stream and publish");
+  ProxyArgs ingest_proxy;
+  add_proxy_flags(in, ingest_proxy);
 
   PluginsArgs plugins;
   auto* p = app.add_subcommand("plugins", "List every plugin with its parameters");
@@ -202,9 +247,9 @@ int run_cli(int argc, char** argv) {
   } finalize_python;
   try {
     if (v->parsed()) return run_validate(validate);
-    if (r->parsed()) return run_replay_command(replay);
-    if (s->parsed()) return run_signal_command(sig);
-    if (in->parsed()) return run_ingest_command(ingest);
+    if (r->parsed()) return install_proxy(replay_proxy) ? run_replay_command(replay) : kExitInvalid;
+    if (s->parsed()) return install_proxy(signal_proxy) ? run_signal_command(sig) : kExitInvalid;
+    if (in->parsed()) return install_proxy(ingest_proxy) ? run_ingest_command(ingest) : kExitInvalid;
     if (p->parsed()) return run_plugins(plugins);
     if (g->parsed()) return run_synth_data(synth);
     if (x->parsed()) {

@@ -21,6 +21,7 @@
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "net/http_url.hpp"
+#include "net/proxy_tunnel.hpp"
 #include "net/tls_context.hpp"
 
 namespace af::binance {
@@ -133,6 +134,10 @@ struct BinanceWsClient::Impl {
     if (on_event) on_event(WsEvent{kind, connection, std::move(detail)});
   }
 
+  const net::ProxyConfig& proxy_config() const {
+    return options.proxy ? *options.proxy : net::process_proxy_config();
+  }
+
   int64_t backoff_ms(int failures) {
     int64_t base = options.backoff_initial_ms;
     for (int i = 1; i < failures && base < options.backoff_max_ms; ++i) base *= 2;
@@ -188,17 +193,6 @@ asio::awaitable<std::shared_ptr<Ws>> BinanceWsClient::Impl::connect(Slot& slot, 
   const auto timeout = std::chrono::milliseconds(options.connect_timeout_ms);
   const net::Url& url = slot.url;
 
-  tcp::resolver resolver(ex);
-  asio::steady_timer guard(ex, timeout);
-  guard.async_wait([&resolver](beast::error_code e) {
-    if (!e) resolver.cancel();
-  });
-  auto endpoints = co_await resolver.async_resolve(url.host, url.port, redirect);
-  guard.cancel();
-  if (ec) {
-    error = "resolve " + url.host + ": " + ec.message();
-    co_return nullptr;
-  }
   std::shared_ptr<Ws> ws;
   if constexpr (std::is_same_v<Ws, TlsWs>) {
     ws = std::make_shared<Ws>(ex, *tls);
@@ -209,11 +203,17 @@ asio::awaitable<std::shared_ptr<Ws>> BinanceWsClient::Impl::connect(Slot& slot, 
   } else {
     ws = std::make_shared<Ws>(ex);
   }
-  beast::get_lowest_layer(*ws).expires_after(timeout);
-  co_await beast::get_lowest_layer(*ws).async_connect(endpoints, redirect);
-  if (ec) {
-    error = "connect " + url.host + ":" + url.port + ": " + ec.message();
-    co_return nullptr;
+  {
+    // Directly or through the proxy's CONNECT tunnel (net/proxy_tunnel.hpp); TLS
+    // below runs end to end with the destination either way.
+    std::optional<Error> failure;
+    co_await net::connect_stream(beast::get_lowest_layer(*ws), url, proxy_config(), timeout, failure);
+    if (failure) {
+      // A proxy's message names the destination itself.
+      error = failure->message.rfind("proxy ", 0) == 0 ? failure->message
+                                                        : url.host + ":" + url.port + ": " + failure->message;
+      co_return nullptr;
+    }
   }
   if constexpr (std::is_same_v<Ws, TlsWs>) {
     beast::get_lowest_layer(*ws).expires_after(timeout);

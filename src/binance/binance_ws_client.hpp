@@ -20,10 +20,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.hpp"
+#include "net/proxy_config.hpp"
 #include "binance/binance_kline_parser.hpp"
 
 namespace af::binance {
@@ -41,6 +43,8 @@ struct BinanceWsOptions {
   int64_t backoff_initial_ms = 250;
   int64_t backoff_max_ms = 30'000;
   std::string ca_file;  // empty: $SSL_CERT_FILE, else the system CAs
+  // The proxy policy (net/proxy_config.hpp); nullopt: the process's.
+  std::optional<net::ProxyConfig> proxy;
 };
 
 enum class WsEventKind : uint8_t {

@@ -20,6 +20,7 @@
 #include <optional>
 #include <strings.h>
 
+#include "net/proxy_tunnel.hpp"
 #include "net/tls_context.hpp"
 
 namespace af::net {
@@ -130,30 +131,13 @@ asio::awaitable<void> HttpClient::Impl::open(const Url& url, const std::string& 
   auto redirect = asio::redirect_error(asio::use_awaitable, ec);
   const auto connect_timeout = std::chrono::milliseconds(options.connect_timeout_ms);
 
-  // The resolver has no timeout of its own: a timer cancels it.
-  tcp::resolver resolver(ex);
-  asio::steady_timer guard(ex, connect_timeout);
-  bool resolve_timed_out = false;
-  guard.async_wait([&](beast::error_code e) {
-    if (e) return;
-    resolve_timed_out = true;
-    resolver.cancel();
-  });
-  auto endpoints = co_await resolver.async_resolve(url.host, url.port, redirect);
-  guard.cancel();
-  if (ec) {
-    failed = make_error(where + ": resolve: " +
-                            (resolve_timed_out ? "timed out after " + std::to_string(options.connect_timeout_ms) + " ms"
-                                               : ec.message()),
-                        true);
-    co_return;
-  }
+  const ProxyConfig& proxy = options.proxy ? *options.proxy : process_proxy_config();
   if (!url.tls()) {
     auto stream = std::make_unique<beast::tcp_stream>(ex);
-    stream->expires_after(connect_timeout);
-    co_await stream->async_connect(endpoints, redirect);
-    if (ec) {
-      failed = make_error(where + ": connect: " + ec.message(), true);
+    std::optional<Error> failure;
+    co_await connect_stream(*stream, url, proxy, connect_timeout, failure);
+    if (failure) {
+      failed = make_error(where + ": " + failure->message, failure->transient);
       co_return;
     }
     plain = std::move(stream);
@@ -170,11 +154,13 @@ asio::awaitable<void> HttpClient::Impl::open(const Url& url, const std::string& 
     co_return;
   }
   auto& layer = beast::get_lowest_layer(*stream);
-  layer.expires_after(connect_timeout);
-  co_await layer.async_connect(endpoints, redirect);
-  if (ec) {
-    failed = make_error(where + ": connect: " + ec.message(), true);
-    co_return;
+  {
+    std::optional<Error> failure;
+    co_await connect_stream(layer, url, proxy, connect_timeout, failure);
+    if (failure) {
+      failed = make_error(where + ": " + failure->message, failure->transient);
+      co_return;
+    }
   }
   layer.expires_after(connect_timeout);
   co_await stream->async_handshake(asio::ssl::stream_base::client, redirect);

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -22,6 +23,7 @@
 
 #include "common/result.hpp"
 #include "net/http_url.hpp"
+#include "net/proxy_config.hpp"
 
 namespace af::net {
 
@@ -40,6 +42,9 @@ struct HttpClientOptions {
   // connection is closed and the call returns "<METHOD> <url>: stopped" (not
   // transient: retry loops end).
   std::stop_token stop;
+  // The proxy policy (net/proxy_config.hpp); nullopt: the process's, as installed
+  // at start-up (direct when none was).
+  std::optional<ProxyConfig> proxy;
 };
 
 struct HttpResponse {
