@@ -37,6 +37,7 @@ if [[ "$dynamo_status" == unavailable* ]]; then
 else
   check "status: DynamoDB started" test "$dynamo_status" = started
 fi
+check "status: tinyproxy started" test "$(endpoints_get "$dir/status" TINYPROXY)" = started
 
 # 2. The endpoints file read as key/value pairs: values with spaces intact, nothing run.
 (
@@ -53,6 +54,16 @@ fi
       bash -c '[[ "$AF_DYNAMODB_SERVER" == node\ *dynalite/cli.js\ --createTableMs\ 0 ]]'
     check "dynalite answers at AF_DYNAMODB_URL" curl -s --max-time 5 -o /dev/null "$AF_DYNAMODB_URL/"
   fi
+  # The proxies: a CONNECT tunnel to ClickHouse through the open one and the
+  # authenticating one; the refusing one tunnels to port 443 only.
+  check "tinyproxy tunnels to ClickHouse" curl -sf --max-time 5 -p -x "$AF_TINYPROXY_URL" -o /dev/null "$AF_CLICKHOUSE_URL/ping"
+  check "tinyproxy (auth) tunnels with the credentials" \
+    curl -sf --max-time 5 -p -x "$AF_TINYPROXY_AUTH_URL" -o /dev/null "$AF_CLICKHOUSE_URL/ping"
+  check "tinyproxy (auth) refuses without them" bash -c \
+    '! curl -sf --max-time 5 -p -x "http://${AF_TINYPROXY_AUTH_URL#*@}" -o /dev/null "$AF_CLICKHOUSE_URL/ping"'
+  check "tinyproxy (refusing) refuses the port" bash -c \
+    '! curl -sf --max-time 5 -p -x "$AF_TINYPROXY_REFUSING_URL" -o /dev/null "$AF_CLICKHOUSE_URL/ping"'
+  check "the CONNECTs are in the log" grep -q "CONNECT 127.0.0.1:" "$AF_TINYPROXY_LOG"
   exit $fails
 ) || fails=$((fails + 1))
 
