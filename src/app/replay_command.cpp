@@ -1,3 +1,7 @@
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -9,6 +13,7 @@
 #include "app/sink_setup.hpp"
 #include "common/log.hpp"
 #include "common/number_format.hpp"
+#include "common/terminal_progress.hpp"
 #include "common/time.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/replay_driver.hpp"
@@ -24,6 +29,20 @@ std::optional<int64_t> parse_time_arg(const std::string& flag, const std::string
               << "' is not an ISO-8601 UTC date or time (e.g. 2023-09-01 or 2023-09-01T12:00:00Z)\n";
   }
   return t;
+}
+
+// The terminal's width in columns (80 when it does not say): a progress line
+// longer than the terminal would wrap, and "\r" would no longer redraw it.
+int terminal_columns() {
+  winsize ws{};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return 80;
+}
+
+// "2024-04/2024-12 " : the month of the newest bar of the month the range ends in.
+std::string month_position(const ReplayProgress& p) {
+  if (p.end <= p.start) return format_iso8601(p.position).substr(0, 7);
+  return format_iso8601(p.position).substr(0, 7) + "/" + format_iso8601(p.end - 1).substr(0, 7);
 }
 
 }  // namespace
@@ -111,7 +130,26 @@ int run_replay_command(const ReplayArgs& args) {
     });
   }
 
+  // A progress bar on stderr when it is a terminal; nothing of it otherwise (logs,
+  // pipes and CI output stay free of carriage returns).
+  TerminalProgress progress(stderr, ::isatty(STDERR_FILENO) == 1, steady_now_ms);
+  const int64_t progress_started = steady_now_ms();
+  if (progress.enabled()) {
+    const size_t columns = static_cast<size_t>(std::max(20, terminal_columns() - 1));
+    // The bar takes what the rest of the line (66 columns at most) leaves.
+    const int bar_width = std::clamp(static_cast<int>(columns) - 66, 10, 40);
+    options.on_progress = [&progress, progress_started, columns, bar_width](const ReplayProgress& p) {
+      if (p.done) return progress.finish();
+      progress.update([&] {
+        const ProgressSample sample{p.bars, p.expected_bars, steady_now_ms() - progress_started};
+        std::string line = format_progress_bar(sample, "replay", month_position(p), bar_width);
+        if (line.size() > columns) line.resize(columns);
+        return line;
+      });
+    };
+  }
   auto report = run_replay(**engine, plugins, options);
+  progress.finish();
   int exit_code = kExitOk;
   if (!report) {
     std::cerr << "error: " << report.error().message << '\n';

@@ -564,6 +564,8 @@ SinkStats SinkWorker::stats() const {
   s.queue_depth = depth_.load(std::memory_order_relaxed);
   s.spool_pending = spool_pending_.load(std::memory_order_relaxed);
   s.spool_bytes = spool_bytes_.load(std::memory_order_relaxed);
+  if (!options_.spool_path.empty() && options_.spool_max_bytes != Spool::kUnbounded)
+    s.spool_limit_bytes = options_.spool_max_bytes;
   s.held_back = held_back_.load(std::memory_order_relaxed);
   s.spooling = spooling_flag_.load(std::memory_order_relaxed);
   s.spool_full = spool_full_flag_.load(std::memory_order_acquire);

@@ -78,6 +78,7 @@ struct SinkStats {
   uint64_t queue_depth = 0;    // records waiting in the queue now
   uint64_t spool_pending = 0;  // records waiting in the spool now
   uint64_t spool_bytes = 0;    // the spool file's size now
+  uint64_t spool_limit_bytes = 0;  // the spool file's size bound (0: no spool, or unbounded)
   uint64_t held_back = 0;      // records held back because the spool was full or failing
   bool spooling = false;       // newer records go to the spool (it holds undelivered records)
   bool spool_full = false;     // the spool refused records: newer ones are held back until a restart

@@ -27,6 +27,9 @@ class DataSource {
   virtual Result<std::vector<Bar>> history(const std::string& symbol, int64_t from, int64_t to) = 0;
   // Earliest ts this source holds for `symbol` (for replay without --from); nullopt if none.
   virtual Result<std::optional<int64_t>> earliest(const std::string& symbol) = 0;
+  // Where this source's data for `symbol` probably ends (exclusive), cheaply (no
+  // file read): only for a progress display's estimate; nullopt when unknown.
+  virtual std::optional<int64_t> coverage_end(const std::string& /*symbol*/) { return std::nullopt; }
 };
 
 struct DataSourceContext {

@@ -180,6 +180,27 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     }
   }
 
+  // The expected size, for a progress display only.
+  ReplayProgress progress{0, 0, report.history_start, report.history_start, 0, false};
+  if (options.on_progress) {
+    bool known = true;
+    for (const Cursor& c : cursors) {
+      std::optional<int64_t> data_end = sources[c.source]->coverage_end(c.name);
+      const int64_t series_end = data_end ? std::min(c.end, *data_end) : c.end;
+      if (series_end == std::numeric_limits<int64_t>::max()) {
+        known = false;
+        break;
+      }
+      if (series_end > report.history_start)
+        progress.expected_bars += static_cast<uint64_t>((series_end - report.history_start) / c.interval_ms);
+      progress.end = std::max(progress.end, series_end);
+    }
+    if (!known) progress.expected_bars = progress.end = 0;
+  }
+  // Often enough for a few redraws a second at millions of bars a second, rarely
+  // enough that the call costs nothing.
+  constexpr uint64_t kProgressEvery = 4096;
+
   engine.set_anchor(report.anchor);
   // Bars in the order they close across every series, as a live service would
   // see them (the live driver merges several feeds' history in the same order).
@@ -205,6 +226,10 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     (bar.ts < report.anchor ? report.history_bars : report.streamed_bars)++;
     last_close = std::max(last_close, c.close_time());
     engine.on_source_bar(c.source, c.symbol, bar);
+    if (options.on_progress && (++progress.bars % kProgressEvery) == 0) {
+      progress.position = bar.ts;
+      options.on_progress(progress);
+    }
     if (engine.failure()) return *engine.failure();
     if (++c.next < c.bars.size()) {
       heap.push(i);
@@ -237,6 +262,10 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
                                                                           : " to " + format_iso8601(report.end)) +
                       " under " + options.data_dir + ": nothing to replay");
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (options.on_progress) {
+    progress.done = true;
+    options.on_progress(progress);
+  }
   return report;
 }
 

@@ -8,6 +8,7 @@
 // Used from one thread (the caller's, which becomes the compute thread).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -27,13 +28,29 @@ namespace af {
 // kFail stops at the first gap.
 enum class GapPolicy { kBridge, kReset, kFail };
 
+// Where a replay is: bars fed of the bars expected (one per interval over each
+// series' range, up to where its data ends as far as the source can tell
+// cheaply; 0 when unknown), and the newest bar's time within the range.
+struct ReplayProgress {
+  uint64_t bars = 0;
+  uint64_t expected_bars = 0;
+  int64_t position = 0;  // ts of the newest bar fed
+  int64_t start = 0;     // history start
+  int64_t end = 0;       // the range's end as estimated (0: unknown)
+  bool done = false;
+};
+
 struct ReplayOptions {
   std::string data_dir;          // root of the mirror (holds data/futures/um/...)
   bool bar_cache = true;         // sources may keep decoded archives beside them (replay --no-cache: false)
   std::optional<int64_t> from;   // anchor A, inclusive; default earliest bar + lookback_days
   std::optional<int64_t> to;     // exclusive; default: end of the data
   GapPolicy gap_policy = GapPolicy::kBridge;
+  // Called on the replay's thread every few thousand bars and once at the end
+  // (`done`), for a progress display; it must be quick.
+  std::function<void(const ReplayProgress&)> on_progress;
 };
+
 
 // Missing bars inside one series: bars `from` .. `to` (open times, inclusive) are absent.
 struct ReplayGap {

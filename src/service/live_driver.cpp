@@ -10,6 +10,7 @@
 #include "common/interval.hpp"
 #include "common/log.hpp"
 #include "common/process_memory.hpp"
+#include "common/terminal_progress.hpp"
 #include "common/time.hpp"
 #include "runtime/close_order.hpp"
 #include "runtime/warmup.hpp"
@@ -163,7 +164,7 @@ Result<std::optional<int64_t>> LiveDriver::Impl::await_anchor(const std::atomic<
   return std::optional<int64_t>{first};
 }
 
-void LiveDriver::Impl::begin_history(int64_t anchor_ts, const std::optional<Snapshot>& snapshot) {
+void LiveDriver::Impl::begin_history(int64_t anchor_ts, int64_t history_end, const std::optional<Snapshot>& snapshot) {
   const int64_t fresh_start = history_start_for(anchor_ts, plan.lookback_days, plan.coarsest_interval_ms);
   for (auto& f : feeds) {
     std::vector<int64_t> from(f.symbol_ids.size(), fresh_start);
@@ -180,6 +181,10 @@ void LiveDriver::Impl::begin_history(int64_t anchor_ts, const std::optional<Snap
           from[s] = last + f.interval_ms;
         }
       }
+    }
+    for (const int64_t start : from) {
+      if (start < history_end)
+        warmup_bars_expected += static_cast<uint64_t>((history_end - start + f.interval_ms - 1) / f.interval_ms);
     }
     f.feed->begin_history(std::move(from), use_archive);
   }
@@ -238,6 +243,7 @@ void LiveDriver::Impl::run_merged_history(Pump& pump) {
 
 void LiveDriver::Impl::on_warmup_done(Pump& pump) {
   auto log = logger("service");
+  log_warmup_progress(pump, true);
   warmup_done = true;
   warmup_done_ms = now_ms();
   const double secs = static_cast<double>(warmup_done_ms.load() - warmup_started_ms.load()) / 1000.0;
@@ -265,6 +271,11 @@ std::optional<Error> LiveDriver::Impl::poll_feeds(const std::atomic<bool>& stop,
       return e;
     }
     got += pump.batch.size();
+    if (!warmup_done.load()) {
+      uint64_t history = 0;
+      for (const auto& b : pump.batch) history += b.history ? 1 : 0;
+      warmup_bars_loaded.fetch_add(history, std::memory_order_relaxed);
+    }
     if (merge_history && !warmup_done.load()) {
       pump.held[i].insert(pump.held[i].end(), pump.batch.begin(), pump.batch.end());
     } else {
@@ -279,6 +290,8 @@ std::optional<Error> LiveDriver::Impl::poll_feeds(const std::atomic<bool>& stop,
       std::all_of(pump.history_complete.begin(), pump.history_complete.end(), [](bool c) { return c; })) {
     if (merge_history) run_merged_history(pump);
     on_warmup_done(pump);
+  } else if (!warmup_done.load()) {
+    log_warmup_progress(pump, false);
   }
   return std::nullopt;
 }
@@ -303,6 +316,14 @@ std::optional<int64_t> LiveDriver::Impl::timers_clock() const {
   return *now - grace_ms;
 }
 
+void LiveDriver::Impl::log_warmup_progress(Pump& pump, bool final) {
+  const int64_t now = steady_now_ms();
+  if (!pump.warmup_progress.due(now) && !final) return;
+  const ProgressSample sample{warmup_bars_loaded.load(), warmup_bars_expected.load(),
+                              now - pump.warmup_started_steady};
+  logger("service")->info("{}", format_warmup_progress(sample));
+}
+
 void LiveDriver::Impl::snapshot_if_due(Pump& pump) {
   if (!store || !warmup_done.load() || now_ms() - pump.last_snapshot < options.snapshot_every_ms ||
       !sinks->settled())
@@ -322,6 +343,7 @@ std::optional<Error> LiveDriver::Impl::pump(const std::atomic<bool>& stop, int64
   p.history_complete.assign(feeds.size(), false);
   p.held.resize(feeds.size());
   p.last_snapshot = now_ms();
+  p.warmup_started_steady = steady_now_ms();
   while (!stop.load()) {
     // The feeds' clock is read before polling: every bar a feed released by then
     // is in this poll, and runs before a tick that clock makes due.
@@ -413,7 +435,7 @@ Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
   if (!*snapshot && anchor != **first_message_anchor) report.sink_resume_from = anchor;
   im.engine->set_anchor(anchor);
   im.anchor = anchor;
-  im.begin_history(anchor, *snapshot);
+  im.begin_history(anchor, std::max(anchor, **first_message_anchor), *snapshot);
 
   // 3. History, then live; 4. snapshots at settled bar boundaries; 5. finish.
   auto failed = im.pump(stop, anchor, snapshot->has_value());

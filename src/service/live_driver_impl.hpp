@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/progress.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/live_feed.hpp"
 #include "service/latency_histogram.hpp"
@@ -50,6 +51,9 @@ struct LiveDriver::Impl {
   std::atomic<uint64_t> events{0}, history_bars{0}, catch_up_bars{0}, live_bars{0}, predictions{0};
   std::atomic<uint64_t> duplicates{0}, revisions{0}, nan_skipped{0};
   std::atomic<int64_t> warmup_started_ms{0}, warmup_done_ms{0};
+  // Warmup's size: history bars expected (from each symbol's start to the first
+  // message's anchor, one per interval; gaps make it an upper bound) and received.
+  std::atomic<uint64_t> warmup_bars_expected{0}, warmup_bars_loaded{0};
   std::atomic<bool> warmup_done{false}, restored{false};
   std::atomic<int64_t> anchor{0};
   int64_t snapshot_max_age_ms = 0;  // resolved from the options
@@ -70,6 +74,8 @@ struct LiveDriver::Impl {
       last = std::max(last, ts);
     }
   };
+  // Warmup's progress line: at most this often, whatever the bar rate.
+  static constexpr int64_t kWarmupProgressEveryMs = 5'000;
   // The state of the pump loop (compute thread): what run() hands from phase to phase.
   struct Pump {
     int64_t anchor = 0;
@@ -80,7 +86,10 @@ struct LiveDriver::Impl {
     std::map<std::pair<size_t, SymbolId>, WarmupTally> tally;
     int64_t last_snapshot = 0;
     int64_t last_rss_log = std::numeric_limits<int64_t>::min();
+    ProgressThrottle warmup_progress{kWarmupProgressEveryMs};
+    int64_t warmup_started_steady = 0;
   };
+
 
   // The phases of run(), in order.
   // 1. The engine from the state directory's snapshot, if usable (else fresh).
@@ -89,7 +98,9 @@ struct LiveDriver::Impl {
   //    nullopt when stop came first; a feed's failure.
   Result<std::optional<int64_t>> await_anchor(const std::atomic<bool>& stop);
   // 3. Where each symbol's history starts (warmup.hpp, or the snapshot's catch-up).
-  void begin_history(int64_t anchor_ts, const std::optional<Snapshot>& snapshot);
+  //    `history_end`: where history ends and the stream begins (the first
+  //    message's anchor), for the expected warmup size.
+  void begin_history(int64_t anchor_ts, int64_t history_end, const std::optional<Snapshot>& snapshot);
   // 4. History, then live bars through the engine, snapshots on the way, until
   //    stop (nullopt) or a feed fails (its error).
   std::optional<Error> pump(const std::atomic<bool>& stop, int64_t anchor_ts, bool restored_run);
@@ -103,6 +114,8 @@ struct LiveDriver::Impl {
   void on_warmup_done(Pump& pump);
   void snapshot_if_due(Pump& pump);
   std::optional<int64_t> timers_clock() const;
+  // The warmup progress line (every kWarmupProgressEveryMs, and at the end).
+  void log_warmup_progress(Pump& pump, bool final);
 
   void on_prediction(const PredictionRecord& r);
   // The anchor without a usable snapshot: after the sinks' newest predictions, bounded.

@@ -54,6 +54,11 @@ std::string LiveDriver::Impl::metrics_text() const {
   t.gauge("af_warmup_done", "1 once warmup (or the catch-up after a restart) is done", warmup_done.load() ? 1 : 0);
   t.gauge("af_warmup_done_timestamp_seconds", "Unix time warmup (or the catch-up after a restart) ended (0: not yet)",
           unix_seconds(warmup_done_ms.load()));
+  t.gauge("af_warmup_bars_expected",
+          "History bars warmup (or the catch-up after a restart) expects: one per interval up to the anchor",
+          d(warmup_bars_expected.load()));
+  t.gauge("af_warmup_bars_loaded", "History bars received so far by warmup (or the catch-up after a restart)",
+          d(warmup_bars_loaded.load()));
   t.gauge("af_restored_from_snapshot", "1 when this run resumed from a snapshot", restored.load() ? 1 : 0);
   t.gauge("af_anchor_timestamp_seconds", "The anchor A, the first streamed bar's open time, in Unix seconds (0: not yet)",
           unix_seconds(anchor.load()));
@@ -105,6 +110,9 @@ std::string LiveDriver::Impl::metrics_text() const {
     t.gauge("af_sink_queue_depth", "Records waiting in the sink's queue", d(s.queue_depth), l);
     t.gauge("af_sink_spool_pending", "Records waiting in the sink's spool", d(s.spool_pending), l);
     t.gauge("af_sink_spool_bytes", "Size of the sink's spool file", d(s.spool_bytes), l);
+    if (s.spool_limit_bytes > 0)
+      t.gauge("af_sink_spool_limit_bytes", "Bound of the sink's spool file (--spool-max-mb): when full, newer records "
+              "are held back", d(s.spool_limit_bytes), l);
     t.gauge("af_sink_spooling", "1 while newer records go to the spool (the sink is behind)", s.spooling ? 1 : 0, l);
     t.gauge("af_sink_spool_full", "1 once the spool refused records: newer ones are held back until a restart",
             s.spool_full ? 1 : 0, l);

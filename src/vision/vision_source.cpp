@@ -126,4 +126,10 @@ Result<std::optional<int64_t>> VisionSource::earliest(const std::string& symbol)
   return std::optional<int64_t>();
 }
 
+std::optional<int64_t> VisionSource::coverage_end(const std::string& symbol) {
+  std::optional<int64_t> end;
+  for (const auto& f : list_files(symbol)) end = std::max(end.value_or(f.period.end_ms()), f.period.end_ms());
+  return end;
+}
+
 }  // namespace af::vision

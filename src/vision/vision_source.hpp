@@ -31,6 +31,8 @@ class VisionSource final : public DataSource {
 
   // ts of the first bar of the earliest file; nullopt when there is no file.
   Result<std::optional<int64_t>> earliest(const std::string& symbol) override;
+  // The end of the latest file's period (the file names say it, nothing is read).
+  std::optional<int64_t> coverage_end(const std::string& symbol) override;
 
  private:
   struct FileRef {

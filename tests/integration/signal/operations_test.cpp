@@ -415,6 +415,37 @@ TEST_F(OperationsTest, MomentsAreUnixSecondsAndStalenessIsATimestamp) {
   EXPECT_EQ(sample(s, "af_bar_close_to_emit_seconds_bucket{le=\"1\"}"), count) << s;
 }
 
+// Item 4: warmup's size as gauges and its progress in the log, on a time basis
+// (every 5 s and at the end), not per N events. And the spool's bound, exported
+// for the near-full alert.
+TEST_F(OperationsTest, WarmupProgressIsGaugedAndLoggedAndTheSpoolBoundIsExported) {
+  const std::string s = get("/metrics");
+  const double expected = sample(s, "af_warmup_bars_expected");
+  const double loaded = sample(s, "af_warmup_bars_loaded");
+  // Two symbols, a 1-day lookback of 1m bars moved up to the hour: at least 2 x 23 h.
+  EXPECT_GE(expected, 2 * 23 * 60) << s;
+  // The synthetic mirror has no gaps: every expected bar came, and ran through the engine.
+  EXPECT_EQ(loaded, expected) << s;
+  EXPECT_EQ(loaded, sample(s, "af_history_bars_total") + sample(s, "af_catch_up_bars_total")) << s;
+  const std::string err = suite_->process->err();
+  const std::string total = std::to_string(static_cast<uint64_t>(expected));
+  EXPECT_TRUE(std::regex_search(err, std::regex("warmup progress: bars=0/" + total +
+                                                " \\(0\\.0%\\) rate=0 bars/s eta=\\?\\n")))
+      << "the first line, at the start of warmup\n" << err;
+  EXPECT_TRUE(std::regex_search(err, std::regex("warmup progress: bars=" + total + "/" + total +
+                                                " \\(100\\.0%\\) rate=[0-9.]+[kM]? bars/s eta=0:00\\n")))
+      << "the last line, at its end\n" << err;
+  // The first line, one per 5 s of warmup, and the last (thousands of bars: a line
+  // per N bars would be many more).
+  size_t lines = 0;
+  for (size_t at = err.find("warmup progress: "); at != std::string::npos; at = err.find("warmup progress: ", at + 1))
+    ++lines;
+  const double warmup_s = sample(s, "af_warmup_done_timestamp_seconds") - (suite_->started_at - 1);
+  EXPECT_GE(lines, 2u) << err;
+  EXPECT_LE(static_cast<double>(lines), 2 + warmup_s / 5) << err;
+  EXPECT_EQ(sample(s, "af_sink_spool_limit_bytes{sink=\"sinks.csv_append[0]\"}"), 1024.0 * 1024 * 1024) << s;
+}
+
 TEST_F(OperationsTest, DocsTableListsExactlyTheScrapedFamilies) {
   const auto scraped = families_of(get("/metrics"));
   const auto documented = families_of_docs(read_file(source_dir() + "/docs/operations.md"));
