@@ -148,7 +148,10 @@ Result<ProxyConfig> resolve_proxy_config(const ProxyFlags& flags,
     return {};
   };
   if (Status st = from({"https_proxy", "HTTPS_PROXY"}, c.https); !st) return st.error();
-  if (Status st = from({"http_proxy"}, c.http); !st) return st.error();
+  // curl ignores the upper-case HTTP_PROXY because a CGI server puts a client's
+  // `Proxy:` header there (httpoxy); alpha_forge never runs as a CGI, and
+  // operators set HTTP_PROXY beside HTTPS_PROXY, so it is read (lower case first).
+  if (Status st = from({"http_proxy", "HTTP_PROXY"}, c.http); !st) return st.error();
   std::optional<ProxyEndpoint> all;
   if (Status st = from({"all_proxy", "ALL_PROXY"}, all); !st) return st.error();
   if (!c.https) c.https = all;

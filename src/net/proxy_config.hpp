@@ -3,9 +3,9 @@
 // ClickHouse, DynamoDB; the Binance WebSocket client), in one place.
 //
 // Where the settings come from, as curl reads them: `https_proxy`/`HTTPS_PROXY`
-// for https:// and wss:// destinations, `http_proxy` for http:// and ws://
-// (never `HTTP_PROXY`: like curl, the upper-case name is ignored, because CGI
-// servers put a client's "Proxy:" header there), `all_proxy`/`ALL_PROXY` for
+// for https:// and wss:// destinations, `http_proxy`/`HTTP_PROXY` for http://
+// and ws:// (curl ignores the upper-case one for CGI's sake; we are never a
+// CGI, so it is read), `all_proxy`/`ALL_PROXY` for
 // either when the scheme's own is unset, `no_proxy`/`NO_PROXY` for the hosts
 // reached directly (net/no_proxy.hpp); the lower-case name wins when both are
 // set. A `--proxy URL` flag replaces every *_proxy variable (NO_PROXY still

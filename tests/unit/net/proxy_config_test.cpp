@@ -104,10 +104,11 @@ TEST(ProxyConfigTest, VariablesAsCurlReadsThemAndTheFlags) {
   EXPECT_EQ(c.proxy_for(https)->display(), "http://lower:2");
   EXPECT_EQ(c.proxy_for(http), nullptr) << "https_proxy is not for http://";
 
-  env["HTTP_PROXY"] = "http://ignored:3";
-  EXPECT_EQ(resolve().proxy_for(http), nullptr) << "HTTP_PROXY is ignored, as curl";
+  env["HTTP_PROXY"] = "http://upper:3";
+  ASSERT_NE(resolve().proxy_for(http), nullptr) << "HTTP_PROXY is read (never a CGI: no httpoxy)";
+  EXPECT_EQ(resolve().proxy_for(http)->display(), "http://upper:3");
   env["http_proxy"] = "http://plain:4";
-  EXPECT_EQ(resolve().proxy_for(ws)->display(), "http://plain:4");
+  EXPECT_EQ(resolve().proxy_for(ws)->display(), "http://plain:4") << "lower case wins";
 
   env.clear();
   env["ALL_PROXY"] = "http://all:5";
