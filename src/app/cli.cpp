@@ -145,7 +145,7 @@ int run_cli(int argc, char** argv) {
                 "nats://HOST:PORT[,...]: read every data step's bars from the market-data bus (JetStream) instead of "
                 "the exchange (docs/scale-out.md)");
   s->add_option("--bus-stream", sig.bus_stream, "the bus's bar stream (default AF_BARS)");
-  s->add_option("--bus-unreachable-max", sig.bus_unreachable_max_s,
+  s->add_option("--bus-unhealthy-after", sig.bus_unhealthy_after_s,
                 "seconds the bus may be unreachable before /healthz is unhealthy (default 60)")
       ->check(CLI::Range(1, 86400));
   s->add_flag("--print", sig.print_predictions, "print each prediction to stdout as `ts symbol prediction`");
@@ -184,7 +184,7 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::Range(0, 65535));
   in->add_option("--metrics-bind", ingest.metrics_bind, "address of the metrics endpoint (default 127.0.0.1)");
   in->add_option("--bus-unhealthy-after", ingest.bus_unhealthy_after_s,
-                 "seconds the bus may be unreachable before /healthz turns unhealthy (default 30)")
+                 "seconds the bus may be unreachable before /healthz turns unhealthy (default 60)")
       ->check(CLI::Range(1, 86400));
   std::string ingest_shard;
   add_shard_option(in, ingest_shard, "stream and publish");

@@ -79,7 +79,7 @@ struct SignalArgs {
   std::optional<ShardSpec> shard;  // --shard K/N: subscribe to and compute only this shard's symbols
   std::string bus;                    // --bus URL[,URL...]: data steps read from the bus ("" = the exchange)
   std::string bus_stream = "AF_BARS";  // --bus-stream
-  int64_t bus_unreachable_max_s = 60;  // /healthz: the bus unreachable longer than this
+  int64_t bus_unhealthy_after_s = 60;  // /healthz: the bus unreachable longer than this
 };
 // The live service: runs until SIGINT/SIGTERM, then drains and exits 0 (3 when
 // the final snapshot failed).
@@ -99,7 +99,7 @@ struct IngestArgs {
   int64_t anchor_timeout_s = 120;
   int metrics_port = -1;  // -1: no metrics endpoint
   std::string metrics_bind = "127.0.0.1";
-  int64_t bus_unhealthy_after_s = 30;  // /healthz: the bus unreachable longer than this
+  int64_t bus_unhealthy_after_s = 60;  // /healthz: the bus unreachable longer than this
   std::optional<ShardSpec> shard;      // --shard K/N: stream and publish only this shard's symbols
 };
 // Publishes the pipeline's bars to the bus until SIGINT/SIGTERM (docs/scale-out.md).

@@ -21,7 +21,7 @@ struct IngestMetrics {
   std::atomic<int64_t> disconnected_since_ms{0};  // wall time the bus was lost (or start-up), 0 while connected
   std::atomic<uint64_t> reconnects{0};
   std::atomic<int64_t> anchor{0};
-  int64_t unhealthy_after_ms = 30'000;           // /healthz: bus unreachable longer than this
+  int64_t unhealthy_after_ms = 60'000;           // /healthz: bus unreachable longer than this
   std::string bus;                               // redacted, for the health reason
 
   std::string text() const;                      // Prometheus text

@@ -89,7 +89,7 @@ int run_signal_command(const SignalArgs& args) {
     BusFeedArgs ba;
     ba.bus = std::move(bus).value();
     ba.stream = args.bus_stream;
-    ba.unreachable_max_ms = args.bus_unreachable_max_s * 1000;
+    ba.unreachable_max_ms = args.bus_unhealthy_after_s * 1000;
     // One durable consumer per shard: shards sharing one would split its messages.
     if (args.shard) ba.shard = std::to_string(args.shard->k) + "of" + std::to_string(args.shard->n);
     bus_feeds = std::make_unique<BusFeeds>(std::move(ba));
