@@ -163,6 +163,12 @@ Status BusBarFeed::bind_consumer() {
     jsConsumerInfo_Destroy(info);
     logger("nats")->info("created {} filter={} ack_wait={} ms max_ack_pending={}", where, filter,
                          options_.ack_wait_ms, options_.max_ack_pending);
+  } else if (code == JSStreamNotFoundErr) {
+    // A shard started before its ingest (or while ingest creates the stream): the
+    // stream will appear; waited for like a bus that is down, up to the anchor timeout.
+    return make_error("look up " + where + ": stream " + options_.stream +
+                          " not found (it is created by `alpha_forge ingest`); waiting for it",
+                      true);
   } else {
     return nats_error("look up " + where, s, code);
   }
@@ -373,12 +379,20 @@ Status BusBarFeed::read_history(const std::vector<int64_t>& from, int64_t anchor
 void BusBarFeed::run() {
   auto log = logger("nats");
   if (!connect_with_retry()) return;
-  // The stream must exist (ingest creates it); a consumer on a missing one is refused.
-  for (;;) {
+  // The stream must exist (ingest creates it): a missing one, like a bus that is
+  // down, is waited for up to the anchor timeout (no bar can come before it exists).
+  const int64_t bind_started = now_ms();
+  for (int attempt = 1;; ++attempt) {
     Status bound = bind_consumer();
     if (bound) break;
     if (!bound.error().transient) {
       handoff().fail(bound.error());
+      return;
+    }
+    if (now_ms() - bind_started >= options_.anchor_timeout_ms) {
+      handoff().fail(make_error(bound.error().message + " (gave up after " + std::to_string(attempt) +
+                                " attempts in " + std::to_string(options_.anchor_timeout_ms / 1000) +
+                                " s, the anchor timeout)"));
       return;
     }
     log->warn("{}; retrying", bound.error().message);

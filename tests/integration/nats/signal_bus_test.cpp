@@ -380,6 +380,24 @@ namespace {
 
 // No server at the URL: a clear error naming the URL (its credentials hidden),
 // retried with a growing wait until the anchor timeout, then a failure.
+// A shard started before its ingest finds no stream: it waits for it (as for a bus
+// that is down) up to the anchor timeout, saying what it waits for, instead of
+// failing at once (found by scripts/demo_cluster.sh, which starts them together).
+TEST_F(SignalBusTest, WaitsForAStreamNotYetCreatedUpToTheAnchorTimeout) {
+  write_file(dir_ / "live.yaml", pipeline_yaml(dir_ / "live.csv"));
+  auto r = run_command(kBinary + " signal " + (dir_ / "live.yaml") + " --anchor-timeout 3 --bus-stream AF_LATER --bus " +
+                       server_->url());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("stream AF_LATER not found (it is created by `alpha_forge ingest`); waiting for it; retrying"),
+            std::string::npos)
+      << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex("error: [^\\n]*stream AF_LATER not found[^\\n]*\\(gave up after (\\d+) "
+                                                     "attempts in 3 s, the anchor timeout\\)")))
+      << r.err;
+  EXPECT_GE(std::stoi(m[1].str()), 2) << r.err;
+}
+
 TEST(SignalBusNoServerTest, NamesTheRedactedUrlRetriesThenFails) {
   if (testing::nats_server_binary().empty()) GTEST_SKIP() << "nats-server is not installed (scripts/deps.sh)";
   TempDir dir;
