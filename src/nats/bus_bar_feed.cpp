@@ -68,6 +68,11 @@ BusBarFeed::BusBarFeed(BusBarFeedOptions options)
 BusBarFeed::~BusBarFeed() {
   stop();
   release_unacked();
+  // The pull subscription is bound to the durable consumer (it did not create
+  // it), so destroying it leaves the consumer and its ack state on the server.
+  // Before the connection goes (bus_ is destroyed after this body).
+  if (sub_) natsSubscription_Destroy(sub_);
+  sub_ = nullptr;
 }
 
 Status BusBarFeed::start() {
