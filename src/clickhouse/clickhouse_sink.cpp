@@ -1,19 +1,16 @@
 #include "clickhouse/clickhouse_sink.hpp"
 #include "sinks/sink_descriptor.hpp"
 
-#include <cmath>
 #include <set>
 
 #include "common/log.hpp"
 #include "common/number_format.hpp"
 #include "net/http_url.hpp"
+#include "sinks/prediction_json.hpp"
 #include "sinks/text_format.hpp"
 
 namespace af::clickhouse {
 namespace {
-
-const std::string kEmpty;
-const std::string& str(const std::string* s) { return s ? *s : kEmpty; }
 
 // The columns this sink writes, in the order of CREATE TABLE.
 constexpr const char* kColumns[] = {"dag_name", "symbol",     "ts",    "ts_time", "prediction",
@@ -107,30 +104,10 @@ Status ClickHouseSink::write(std::span<const PredictionRecord> batch) {
   }
   body_.clear();
   for (const auto& r : batch) {
-    body_ += "{\"dag_name\":";
-    sinks::append_json_string(body_, str(r.dag_name));
-    body_ += ",\"symbol\":";
-    sinks::append_json_string(body_, str(r.symbol));
-    body_ += ",\"ts\":";
-    sinks::detail::append_digits(body_, r.ts < 0 ? 0 : r.ts, 1);
+    body_ += '{';
+    sinks::append_prediction_json_fields(body_, r, sinks::JsonTimes::kClampNegative);  // ts, emitted_at: UInt64
     body_ += ",\"ts_time\":\"";
     append_datetime(body_, r.ts);
-    body_ += "\",\"prediction\":";
-    if (std::isfinite(r.prediction)) {
-      append_double(body_, r.prediction);
-    } else {  // quoted: JSONEachRow reads nan/inf only as strings
-      body_ += '"';
-      append_double(body_, r.prediction);
-      body_ += '"';
-    }
-    body_ += ",\"frame\":";
-    sinks::append_json_string(body_, str(r.frame));
-    body_ += ",\"column\":";
-    sinks::append_json_string(body_, str(r.column));
-    body_ += ",\"emitted_at\":";
-    sinks::detail::append_digits(body_, r.emitted_at < 0 ? 0 : r.emitted_at, 1);
-    body_ += ",\"origin\":\"";
-    body_ += bar_origin_name(r.origin);
     body_ += "\"}\n";
   }
   auto r = query("INSERT INTO " + qualified_table() + " FORMAT JSONEachRow", body_);

@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "common/number_format.hpp"
 #include "sinks/aws_credential_chain.hpp"
+#include "sinks/prediction_json.hpp"
 
 namespace af::sinks {
 namespace {
@@ -18,8 +19,6 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kBatchLimit = 25;  // BatchWriteItem's limit
-const std::string kEmpty;
-const std::string& str(const std::string* s) { return s ? *s : kEmpty; }
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);
@@ -233,13 +232,13 @@ Status DynamoDbSink::write(std::span<const PredictionRecord> batch) {
   std::unordered_map<std::string, size_t> index;
   std::string pk;
   for (const auto& r : batch) {
-    pk = str(r.dag_name) + "#" + str(r.symbol);
+    pk = field_text(r.dag_name) + "#" + field_text(r.symbol);
     json item = {{"pk", {{"S", pk}}},
                  {"ts", {{"N", std::to_string(r.ts)}}},
-                 {"symbol", {{"S", str(r.symbol)}}},
-                 {"dag_name", {{"S", str(r.dag_name)}}},
-                 {"frame", {{"S", str(r.frame)}}},
-                 {"column", {{"S", str(r.column)}}},
+                 {"symbol", {{"S", field_text(r.symbol)}}},
+                 {"dag_name", {{"S", field_text(r.dag_name)}}},
+                 {"frame", {{"S", field_text(r.frame)}}},
+                 {"column", {{"S", field_text(r.column)}}},
                  {"emitted_at", {{"N", std::to_string(r.emitted_at)}}},
                  {"origin", {{"S", bar_origin_name(r.origin)}}}};
     // DynamoDB numbers cannot be NaN or infinite: those are stored as strings.
