@@ -2,31 +2,13 @@
 
 #include "features/builtins.hpp"
 #include "features/feature_helpers.hpp"
+#include "features/one_bar_change.hpp"
 
 namespace af::features {
 namespace {
 
-// Returns: one (step, symbol); the previous value. Compute thread.
-class Returns final : public Feature {
- public:
-  void update(std::span<const double> in, std::span<double> out) override {
-    if (has_prev_) out[0] = finite_or_nan((in[0] - prev_) / prev_);
-    has_prev_ = true;
-    prev_ = in[0];
-  }
-  void save(StateWriter& w) const override {
-    w.put(has_prev_);
-    w.put(prev_);
-  }
-  bool load(StateReader& r) override {
-    r.get(has_prev_);
-    r.get(prev_);
-    return !r.failed();
-  }
-
- private:
-  bool has_prev_ = false;
-  double prev_ = 0.0;
+struct SimpleReturn {
+  double operator()(double x, double prev) const { return (x - prev) / prev; }
 };
 
 }  // namespace
@@ -41,6 +23,8 @@ registry::Descriptor returns_descriptor() {
   return d;
 }
 
-Result<std::unique_ptr<Feature>> make_returns(const FeatureContext&) { return make_feature<Returns>(); }
+Result<std::unique_ptr<Feature>> make_returns(const FeatureContext&) {
+  return make_feature<OneBarChange<SimpleReturn>>();
+}
 
 }  // namespace af::features

@@ -20,6 +20,7 @@
 #include "sinks/dynamodb_sink.hpp"
 #include "sinks/register_builtins.hpp"
 #include "support/aws_credentials_server.hpp"
+#include "support/prediction_records.hpp"
 #include "support/process.hpp"
 
 namespace af::sinks {
@@ -43,17 +44,10 @@ const std::string kColumn = "yhat";
 constexpr int64_t kT0 = 1'766'754'000'000;
 constexpr int64_t kHour = 3'600'000;
 
+const test::RecordLabels kLabels{kDag, kFrame, kColumn, BarOrigin::kStream};
+
 PredictionRecord rec(int i, const std::string& symbol = kBtc) {
-  PredictionRecord r;
-  r.ts = kT0 + i * kHour;
-  r.symbol = &symbol;
-  r.prediction = 0.25 * i - 3;
-  r.dag_name = &kDag;
-  r.frame = &kFrame;
-  r.column = &kColumn;
-  r.emitted_at = kT0 + i * kHour + 1234;
-  r.origin = BarOrigin::kStream;
-  return r;
+  return kLabels.record(kT0 + i * kHour, symbol, 0.25 * i - 3, kT0 + i * kHour + 1234);
 }
 
 std::string unique_table() {

@@ -14,6 +14,7 @@
 #include "delivery/signal_emitter.hpp"
 #include "delivery/spool.hpp"
 #include "unit/delivery/test_sinks.hpp"
+#include "support/prediction_records.hpp"
 
 namespace af {
 namespace {
@@ -28,18 +29,9 @@ const std::string kDag = "dag1";
 const std::string kFrame = "ohlcv";
 const std::string kColumn = "prediction";
 
-PredictionRecord rec(int64_t ts) {
-  PredictionRecord r;
-  r.ts = ts;
-  r.symbol = &kBtc;
-  r.prediction = 0.5;
-  r.dag_name = &kDag;
-  r.frame = &kFrame;
-  r.column = &kColumn;
-  r.emitted_at = 1'700'000'000'123;
-  r.origin = BarOrigin::kStream;
-  return r;
-}
+const test::RecordLabels kLabels{kDag, kFrame, kColumn, BarOrigin::kStream};
+
+PredictionRecord rec(int64_t ts) { return kLabels.record(ts, kBtc, 0.5, 1'700'000'000'123); }
 
 std::vector<Delivered> expected(int64_t from, int64_t to) {
   std::vector<Delivered> v;

@@ -10,6 +10,7 @@
 #include "delivery/signal_emitter.hpp"
 #include "delivery/spool.hpp"
 #include "unit/delivery/test_sinks.hpp"
+#include "support/prediction_records.hpp"
 
 namespace af {
 namespace {
@@ -25,17 +26,10 @@ const std::string kDag = "dag1";
 const std::string kFrame = "ohlcv";
 const std::string kColumn = "prediction";
 
+const test::RecordLabels kLabels{kDag, kFrame, kColumn, BarOrigin::kStream};
+
 PredictionRecord rec(int64_t ts, const std::string& symbol = kBtc, double p = 0.5) {
-  PredictionRecord r;
-  r.ts = ts;
-  r.symbol = &symbol;
-  r.prediction = p;
-  r.dag_name = &kDag;
-  r.frame = &kFrame;
-  r.column = &kColumn;
-  r.emitted_at = 1'700'000'000'123;
-  r.origin = BarOrigin::kStream;
-  return r;
+  return kLabels.record(ts, symbol, p, 1'700'000'000'123);
 }
 
 std::vector<Delivered> expected(int64_t from, int64_t to) {

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "nats/prediction_message.hpp"
+#include "support/prediction_records.hpp"
 
 namespace af::nats {
 namespace {
@@ -14,18 +15,9 @@ const std::string kSym = "BTCUSDT";
 const std::string kFrame = "ohlcv";
 const std::string kColumn = "y\"hat\n";
 
-PredictionRecord rec(double prediction) {
-  PredictionRecord r;
-  r.ts = 1'735'689'600'000;
-  r.symbol = &kSym;
-  r.prediction = prediction;
-  r.dag_name = &kDag;
-  r.frame = &kFrame;
-  r.column = &kColumn;
-  r.emitted_at = 1'735'693'200'123;
-  r.origin = BarOrigin::kArchive;
-  return r;
-}
+const test::RecordLabels kLabels{kDag, kFrame, kColumn, BarOrigin::kArchive};
+
+PredictionRecord rec(double prediction) { return kLabels.record(1'735'689'600'000, kSym, prediction, 1'735'693'200'123); }
 
 TEST(PredictionMessage, SubjectIdAndPayload) {
   const auto r = rec(0.1 + 0.2);

@@ -15,6 +15,7 @@
 #include "sinks/csv_append_sink.hpp"
 #include "sinks/register_builtins.hpp"
 #include "sinks/text_format.hpp"
+#include "support/prediction_records.hpp"
 
 namespace af::sinks {
 namespace {
@@ -31,16 +32,10 @@ const std::string kPlanB = "fedcba9876543210";
 constexpr int64_t kT0 = 1'766'754'000'000;  // 2025-12-26T13:00:00Z
 constexpr int64_t kHour = 3'600'000;
 
+const test::RecordLabels kLabels{kDag, kFrame, kColumn, BarOrigin::kArchive};
+
 PredictionRecord rec(int64_t ts, const std::string& symbol, double p, int64_t emitted_at = kT0 + 7'250) {
-  PredictionRecord r;
-  r.ts = ts;
-  r.symbol = &symbol;
-  r.prediction = p;
-  r.dag_name = &kDag;
-  r.frame = &kFrame;
-  r.column = &kColumn;
-  r.emitted_at = emitted_at;
-  return r;
+  return kLabels.record(ts, symbol, p, emitted_at);
 }
 
 std::string read_file(const fs::path& p) {

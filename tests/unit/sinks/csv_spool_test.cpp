@@ -14,6 +14,7 @@
 #include "delivery/signal_emitter.hpp"
 #include "delivery/spool.hpp"
 #include "sinks/csv_append_sink.hpp"
+#include "support/prediction_records.hpp"
 
 namespace af::sinks {
 namespace {
@@ -27,17 +28,9 @@ const std::string kColumn = "c";
 constexpr int64_t kT0 = 1'766'754'000'000;
 constexpr int64_t kHour = 3'600'000;
 
-PredictionRecord rec(int i) {
-  PredictionRecord r;
-  r.ts = kT0 + i * kHour;
-  r.symbol = &kBtc;
-  r.prediction = i;
-  r.dag_name = &kDag;
-  r.frame = &kFrame;
-  r.column = &kColumn;
-  r.emitted_at = kT0;
-  return r;
-}
+const test::RecordLabels kLabels{kDag, kFrame, kColumn, BarOrigin::kArchive};
+
+PredictionRecord rec(int i) { return kLabels.record(kT0 + i * kHour, kBtc, i, kT0); }
 
 // Wraps a sink; while `down` is set every write fails transiently, as a full
 // disk or an unreachable server would.
