@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
 namespace af::testing {
 
 struct CommandResult {
@@ -33,23 +35,7 @@ inline void write_file(const std::filesystem::path& p, const std::string& text) 
   std::ofstream(p, std::ios::binary) << text;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("af_test_" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using test::TempDir;
 
 // Runs `command` with /bin/sh; stdout and stderr are captured separately.
 inline CommandResult run_command(const std::string& command) {

@@ -11,25 +11,9 @@
 
 #include "common/bar.hpp"
 #include "common/number_format.hpp"
+#include "support/temp_dir.hpp"
 
 namespace af::test {
-
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("af_market_" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string str() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 inline std::string shared_samples_dir() {
   const char* shared = std::getenv("AF_SHARED_DIR");

@@ -5,8 +5,8 @@
 #include "binance/live_market_feed.hpp"
 #include "common/interval.hpp"
 #include "common/time.hpp"
+#include "support/temp_dir.hpp"
 #include "synthetic/synthetic_market.hpp"
-#include "unit/vision/temp_dir.hpp"
 
 namespace af::binance {
 namespace {

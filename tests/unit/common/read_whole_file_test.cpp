@@ -7,23 +7,18 @@
 #include <fstream>
 #include <string>
 
+#include "support/temp_dir.hpp"
+
 namespace af {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("af_read_whole_file_" + std::to_string(::getpid()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test::TempDir;
 
 TEST(ReadWholeFile, ReadsEveryByteIncludingNulls) {
   TempDir dir;
-  const std::string path = (dir.path / "f.bin").string();
+  const std::string path = (dir.path() / "f.bin").string();
   std::string bytes;
   for (int i = 0; i < 100'000; ++i) bytes.push_back(static_cast<char>(i * 7));  // NULs included
   std::ofstream(path, std::ios::binary) << bytes;
@@ -34,7 +29,7 @@ TEST(ReadWholeFile, ReadsEveryByteIncludingNulls) {
 
 TEST(ReadWholeFile, EmptyFileIsEmptyString) {
   TempDir dir;
-  const std::string path = (dir.path / "empty").string();
+  const std::string path = (dir.path() / "empty").string();
   std::ofstream(path, std::ios::binary).flush();
   auto got = read_whole_file(path);
   ASSERT_TRUE(got) << got.error().message;
@@ -43,14 +38,14 @@ TEST(ReadWholeFile, EmptyFileIsEmptyString) {
 
 TEST(ReadWholeFile, ErrorsNameThePathAndTheReason) {
   TempDir dir;
-  const std::string missing = (dir.path / "missing").string();
+  const std::string missing = (dir.path() / "missing").string();
   auto a = read_whole_file(missing);
   ASSERT_FALSE(a);
   EXPECT_EQ(a.error().message, missing + ": cannot open: No such file or directory");
 
-  auto b = read_whole_file(dir.path.string());
+  auto b = read_whole_file(dir.path().string());
   ASSERT_FALSE(b);
-  EXPECT_EQ(b.error().message, dir.path.string() + ": not a regular file");
+  EXPECT_EQ(b.error().message, dir.path().string() + ": not a regular file");
 
   auto c = read_whole_file("/dev/zero");  // endless: refused before reading
   ASSERT_FALSE(c);
@@ -59,7 +54,7 @@ TEST(ReadWholeFile, ErrorsNameThePathAndTheReason) {
 
 TEST(ReadWholeFile, RefusesAFileLargerThanTheBoundBeforeAllocating) {
   TempDir dir;
-  const std::string path = (dir.path / "big").string();
+  const std::string path = (dir.path() / "big").string();
   std::ofstream(path, std::ios::binary) << std::string(1001, 'x');
   auto over = read_whole_file(path, 1000);
   ASSERT_FALSE(over);

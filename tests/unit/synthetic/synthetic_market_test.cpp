@@ -9,8 +9,8 @@
 #include "common/interval.hpp"
 #include "common/number_format.hpp"
 #include "common/time.hpp"
+#include "support/temp_dir.hpp"
 #include "vision/vision_source.hpp"
-#include "unit/vision/temp_dir.hpp"
 
 namespace af::synthetic {
 namespace {

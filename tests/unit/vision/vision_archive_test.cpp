@@ -8,8 +8,8 @@
 
 #include "bar_gen.hpp"
 #include "common/interval.hpp"
+#include "support/temp_dir.hpp"
 #include "vision/vision_writer.hpp"
-#include "temp_dir.hpp"
 
 namespace af::vision {
 namespace {

@@ -13,10 +13,10 @@
 #include "bar_gen.hpp"
 #include "common/interval.hpp"
 #include "common/time.hpp"
+#include "support/temp_dir.hpp"
 #include "vision/vision_archive.hpp"
 #include "vision/vision_source.hpp"
 #include "vision/vision_writer.hpp"
-#include "temp_dir.hpp"
 
 namespace af::vision {
 namespace {

@@ -1,5 +1,7 @@
 #pragma once
-// A fresh folder under the system temp dir, removed at scope exit.
+// TempDir: a fresh, empty folder under the system's temp folder, removed with the
+// object. Its name carries the tag, the process id and a counter, so tests running
+// at once (ctest -j, two binaries) never share one.
 
 #include <unistd.h>
 
@@ -11,10 +13,10 @@ namespace af::test {
 
 class TempDir {
  public:
-  TempDir() {
+  explicit TempDir(const std::string& tag = "test") {
     static std::atomic<int> counter{0};
     path_ = std::filesystem::temp_directory_path() /
-            ("af_sources_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+            ("af_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -24,8 +26,10 @@ class TempDir {
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
   std::string str() const { return path_.string(); }
-  std::string operator/(const std::string& rel) const { return (path_ / rel).string(); }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
 
  private:
   std::filesystem::path path_;
