@@ -59,7 +59,14 @@ Error nats_error(std::string_view what, natsStatus status, jsErrCode js_code) {
   for (char& c : message) {
     if (c == '\n' || c == '\r') c = ' ';
   }
-  return make_error(std::move(message), nats_status_transient(status, js_code));
+  // A pull request the server ends with a 409 status about itself (it is shutting
+  // down, or the consumer's leader moved): the client gives NATS_ERR with the
+  // server's text; the next request, to the restarted server or the new leader,
+  // works. Found by the bus fault tests (cluster_fault_test, bus_health_test): a
+  // shard's fetch failed for good, and the shard exited, when its server stopped.
+  const bool server_state = detail.find("Server Shutdown") != std::string_view::npos ||
+                            detail.find("Leadership Change") != std::string_view::npos;
+  return make_error(std::move(message), server_state || nats_status_transient(status, js_code));
 }
 
 }  // namespace af::nats
