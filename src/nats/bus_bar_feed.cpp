@@ -15,6 +15,13 @@ constexpr size_t kMaxConsumerName = 64;
 constexpr int64_t kFetchWaitMs = 200;     // one pull request's wait: bounds how late a stop is seen
 constexpr int64_t kHistoryNextMs = 5'000;  // an ordered consumer silent this long: the server is gone
 constexpr size_t kHandOverChunk = 4096;
+// A bar is published once it closed: its close may be after the time the stream
+// stored it by the clock skew between the exchange, ingest and the server, never
+// by more than this.
+constexpr int64_t kCloseAfterStoredSlackMs = 5 * 60'000;
+// A bad message's problem is cut to this in its log line: a hostile payload (up
+// to the server's 1 MB) must not become a 1 MB line.
+constexpr size_t kMaxProblemChars = 240;
 
 bool allowed_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
@@ -27,6 +34,7 @@ std::string view_data(natsMsg* msg) {
 struct MetaInfo {
   uint64_t stream_seq = 0;
   uint64_t delivered = 1;
+  int64_t stored_ms = 0;  // when the stream stored it (the server's clock); 0: not known
 };
 
 MetaInfo meta_of(natsMsg* msg) {
@@ -35,12 +43,35 @@ MetaInfo meta_of(natsMsg* msg) {
   if (natsMsg_GetMetaData(&meta, msg) == NATS_OK && meta) {
     info.stream_seq = meta->Sequence.Stream;
     info.delivered = meta->NumDelivered;
+    info.stored_ms = meta->Timestamp / 1'000'000;
     jsMsgMetaData_Destroy(meta);
   }
   return info;
 }
 
+std::string bounded(std::string text) {
+  if (text.size() > kMaxProblemChars) {
+    const size_t cut = text.size() - kMaxProblemChars;
+    text.resize(kMaxProblemChars);
+    text += "... (" + std::to_string(cut) + " more bytes)";
+  }
+  return text;
+}
+
 }  // namespace
+
+std::string bar_message_problem(const BarMessage& m, std::string_view subject, const std::string& source,
+                                const std::string& interval, int64_t interval_ms, int64_t stored_ms) {
+  if (m.series.source != source || m.series.interval != interval || bar_subject(m.series) != subject)
+    return "holds a bar of " + bar_subject(m.series);
+  if (interval_ms > 0 && m.bar.ts % interval_ms != 0)
+    return "open time " + format_iso8601(m.bar.ts) + " is not on the " + interval + " grid";
+  // ts + interval > stored + slack, without overflow for an absurd ts.
+  if (interval_ms > 0 && stored_ms > 0 && m.bar.ts - kCloseAfterStoredSlackMs > stored_ms - interval_ms)
+    return "bar of " + format_iso8601(m.bar.ts) + " closes after the stream stored it (" + format_iso8601(stored_ms) +
+           "); a bar is published once closed";
+  return {};
+}
 
 std::string durable_consumer_name(const std::string& pipeline, const std::string& source, const std::string& interval,
                                   int step, const std::string& shard) {
@@ -201,15 +232,15 @@ void BusBarFeed::take_live(natsMsg* msg, std::vector<Held>& held) {
   std::string problem;
   if (!decoded) {
     problem = decoded.error().message;
-  } else if (decoded->series.source != options_.source || decoded->series.interval != options_.interval ||
-             bar_subject(decoded->series) != (subject ? subject : "")) {
-    problem = "holds a bar of " + bar_subject(decoded->series);
-  } else if (auto it = symbol_index_.find(decoded->series.symbol); it != symbol_index_.end()) {
-    symbol = it->second;
+  } else {
+    problem = bar_message_problem(*decoded, subject ? subject : "", options_.source, options_.interval,
+                                  options_.interval_ms, meta.stored_ms);
+    if (auto it = symbol_index_.find(decoded->series.symbol); problem.empty() && it != symbol_index_.end())
+      symbol = it->second;
   }
   if (!problem.empty()) {
     bad_.fetch_add(1, std::memory_order_relaxed);
-    logger("nats")->error("{}: bad bar message on {}: {}; skipped", options_.step_path, place, problem);
+    logger("nats")->error("{}: bad bar message on {}: {}; skipped", options_.step_path, place, bounded(problem));
     natsMsg_Term(msg, nullptr);  // never redelivered: it will not decode next time either
     acked_.fetch_add(1, std::memory_order_relaxed);
     natsMsg_Destroy(msg);
@@ -345,11 +376,14 @@ Status BusBarFeed::read_symbol_history(uint32_t symbol, int64_t from, int64_t an
     const MetaInfo meta = meta_of(msg);
     auto decoded = decoder_.decode(view_data(msg));
     natsMsg_Destroy(msg);
-    if (!decoded || !(decoded->series == series)) {
+    const std::string problem =
+        decoded ? bar_message_problem(*decoded, subject, options_.source, options_.interval, options_.interval_ms,
+                                      meta.stored_ms)
+                : decoded.error().message;
+    if (!problem.empty()) {
       bad_.fetch_add(1, std::memory_order_relaxed);
       logger("nats")->error("{}: bad bar message on {} (stream {} sequence {}): {}; skipped", options_.step_path,
-                            subject, options_.stream, meta.stream_seq,
-                            decoded ? "holds a bar of " + bar_subject(decoded->series) : decoded.error().message);
+                            subject, options_.stream, meta.stream_seq, bounded(problem));
     } else if (decoded->bar.ts >= from) {
       LiveFeedBar b;
       b.symbol = symbol;

@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -63,6 +64,15 @@ struct BusBarFeedOptions {
 // than 64 characters: the first 47, '_' and the FNV-1a hash of the whole in hex.
 std::string durable_consumer_name(const std::string& pipeline, const std::string& source, const std::string& interval,
                                   int step, const std::string& shard);
+
+// Why a decoded bar message cannot be taken from `subject` of a feed of `source`
+// and `interval` ("" when it can): it holds another series than the subject names,
+// its open time is off the interval's grid, or it closes after `stored_ms`, the
+// time the stream stored it (0: not known), by more than a few minutes of clock
+// skew (a bar is published once closed; a future-dated bar would move the
+// symbol's high-water mark past every real bar to come).
+std::string bar_message_problem(const BarMessage& message, std::string_view subject, const std::string& source,
+                                const std::string& interval, int64_t interval_ms, int64_t stored_ms);
 
 class BusBarFeed final : public QueuedLiveFeed {
  public:

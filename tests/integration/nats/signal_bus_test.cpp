@@ -170,6 +170,11 @@ class SignalBusTest : public ::testing::Test {
     auto r = nats::publish_bar(*publisher_, m);
     ASSERT_TRUE(r) << r.error().message;
   }
+  // A bar as ingest publishes a live one: received from the exchange's stream.
+  void publish_live(const std::pair<int64_t, std::string>& key, Bar bar) {
+    bar.origin = BarOrigin::kStream;
+    publish(key, bar);
+  }
   // Every bar with ts < `until`.
   void publish_history(int64_t until) {
     for (const auto& [key, bar] : bars_) {
@@ -177,7 +182,7 @@ class SignalBusTest : public ::testing::Test {
       publish(key, bar);
     }
   }
-  // Bars in [from, to), one minute of bars every `pace`, on a thread of its own.
+  // Bars in [from, to) as live ones, one minute of bars every `pace`, on a thread of its own.
   void start_publishing(int64_t from, int64_t to, std::chrono::milliseconds pace) {
     publishing_ = std::thread([this, from, to, pace] {
       int64_t minute = -1;
@@ -186,7 +191,7 @@ class SignalBusTest : public ::testing::Test {
           if (minute >= 0) std::this_thread::sleep_for(pace);
           minute = it->first.first;
         }
-        publish(it->first, it->second);
+        publish_live(it->first, it->second);
       }
       published_all_ = true;
     });
@@ -370,6 +375,94 @@ TEST_F(SignalBusTest, ShardsTogetherEqualTheUnshardedRun) {
   }
   EXPECT_EQ(all.rows.size(), 180u);
   expect_replay_equal(format_iso8601(kT0), end, all);
+}
+
+// Messages on a shard's subjects that are not bars it can take, published straight
+// into the stream mid-run: each is logged once as an error naming the subject and
+// the stream sequence (its problem cut short), counted, terminated (not left for
+// redelivery), and the good bars after them predict as replay does. A future-dated
+// bar would otherwise move the symbol's high-water mark past every real bar, and a
+// bar off the 1m grid would predict at a time replay never does.
+TEST_F(SignalBusTest, HostileMessagesAreLoggedCountedTerminatedAndDoNotStopTheShard) {
+  publish_history(kT0);
+  const std::string csv = dir_ / "live.csv";
+  write_file(dir_ / "live.yaml", pipeline_yaml(csv));
+  auto p = start_signal("live", {"--metrics-port", "0"});
+  ASSERT_TRUE(wait_until([&] { return consumer_bound(*p) || !p->running(); }, kLong)) << p->err();
+  const int64_t middle = kT0 + 20 * kMinuteMs, end = kT0 + 60 * kMinuteMs;
+  for (auto it = bars_.lower_bound({kT0, ""}); it != bars_.end() && it->first.first < middle; ++it)
+    publish_live(it->first, it->second);
+  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= 60 || !p->running(); }, kLong)) << p->err();
+
+  const std::string subject = "af.bars.binance_futures.1m.";
+  auto bar_json = [&](const std::string& symbol, int64_t ts) {
+    Bar b = bars_.at({kT0, symbol});
+    b.ts = ts;
+    b.origin = BarOrigin::kStream;
+    return *nats::encode_bar({{"binance_futures", "1m", symbol}, b});
+  };
+  std::string huge = bar_json("SOLUSDT", middle);
+  huge.replace(huge.find("\"SOLUSDT\""), 9, "\"" + std::string(900'000, 'S') + "\"");
+  std::string negative = bar_json("ETHUSDT", middle);
+  negative.replace(negative.find(std::to_string(middle)), std::to_string(middle).size(), "-60000");
+  struct Hostile {
+    std::string symbol, payload, problem;
+  };
+  const std::vector<Hostile> hostile{
+      {"BTCUSDT", "not json {", "bar payload: not JSON"},
+      {"ETHUSDT", "{\"v\":1,\"source\":\"binance_futures\"}", "bar payload: field 'interval': missing"},
+      {"SOLUSDT", huge, "more bytes)"},
+      {"BTCUSDT", bar_json("ETHUSDT", middle), "holds a bar of af.bars.binance_futures.1m.ETHUSDT"},
+      {"ETHUSDT", negative, "bar payload: field 'open_time_ms': negative"},
+      {"BTCUSDT", bar_json("BTCUSDT", *parse_iso8601("2100-01-01T00:00:00Z")),
+       "bar of 2100-01-01T00:00:00Z closes after the stream stored it"},
+      {"SOLUSDT", bar_json("SOLUSDT", middle + 30'000), "open time 2024-01-02T06:20:30Z is not on the 1m grid"},
+  };
+  std::vector<uint64_t> sequences;
+  for (size_t i = 0; i < hostile.size(); ++i) {
+    auto ack = publisher_->publish(subject + hostile[i].symbol, "hostile-" + std::to_string(i), hostile[i].payload);
+    ASSERT_TRUE(ack) << ack.error().message;
+    sequences.push_back(ack->sequence);
+  }
+  for (auto it = bars_.lower_bound({middle, ""}); it != bars_.end() && it->first.first < end; ++it)
+    publish_live(it->first, it->second);
+  ASSERT_TRUE(wait_until([&] { return data_lines(csv) >= 180 || !p->running(); }, kLong)) << p->err();
+  ASSERT_TRUE(p->running()) << p->err();
+
+  const std::string err = p->err();
+  for (size_t i = 0; i < hostile.size(); ++i) {
+    const std::string place = "bad bar message on " + subject + hostile[i].symbol + " (stream AF_BARS sequence " +
+                              std::to_string(sequences[i]) + "): ";
+    const size_t at = err.find(place);
+    ASSERT_NE(at, std::string::npos) << place << "\n" << err.substr(0, 20'000);
+    EXPECT_EQ(err.find(place, at + 1), std::string::npos) << "logged twice: " << place;
+    const std::string line = err.substr(at, err.find('\n', at) - at);
+    EXPECT_NE(line.find(hostile[i].problem), std::string::npos) << line.substr(0, 1000);
+    EXPECT_LT(line.size(), 1000u) << "a hostile payload's log line is cut short";
+  }
+  std::smatch m;
+  const std::string out = p->out();
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("metrics (http://\\S+/metrics)"))) << out;
+  const std::string url = m[1].str();
+  std::string text;
+  // Every message settled: the bad ones terminated, the good ones acked; none waits for redelivery.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        text = run_command("curl -sf " + url).out;
+        jsConsumerInfo* info = nullptr;
+        if (js_GetConsumerInfo(&info, bus_->jetstream(), "AF_BARS", "af_busparity_binance_futures_1m_s0_all", nullptr,
+                               nullptr) != NATS_OK)
+          return false;
+        const bool settled = info->NumAckPending == 0 && info->NumPending == 0;
+        jsConsumerInfo_Destroy(info);
+        return settled;
+      },
+      std::chrono::seconds(20)))
+      << text;
+  EXPECT_EQ(sample(text, "af_bus_bad_messages_total{source=\"data.binance_futures_1m\"}"), 7) << text;
+  EXPECT_EQ(sample(text, "af_bus_bars_redelivered_total{source=\"data.binance_futures_1m\"}"), 0) << text;
+  stop_signal(*p);
+  expect_replay_equal(format_iso8601(kT0), end, read_predictions(csv));
 }
 
 }  // namespace
