@@ -20,6 +20,10 @@ Result<std::unique_ptr<LiveFeed>> BusFeeds::make(const dag::Plan& plan, const da
   o.durable = nats::durable_consumer_name(plan.name, o.source, o.interval, source.step, args_.shard);
   o.anchor_timeout_ms = settings.anchor_timeout_ms;
   o.stale_after_ms = settings.stale_after_ms;
+  // Which bars ingest published live, to anchor on: Binance's come from the
+  // WebSocket (history from the archive and REST); a polled table's live bars are
+  // origin rest (its history archive).
+  if (source.plugin == "data.clickhouse_poll") o.live_origins = {BarOrigin::kRest, BarOrigin::kStream};
   auto feed = std::make_unique<nats::BusBarFeed>(std::move(o));
   feeds_.emplace_back(source.event, feed.get());
   return std::unique_ptr<LiveFeed>(std::move(feed));

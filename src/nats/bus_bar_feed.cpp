@@ -259,6 +259,11 @@ void BusBarFeed::take_live(natsMsg* msg, std::vector<Held>& held) {
   held.push_back({b, msg});
 }
 
+bool BusBarFeed::anchors(const Bar& bar) const {
+  return std::find(options_.live_origins.begin(), options_.live_origins.end(), bar.origin) !=
+         options_.live_origins.end();
+}
+
 void BusBarFeed::hand_over(std::vector<Held>& held) {
   if (held.empty()) return;
   std::vector<LiveFeedBar> bars;
@@ -466,18 +471,42 @@ void BusBarFeed::run() {
     return !handoff().sleep_for(500);
   };
 
-  // 1. The anchor: the first live bar this shard computes.
-  while (held.empty()) {
+  // 1. The anchor: the first bar this shard computes that ingest published live.
+  // Before it come the bars of an ingest still publishing history (its first fill
+  // of the stream, or a restart's catch-up): they are in the stream, where the
+  // history read below finds them by time, so they are acked and skipped here
+  // (anchoring on one would make the warmup reach before the stream's history and
+  // call weeks-old bars live). The anchor timeout counts from the newest message:
+  // a long history fill is not a silent bus.
+  int64_t last_message_at = started;
+  uint64_t skipped_history = 0;
+  for (;;) {
+    const uint64_t received_before = received_.load(std::memory_order_relaxed);
     if (handoff().stopping_or_failed()) return;
-    if (now_ms() - started > options_.anchor_timeout_ms) {
-      handoff().fail(make_error(options_.step_path + ": no bar on " +
+    if (now_ms() - last_message_at > options_.anchor_timeout_ms) {
+      handoff().fail(make_error(options_.step_path + ": no live bar on " +
                                 bar_subject_wildcard(options_.source, options_.interval) + " in stream " +
                                 options_.stream + " on " + bus_->bus() + " within " +
-                                std::to_string(options_.anchor_timeout_ms / 1000) + " s (is ingest running?)"));
+                                std::to_string(options_.anchor_timeout_ms / 1000) + " s (" +
+                                std::to_string(skipped_history) + " history bars before; is ingest running?)"));
       return;
     }
     if (!fetch(kFetchWaitMs)) return;
+    if (received_.load(std::memory_order_relaxed) != received_before) last_message_at = now_ms();
+    const auto first_live = std::find_if(held.begin(), held.end(), [&](const Held& h) { return anchors(h.bar.bar); });
+    for (auto it = held.begin(); it != first_live; ++it) {
+      natsMsg_Ack(it->msg, nullptr);
+      natsMsg_Destroy(it->msg);
+      acked_.fetch_add(1, std::memory_order_relaxed);
+      ++skipped_history;
+    }
+    held.erase(held.begin(), first_live);
+    if (!held.empty()) break;
   }
+  if (skipped_history > 0)
+    log->info("{}: skipped {} bars ingest published as history before its first live one (the history read takes "
+              "them from the stream)",
+              options_.step_path, skipped_history);
   const int64_t anchor = held.front().bar.bar.ts;
   handoff().update_stats([&](LiveFeedStats& s) { s.last_data_ms = now_ms(); });
   handoff().set_anchor(anchor);

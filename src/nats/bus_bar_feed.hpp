@@ -5,8 +5,10 @@
 //   live     one durable pull consumer per (pipeline, data step, shard) on the
 //            stream, filter `af.bars.<source>.<interval>.*`, deliver "new" when it
 //            is first created, explicit acks. The anchor is the open time of the
-//            first live bar received. Bars of symbols outside the universe (another
-//            shard's) are acked and dropped.
+//            first bar received that ingest published live (its origin: the
+//            exchange's stream); history bars of an ingest still filling the stream
+//            before it are acked and skipped (the history read has them). Bars of
+//            symbols outside the universe (another shard's) are acked and dropped.
 //   history  per symbol, an ordered consumer on the symbol's subject from start
 //            time from[i] up to the subject's last stream sequence at the moment of
 //            reading. Every stored bar with ts >= from[i] is handed over, also those
@@ -56,6 +58,11 @@ struct BusBarFeedOptions {
   int64_t anchor_timeout_ms = 120'000;     // no live bar by then: the feed fails
   int64_t stale_after_ms = 0;              // 0: 20 x the interval, at least 10 s, at most 2 h
   int64_t pending_poll_ms = 5'000;         // how often the consumer's pending count is asked for
+  // The origins of bars ingest published live (from its anchor on): the feed
+  // anchors on the first such bar. Binance: the WebSocket's; a history bar comes
+  // from the archive or REST (a live one repaired over REST is not an anchor, the
+  // next one is).
+  std::vector<BarOrigin> live_origins{BarOrigin::kStream};
 };
 
 // The durable consumer's name: "af_<pipeline>_<source>_<interval>_s<step>_<shard>",
@@ -107,6 +114,8 @@ class BusBarFeed final : public QueuedLiveFeed {
   // A fetched live message: decoded into `held` (its ack then belongs to the
   // feed), or acked/terminated here (another shard's symbol, bad payload).
   void take_live(natsMsg* msg, std::vector<Held>& held);
+  // Whether a live bar can be the anchor: ingest published it live (live_origins).
+  bool anchors(const Bar& bar) const;
   Status read_history(const std::vector<int64_t>& from, int64_t anchor);
   Status read_symbol_history(uint32_t symbol, int64_t from, int64_t anchor);
   void hand_over(std::vector<Held>& held);

@@ -377,6 +377,45 @@ TEST_F(SignalBusTest, ShardsTogetherEqualTheUnshardedRun) {
   expect_replay_equal(format_iso8601(kT0), end, all);
 }
 
+// A shard started while ingest still fills the stream with its first history: the
+// durable consumer (deliver "new") receives those history bars first (archive,
+// then REST at the seam). The shard anchors on the first bar ingest published
+// live (from the exchange's stream), not on a weeks-old history bar, whose warmup
+// would reach before the stream's history: history bars before it are acked and
+// skipped, the history read takes them from the stream by time, and the
+// predictions begin at the first live bar and equal replay's.
+TEST_F(SignalBusTest, AShardStartedDuringTheFirstHistoryFillAnchorsOnTheFirstLiveBar) {
+  const std::string csv = dir_ / "live.csv";
+  write_file(dir_ / "live.yaml", pipeline_yaml(csv));
+  auto p = start_signal("live", {"--metrics-port", "0"});
+  ASSERT_TRUE(wait_until([&] { return consumer_bound(*p) || !p->running(); }, kLong)) << p->err();
+  // The history fill, as ingest publishes it: the archive, then the last half hour over REST.
+  size_t history = 0;
+  for (const auto& [key, bar] : bars_) {
+    if (key.first >= kT0) break;
+    Bar b = bar;
+    if (key.first >= kT0 - 30 * kMinuteMs) b.origin = BarOrigin::kRest;
+    publish(key, b);
+    ++history;
+  }
+  const int64_t end = kT0 + 60 * kMinuteMs;
+  start_publishing(kT0, end, std::chrono::milliseconds(20));
+  ASSERT_TRUE(wait_until([&] { return (published_all_ && data_lines(csv) >= 180) || !p->running(); }, kLong))
+      << p->err();
+  stop_signal(*p);
+  EXPECT_EQ(anchor_of(p->out()), format_iso8601(kT0)) << p->out();
+  EXPECT_NE(p->err().find("skipped " + std::to_string(history) + " bars ingest published as history before its "
+                          "first live one"),
+            std::string::npos)
+      << p->err();
+  EXPECT_NE(p->err().find("history from 2024-01-01T06:00:00Z"), std::string::npos) << p->err();
+  const Predictions live = read_predictions(csv);
+  ASSERT_FALSE(live.rows.empty());
+  EXPECT_EQ(live.rows.begin()->first.first, format_iso8601(kT0));
+  EXPECT_EQ(live.rows.size(), 180u);
+  expect_replay_equal(format_iso8601(kT0), end, live);
+}
+
 // Messages on a shard's subjects that are not bars it can take, published straight
 // into the stream mid-run: each is logged once as an error naming the subject and
 // the stream sequence (its problem cut short), counted, terminated (not left for
