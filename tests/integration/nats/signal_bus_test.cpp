@@ -62,7 +62,8 @@ size_t data_lines(const std::string& csv) {
   return lines.empty() ? 0 : lines.size() - 1;
 }
 
-std::string pipeline_yaml(const std::string& csv) {
+// `timer`: the model runs on `timer.3m` only, not on every row.
+std::string pipeline_yaml(const std::string& csv, bool timer = false) {
   return "name: busparity\n"
          "signal_generation:\n"
          "  mode: stream\n"
@@ -96,7 +97,8 @@ std::string pipeline_yaml(const std::string& csv) {
          "      inputs: {frame: ohlcv}\n"
          "      outputs: {columns: [obv]}\n"
          "  - model:\n"
-         "      using: models.linear\n"
+         "      using: models.linear\n" +
+         std::string(timer ? "      on: timer.3m\n" : "") +
          "      inputs: {frame: ohlcv}\n"
          "      outputs: {columns: [model.prediction]}\n"
          "      params:\n"
@@ -228,14 +230,21 @@ class SignalBusTest : public ::testing::Test {
   }
 
   // Every live prediction once, equal to replay's over [anchor, to).
-  void expect_replay_equal(const std::string& anchor, int64_t to, const Predictions& live) {
+  // `timer`: the pipeline_yaml(csv, true) variant, compared per symbol up to its
+  // newest live record (the last ticks wait for a bar that never comes).
+  void expect_replay_equal(const std::string& anchor, int64_t to, const Predictions& live, bool timer = false) {
     ASSERT_EQ(live.duplicates, 0u) << "a (ts, symbol) was written twice";
     const std::string csv = dir_ / "replay.csv";
-    write_file(dir_ / "replay.yaml", pipeline_yaml(csv));
+    write_file(dir_ / "replay.yaml", pipeline_yaml(csv, timer));
     auto r = run_command(kBinary + " replay " + (dir_ / "replay.yaml") + " --data " + (dir_ / "mirror") +
                          " --from " + anchor + " --to " + format_iso8601(to));
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    const Predictions replayed = read_predictions(csv);
+    Predictions replayed = read_predictions(csv);
+    if (timer) {
+      std::map<std::string, std::string> newest;
+      for (const auto& [key, v] : live.rows) newest[key.second] = std::max(newest[key.second], key.first);
+      std::erase_if(replayed.rows, [&](const auto& row) { return row.first.first > newest[row.first.second]; });
+    }
     ASSERT_FALSE(replayed.rows.empty());
     size_t diffs = 0;
     for (const auto& [key, v] : replayed.rows) {
@@ -414,6 +423,45 @@ TEST_F(SignalBusTest, AShardStartedDuringTheFirstHistoryFillAnchorsOnTheFirstLiv
   EXPECT_EQ(live.rows.begin()->first.first, format_iso8601(kT0));
   EXPECT_EQ(live.rows.size(), 180u);
   expect_replay_equal(format_iso8601(kT0), end, live);
+}
+
+// Timers on the bus (docs/scale-out.md, "Timers"): the bus feed has no clock, so a
+// symbol's tick fires only before its next bar. SOLUSDT's bars pause for half an
+// hour while the others' go on: no SOLUSDT tick fires meanwhile; when its bars
+// come back, every tick it missed fires, in order, and every record equals
+// replay's (whose clock moved on with the other symbols' bars).
+TEST_F(SignalBusTest, TimerTicksOnTheBusWaitForTheSymbolsNextBarThenEqualReplay) {
+  publish_history(kT0);
+  const std::string csv = dir_ / "live.csv";
+  write_file(dir_ / "live.yaml", pipeline_yaml(csv, true));
+  auto p = start_signal("live");
+  ASSERT_TRUE(wait_until([&] { return consumer_bound(*p) || !p->running(); }, kLong)) << p->err();
+  const int64_t pause = kT0 + 30 * kMinuteMs, end = kT0 + 60 * kMinuteMs;
+  for (auto it = bars_.lower_bound({kT0, ""}); it != bars_.end() && it->first.first < end; ++it) {
+    if (it->first.second != "SOLUSDT" || it->first.first < pause) publish_live(it->first, it->second);
+  }
+  auto newest = [&](const std::string& symbol) {
+    std::string n;
+    for (const auto& [key, v] : read_predictions(csv).rows)
+      if (key.second == symbol) n = std::max(n, key.first);
+    return n;
+  };
+  // BTCUSDT's last tick (06:57 + the 1 min buffer) fires before its bar of 06:58 or 06:59, published.
+  ASSERT_TRUE(wait_until([&] { return newest("BTCUSDT") >= "2024-01-02T06:57:00Z" || !p->running(); }, kLong))
+      << p->err();
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // time for a tick by any clock to show
+  EXPECT_LT(newest("SOLUSDT"), format_iso8601(pause)) << "a SOLUSDT tick fired without its bar";
+  for (auto it = bars_.lower_bound({pause, ""}); it != bars_.end() && it->first.first < end; ++it) {
+    if (it->first.second == "SOLUSDT") publish_live(it->first, it->second);
+  }
+  ASSERT_TRUE(wait_until([&] { return newest("SOLUSDT") >= newest("BTCUSDT") || !p->running(); }, kLong))
+      << p->err();
+  stop_signal(*p);
+  const Predictions live = read_predictions(csv);
+  for (const auto& [key, v] : live.rows) EXPECT_EQ(*parse_iso8601(key.first) % (3 * kMinuteMs), 0) << key.first;
+  // Ticks at 06:00 to 06:57 (+ the 1 min buffer), each labelled with its boundary's bar.
+  EXPECT_EQ(live.rows.size(), 3u * 20);
+  expect_replay_equal(format_iso8601(kT0), end, live, true);
 }
 
 // Messages on a shard's subjects that are not bars it can take, published straight
