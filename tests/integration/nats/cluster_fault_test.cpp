@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <regex>
@@ -62,6 +64,16 @@ class ClusterFaultTest : public ::testing::Test {
     for (int k = 1; k <= 2; ++k) {
       write_file(pipeline(k), testing::rsi_linear_pipeline(kPipelineName, csv(k), kUniverse));
     }
+  }
+
+  // AF_CLUSTER_TEST_KEEP=DIR keeps a failed run's folder (logs, stores, CSVs) there.
+  void TearDown() override {
+    const char* keep = std::getenv("AF_CLUSTER_TEST_KEEP");
+    if (!HasFailure() || !keep || !*keep) return;
+    for (auto& s : shard_) s.reset();
+    ingest_.reset();
+    std::error_code ec;
+    std::filesystem::copy(dir_.path(), keep, std::filesystem::copy_options::recursive, ec);
   }
 
   std::string pipeline(int k) const { return dir_ / ("shard" + std::to_string(k) + ".yaml"); }
