@@ -129,11 +129,10 @@ void note_gap(GapSummary& summary, const ReplayGap& gap, GapPolicy policy, const
 
 }  // namespace
 
-Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const ReplayOptions& options) {
-  const auto started = std::chrono::steady_clock::now();
-  const dag::Plan& plan = engine.plan();
-  auto log = logger("replay");
+namespace {
 
+Result<std::vector<std::unique_ptr<DataSource>>> make_sources(const dag::Plan& plan, const PluginSet& plugins,
+                                                              const ReplayOptions& options) {
   std::vector<std::unique_ptr<DataSource>> sources;
   for (const auto& sp : plan.sources) {
     const auto* entry = plugins.data.find(sp.plugin);
@@ -143,22 +142,61 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     if (!src) return src.error();
     sources.push_back(std::move(src).value());
   }
+  return sources;
+}
+
+Result<int64_t> earliest_anchor(const dag::Plan& plan, std::vector<std::unique_ptr<DataSource>>& sources,
+                                const ReplayOptions& options) {
+  int64_t earliest = std::numeric_limits<int64_t>::max();
+  for (size_t i = 0; i < plan.sources.size(); ++i) {
+    for (const auto& sym : plan.sources[i].universe) {
+      auto e = sources[i]->earliest(sym);
+      if (!e) return e.error();
+      if (e.value()) earliest = std::min(earliest, *e.value());
+    }
+  }
+  if (earliest == std::numeric_limits<int64_t>::max())
+    return make_error("no bars for the universe under " + options.data_dir);
+  return earliest + plan.lookback_days * kDayMs;
+}
+
+}  // namespace
+
+Result<int64_t> replay_default_anchor(const dag::Plan& plan, const PluginSet& plugins, const ReplayOptions& options) {
+  auto sources = make_sources(plan, plugins, options);
+  if (!sources) return sources.error();
+  return earliest_anchor(plan, *sources, options);
+}
+
+Status replay_coverage(const ReplayReport& report, const dag::Plan& plan, const ReplayOptions& options) {
+  if (plan.lookback_days > 0 && report.history_bars == 0)
+    return make_error("no bars in the lookback " + format_iso8601(report.history_start) + " .. " +
+                      format_iso8601(report.anchor) + " under " + options.data_dir +
+                      ": the warmup would be empty (pick a later --from, or add the data)");
+  if (report.streamed_bars == 0)
+    return make_error("no bars from " + format_iso8601(report.anchor) +
+                      (report.end == std::numeric_limits<int64_t>::max() ? std::string(" on")
+                                                                          : " to " + format_iso8601(report.end)) +
+                      " under " + options.data_dir + ": nothing to replay");
+  return {};
+}
+
+Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const ReplayOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  const dag::Plan& plan = engine.plan();
+  auto log = logger("replay");
+
+  auto made = make_sources(plan, plugins, options);
+  if (!made) return made.error();
+  std::vector<std::unique_ptr<DataSource>> sources = std::move(made).value();
 
   ReplayReport report;
   if (options.from) {
     report.anchor = *options.from;
   } else {
-    int64_t earliest = std::numeric_limits<int64_t>::max();
-    for (size_t i = 0; i < plan.sources.size(); ++i) {
-      for (const auto& sym : plan.sources[i].universe) {
-        auto e = sources[i]->earliest(sym);
-        if (!e) return e.error();
-        if (e.value()) earliest = std::min(earliest, *e.value());
-      }
-    }
-    if (earliest == std::numeric_limits<int64_t>::max())
-      return make_error("no bars for the universe under " + options.data_dir);
-    report.anchor = earliest + plan.lookback_days * kDayMs;
+    auto anchor = earliest_anchor(plan, sources, options);
+    if (!anchor) return anchor.error();
+    report.anchor = *anchor;
   }
   report.history_start = history_start_for(report.anchor, plan.lookback_days, plan.coarsest_interval_ms);
   report.end = options.to.value_or(std::numeric_limits<int64_t>::max());
@@ -213,6 +251,7 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     heap.pop();
     Cursor& c = cursors[i];
     const Bar& bar = c.bars[c.next];
+    if (options.before_bar && !options.before_bar(c.close_key())) return make_error("replay stopped");
     if (c.last_ts != std::numeric_limits<int64_t>::min() && bar.ts - c.last_ts > c.interval_ms) {
       const ReplayGap gap{c.name, c.interval_ms, c.last_ts + c.interval_ms, bar.ts - c.interval_ms};
       if (options.gap_policy == GapPolicy::kFail)
@@ -247,20 +286,15 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     }
   }
   // The clock stops at the last bar's close: the timer ticks due by then fire.
+  if (options.final_clock) last_close = options.final_clock(last_close);
   if (last_close != std::numeric_limits<int64_t>::min()) engine.on_clock(last_close);
   if (engine.failure()) return *engine.failure();
   if (report.gaps.count > kGapWarnings)
     log->warn("{} gaps in the data in all ({} missing bars); the largest: {}", report.gaps.count,
               report.gaps.missing_bars, describe_gap(*report.gaps.largest));
-  if (plan.lookback_days > 0 && report.history_bars == 0)
-    return make_error("no bars in the lookback " + format_iso8601(report.history_start) + " .. " +
-                      format_iso8601(report.anchor) + " under " + options.data_dir +
-                      ": the warmup would be empty (pick a later --from, or add the data)");
-  if (report.streamed_bars == 0)
-    return make_error("no bars from " + format_iso8601(report.anchor) +
-                      (report.end == std::numeric_limits<int64_t>::max() ? std::string(" on")
-                                                                          : " to " + format_iso8601(report.end)) +
-                      " under " + options.data_dir + ": nothing to replay");
+  if (!options.part_of_universe) {
+    if (auto st = replay_coverage(report, plan, options); !st) return st.error();
+  }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (options.on_progress) {
     progress.done = true;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "runtime/close_order.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/plugin_set.hpp"
 #include "runtime/warmup.hpp"
@@ -49,6 +50,20 @@ struct ReplayOptions {
   // Called on the replay's thread every few thousand bars and once at the end
   // (`done`), for a progress display; it must be quick.
   std::function<void(const ReplayProgress&)> on_progress;
+
+  // A replay split over threads (runtime/threaded_replay.hpp) runs one driver per
+  // thread over part of the universe; these hooks let it put every thread's
+  // records back into the order one thread produces. Empty otherwise.
+  // Called before each bar is fed (before its gap check) with its place in the
+  // close order; false stops the replay (an error "replay stopped").
+  std::function<bool(const CloseKey&)> before_bar;
+  // Given this run's last close (INT64_MIN: it fed no bar), the clock the final
+  // on_clock runs at (INT64_MIN: none): one thread stops every symbol's timers at
+  // the newest close of the whole universe, so each thread must too.
+  std::function<int64_t(int64_t)> final_clock;
+  // This run feeds only part of the universe: an empty warmup or range is the
+  // caller's to judge over every part (replay_coverage), not this run's.
+  bool part_of_universe = false;
 };
 
 
@@ -85,5 +100,14 @@ struct ReplayReport {
 // bars in [anchor, end), and with GapPolicy::kFail the first gap. Each gap is
 // logged as a warning (rate-limited) and counted in the report.
 Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const ReplayOptions& options);
+
+// The anchor a replay without `from` starts at: the universe's earliest bar plus
+// lookback_days (what run_replay computes; a threaded replay computes it once for
+// every thread). Errors: no bars at all, a data source that fails.
+Result<int64_t> replay_default_anchor(const dag::Plan& plan, const PluginSet& plugins, const ReplayOptions& options);
+
+// run_replay's checks of the whole run: bars in the warmup (when lookback_days >
+// 0) and in the streamed range.
+Status replay_coverage(const ReplayReport& report, const dag::Plan& plan, const ReplayOptions& options);
 
 }  // namespace af
