@@ -105,6 +105,10 @@ int run_cli(int argc, char** argv) {
   r->add_flag("--print", replay.print_predictions, "print each prediction to stdout as `ts symbol prediction`");
   std::string replay_shard;
   add_shard_option(r, replay_shard, "replay");
+  r->add_option("--threads", replay.threads,
+                "compute threads, each running its own symbols (default: one per core, never more than symbols; "
+                "predictions identical to --threads 1)")
+      ->check(CLI::Range(1, 1024));
   ProxyArgs replay_proxy;
   add_proxy_flags(r, replay_proxy);
 

@@ -59,6 +59,7 @@ struct ReplayArgs {
   bool print_predictions = false;  // `ts symbol prediction` lines on stdout, as `signal --print`
   bool no_cache = false;           // decode every archive, neither reading nor writing `<zip>.bars`
   std::optional<ShardSpec> shard;  // --shard K/N: replay only the symbols this shard owns
+  uint32_t threads = 0;            // --threads N: compute threads (0: one per core)
 };
 int run_replay_command(const ReplayArgs& args);
 

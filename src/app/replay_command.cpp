@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <thread>
 
 #include "app/builtin_plugins.hpp"
 #include "app/commands.hpp"
@@ -17,6 +18,7 @@
 #include "common/time.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/replay_driver.hpp"
+#include "runtime/threaded_replay.hpp"
 
 namespace af::app {
 namespace {
@@ -43,6 +45,26 @@ int terminal_columns() {
 std::string month_position(const ReplayProgress& p) {
   if (p.end <= p.start) return format_iso8601(p.position).substr(0, 7);
   return format_iso8601(p.position).substr(0, 7) + "/" + format_iso8601(p.end - 1).substr(0, 7);
+}
+
+// The symbols of each compute thread (one part: run on the caller's thread, as
+// ever). --threads N, default one per core; one thread, said why, when the
+// pipeline or --dump needs a single thread's order.
+std::vector<std::vector<std::string>> replay_threads(const ReplayArgs& args, const dag::Plan& plan) {
+  const uint32_t threads = args.threads > 0 ? args.threads : std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 1) return {};
+  std::string why;
+  if (const auto* step = step_needing_all_symbols(plan))
+    why = "`" + step->plugin + "` (" + step->path + ") needs every symbol at once";
+  else if (!args.dumps.empty())
+    why = "--dump writes a frame's rows in the order one thread makes them";
+  if (!why.empty()) {
+    // Said on stderr when threads were asked for, logged when they were only the default.
+    if (args.threads > 1) std::cerr << "note: replay runs on one thread: " << why << '\n';
+    else logger("replay")->info("replay runs on one thread: {}", why);
+    return {};
+  }
+  return split_universe(plan, threads, args.shard ? args.shard->n : 1);
 }
 
 }  // namespace
@@ -90,14 +112,28 @@ int run_replay_command(const ReplayArgs& args) {
   SignalEmitter& sinks = **emitter;
 
   const bool print = args.print_predictions;
-  auto engine = Engine::create(*plan, plugins, [&sinks, print](const PredictionRecord& r) {
+  auto deliver = [&sinks, print](const PredictionRecord& r) {
     sinks.emit(r);
     if (print)
       std::printf("%s %s %s\n", format_iso8601(r.ts).c_str(), r.symbol->c_str(), format_double(r.prediction).c_str());
-  });
-  if (!engine) {
-    std::cerr << "error: " << engine.error().message << '\n';
-    return kExitFailure;
+  };
+  // Several threads, each with its own engine (runtime/threaded_replay.hpp), or one engine here.
+  std::unique_ptr<ThreadedReplay> threaded;
+  std::unique_ptr<Engine> engine;
+  if (const auto parts = replay_threads(args, *plan); parts.size() > 1) {
+    auto t = ThreadedReplay::create(*plan, plugins, parts, deliver);
+    if (!t) {
+      std::cerr << "error: " << t.error().message << '\n';
+      return kExitFailure;
+    }
+    threaded = std::move(t).value();
+  } else {
+    auto e = Engine::create(*plan, plugins, deliver);
+    if (!e) {
+      std::cerr << "error: " << e.error().message << '\n';
+      return kExitFailure;
+    }
+    engine = std::move(e).value();
   }
 
   std::map<int, std::unique_ptr<FrameDump>> dumps;
@@ -115,7 +151,7 @@ int run_replay_command(const ReplayArgs& args) {
       std::cerr << "error: --dump '" << spec << "': no frame '" << name << "' (frames: " << known << ")\n";
       return kExitInvalid;
     }
-    auto d = FrameDump::open(spec.substr(eq + 1), (*engine)->frame(static_cast<size_t>(frame)));
+    auto d = FrameDump::open(spec.substr(eq + 1), engine->frame(static_cast<size_t>(frame)));
     if (!d) {
       std::cerr << "error: " << d.error().message << '\n';
       return kExitFailure;
@@ -123,8 +159,8 @@ int run_replay_command(const ReplayArgs& args) {
     dumps[frame] = std::move(d).value();
   }
   if (!dumps.empty()) {
-    const Engine* e = engine->get();
-    (*engine)->set_row_observer([&dumps, e](int frame, SymbolId symbol, const SymbolSeries& series) {
+    const Engine* e = engine.get();
+    engine->set_row_observer([&dumps, e](int frame, SymbolId symbol, const SymbolSeries& series) {
       auto it = dumps.find(frame);
       if (it != dumps.end()) it->second->write_row(e->symbols().name(symbol), series);
     });
@@ -148,7 +184,7 @@ int run_replay_command(const ReplayArgs& args) {
       });
     };
   }
-  auto report = run_replay(**engine, plugins, options);
+  auto report = threaded ? threaded->run(options) : run_replay(*engine, plugins, options);
   progress.finish();
   int exit_code = kExitOk;
   if (!report) {
@@ -166,15 +202,16 @@ int run_replay_command(const ReplayArgs& args) {
     exit_code = kExitFailure;
   }
   if (report) {
-    const auto& s = (*engine)->stats();
-    const auto& em = (*engine)->emitter();
+    const EngineStats s = threaded ? threaded->stats() : engine->stats();
+    const uint64_t predictions = threaded ? threaded->predictions() : engine->emitter().emitted();
+    const uint64_t nan_skipped = threaded ? threaded->nan_skipped() : engine->emitter().nan_skipped();
     std::cout << "replay " << plan->name << (args.shard ? " shard " + args.shard->to_string() : "") << ": anchor=" << format_iso8601(report->anchor)
               << " history_start=" << format_iso8601(report->history_start)
               << " history_bars=" << report->history_bars << " streamed_bars=" << report->streamed_bars
-              << " predictions=" << em.emitted() << " nan_skipped=" << em.nan_skipped()
+              << " predictions=" << predictions << " nan_skipped=" << nan_skipped
               << " duplicates=" << s.duplicates << " revisions=" << s.revisions << " derived_bars=" << s.derived_bars
               << " gaps=" << report->gaps.count << " missing_bars=" << report->gaps.missing_bars
-              << " seconds=" << report->seconds << '\n';
+              << " seconds=" << report->seconds << " threads=" << (threaded ? threaded->threads() : 1) << '\n';
     if (report->gaps.largest)
       std::cout << "  largest gap: " << describe_gap(*report->gaps.largest) << '\n';
     for (const auto& st : sinks.stats()) {
