@@ -145,28 +145,22 @@ Result<std::vector<std::unique_ptr<DataSource>>> make_sources(const dag::Plan& p
   return sources;
 }
 
-Result<int64_t> earliest_anchor(const dag::Plan& plan, std::vector<std::unique_ptr<DataSource>>& sources,
-                                const ReplayOptions& options) {
-  int64_t earliest = std::numeric_limits<int64_t>::max();
+// The earliest bar of the plan's universe plus lookback_days (nullopt: no bars).
+Result<std::optional<int64_t>> earliest_anchor(const dag::Plan& plan,
+                                               std::vector<std::unique_ptr<DataSource>>& sources) {
+  std::optional<int64_t> earliest;
   for (size_t i = 0; i < plan.sources.size(); ++i) {
     for (const auto& sym : plan.sources[i].universe) {
       auto e = sources[i]->earliest(sym);
       if (!e) return e.error();
-      if (e.value()) earliest = std::min(earliest, *e.value());
+      if (e.value()) earliest = std::min(earliest.value_or(*e.value()), *e.value());
     }
   }
-  if (earliest == std::numeric_limits<int64_t>::max())
-    return make_error("no bars for the universe under " + options.data_dir);
-  return earliest + plan.lookback_days * kDayMs;
+  if (!earliest) return std::optional<int64_t>();
+  return std::optional<int64_t>(*earliest + plan.lookback_days * kDayMs);
 }
 
 }  // namespace
-
-Result<int64_t> replay_default_anchor(const dag::Plan& plan, const PluginSet& plugins, const ReplayOptions& options) {
-  auto sources = make_sources(plan, plugins, options);
-  if (!sources) return sources.error();
-  return earliest_anchor(plan, *sources, options);
-}
 
 Status replay_coverage(const ReplayReport& report, const dag::Plan& plan, const ReplayOptions& options) {
   if (plan.lookback_days > 0 && report.history_bars == 0)
@@ -194,8 +188,10 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
   if (options.from) {
     report.anchor = *options.from;
   } else {
-    auto anchor = earliest_anchor(plan, sources, options);
-    if (!anchor) return anchor.error();
+    auto own = earliest_anchor(plan, sources);
+    if (!own) return own.error();
+    const std::optional<int64_t> anchor = options.agree_anchor ? options.agree_anchor(*own) : *own;
+    if (!anchor) return make_error("no bars for the universe under " + options.data_dir);
     report.anchor = *anchor;
   }
   report.history_start = history_start_for(report.anchor, plan.lookback_days, plan.coarsest_interval_ms);

@@ -54,6 +54,9 @@ struct ReplayOptions {
   // A replay split over threads (runtime/threaded_replay.hpp) runs one driver per
   // thread over part of the universe; these hooks let it put every thread's
   // records back into the order one thread produces. Empty otherwise.
+  // Without `from`: given this run's anchor (its earliest bar plus lookback_days;
+  // nullopt: no bars), the anchor of the whole universe (nullopt: none has bars).
+  std::function<std::optional<int64_t>(std::optional<int64_t>)> agree_anchor;
   // Called before each bar is fed (before its gap check) with its place in the
   // close order; false stops the replay (an error "replay stopped").
   std::function<bool(const CloseKey&)> before_bar;
@@ -100,11 +103,6 @@ struct ReplayReport {
 // bars in [anchor, end), and with GapPolicy::kFail the first gap. Each gap is
 // logged as a warning (rate-limited) and counted in the report.
 Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const ReplayOptions& options);
-
-// The anchor a replay without `from` starts at: the universe's earliest bar plus
-// lookback_days (what run_replay computes; a threaded replay computes it once for
-// every thread). Errors: no bars at all, a data source that fails.
-Result<int64_t> replay_default_anchor(const dag::Plan& plan, const PluginSet& plugins, const ReplayOptions& options);
 
 // run_replay's checks of the whole run: bars in the warmup (when lookback_days >
 // 0) and in the streamed range.

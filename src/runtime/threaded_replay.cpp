@@ -134,26 +134,34 @@ struct PartProgress {
   std::atomic<int64_t> end{0};
 };
 
-// Where every part waits, once its bars are fed, for the newest close of all.
-struct ClockBarrier {
-  std::mutex mutex;
-  std::condition_variable cv;
-  size_t feeding = 0;
-  int64_t latest = kNoClock;
+// Where every part waits for all the others, once: for the anchor (the earliest
+// of theirs) and for the final clock (the latest of their closes). A part arrives
+// with its value (nullopt: none) or leaves (it ended before getting there); every
+// one gets the combined value of those that arrived, and whether one left.
+class PartBarrier {
+ public:
+  PartBarrier(size_t parts, bool latest) : waiting_(parts), latest_(latest) {}
 
-  // This part is done feeding (`own`: its last close); returns once all are.
-  int64_t arrive_and_wait(int64_t own) {
-    std::unique_lock lock(mutex);
-    latest = std::max(latest, own);
-    if (--feeding == 0) cv.notify_all();
-    else cv.wait(lock, [&] { return feeding == 0; });
-    return latest;
+  std::pair<std::optional<int64_t>, bool> arrive(std::optional<int64_t> v) {
+    std::unique_lock lock(mutex_);
+    if (v) value_ = !value_ ? *v : latest_ ? std::max(*value_, *v) : std::min(*value_, *v);
+    if (--waiting_ == 0) cv_.notify_all();
+    else cv_.wait(lock, [&] { return waiting_ == 0; });
+    return {value_, left_};
   }
-  // This part ended without reaching its final clock (it failed or stopped).
   void leave() {
-    std::lock_guard lock(mutex);
-    if (--feeding == 0) cv.notify_all();
+    std::lock_guard lock(mutex_);
+    left_ = true;
+    if (--waiting_ == 0) cv_.notify_all();
   }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  size_t waiting_;
+  const bool latest_;
+  std::optional<int64_t> value_;
+  bool left_ = false;
 };
 
 }  // namespace
@@ -161,19 +169,13 @@ struct ClockBarrier {
 Result<ReplayReport> ThreadedReplay::run(const ReplayOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   ReplayOptions shared = options;
-  // One anchor for every part: the earliest bar of the whole universe, not of each part's.
-  if (!shared.from) {
-    auto anchor = replay_default_anchor(plan_, plugins_, options);
-    if (!anchor) return anchor.error();
-    shared.from = *anchor;
-  }
   shared.part_of_universe = true;
   shared.on_progress = nullptr;
 
   const size_t n = parts_.size();
   RecordMerge merge(n);
-  ClockBarrier barrier;
-  barrier.feeding = n;
+  PartBarrier anchor_barrier(n, false);
+  PartBarrier clock_barrier(n, true);
   std::unique_ptr<PartProgress[]> progress(new PartProgress[n]);
   std::vector<std::optional<Result<ReplayReport>>> results(n);
   std::vector<std::optional<EventKey>> failed_at(n);
@@ -185,6 +187,7 @@ Result<ReplayReport> ThreadedReplay::run(const ReplayOptions& options) {
     p.key = EventKey::lowest();
     p.final_phase = false;
     p.stopped = false;
+    bool reached_anchor = false;
     bool reached_clock = false;
     uint32_t since_publish = 0;
     ReplayOptions o = shared;
@@ -197,6 +200,19 @@ Result<ReplayReport> ThreadedReplay::run(const ReplayOptions& options) {
         pp.end.store(rp.end, std::memory_order_relaxed);
         if (rp.done) pp.done.store(true, std::memory_order_relaxed);
         pp.reported.store(true, std::memory_order_release);
+      };
+    }
+    // One anchor for every part: the earliest bar of the whole universe, not of each
+    // part's (each finds its own symbols' earliest, in parallel).
+    if (!shared.from) {
+      o.agree_anchor = [&](std::optional<int64_t> own) -> std::optional<int64_t> {
+        reached_anchor = true;
+        auto [anchor, left] = anchor_barrier.arrive(own);
+        if (left) {
+          p.stopped = true;  // a part failed before: its error is the one a single thread meets
+          return std::nullopt;
+        }
+        return anchor;
       };
     }
     o.before_bar = [&](const CloseKey& k) {
@@ -217,9 +233,9 @@ Result<ReplayReport> ThreadedReplay::run(const ReplayOptions& options) {
       merge.publish(t, p.batch, EventKey::final_clock(0));
       p.final_phase = true;
       reached_clock = true;
-      const int64_t latest = barrier.arrive_and_wait(own);
+      const auto latest = clock_barrier.arrive(own == kNoClock ? std::nullopt : std::optional<int64_t>(own)).first;
       // After a failure one thread would never have reached its final clock.
-      return merge.failed_at() ? kNoClock : latest;
+      return merge.failed_at() || !latest ? kNoClock : *latest;
     };
     std::optional<Result<ReplayReport>> r;
     try {
@@ -231,7 +247,8 @@ Result<ReplayReport> ThreadedReplay::run(const ReplayOptions& options) {
     results[t] = std::move(r);
     // The failure is known to the merge before any part passes the barrier.
     merge.finish(t, p.batch, failed_at[t]);
-    if (!reached_clock) barrier.leave();
+    if (!shared.from && !reached_anchor) anchor_barrier.leave();
+    if (!reached_clock) clock_barrier.leave();
   };
 
   std::vector<std::thread> threads;

@@ -11,9 +11,10 @@
 //
 // Exact because nothing of one symbol depends on another's: a pipeline with a
 // step that needs every symbol at once (step_needing_all_symbols) must run on one
-// thread, which the caller decides. The final clock: every thread waits until all
-// have fed their bars and stops its timers at the newest close of all of them, as
-// one thread does. A failure stops the replay where one thread would have: no
+// thread, which the caller decides. Every thread starts at the anchor of the whole
+// universe (without --from: the earliest bar of all, each thread finding its own
+// symbols' earliest in parallel), and at the end waits until all have fed their
+// bars and stops its timers at the newest close of all of them, as one thread does. A failure stops the replay where one thread would have: no
 // record of an event after the earliest failing one is handed on, and that
 // failure is the one returned.
 //

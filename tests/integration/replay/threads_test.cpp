@@ -179,12 +179,17 @@ TEST_F(Threads, ExamplePipelinesGiveTheSameBytesWith1_2And7Threads) {
 
 // A model on a 2h timer and a second one on signal.generated; LTCUSDT's bars stop
 // at the end of January (its timer still ticks until the clock stops at the
-// newest close of all symbols, which is another thread's), and ETHUSDT misses
-// February's first half (a gap, bridged).
+// newest close of all symbols, which is another thread's), ETHUSDT misses
+// February (a gap, bridged), XRPUSDT and BNBUSDT start in February (with 7
+// threads they are one thread's only symbols). Without --from: the anchor is the
+// earliest bar of all plus the lookback, whichever thread has it.
 TEST_F(Threads, TimersSignalGeneratedAndGapsGiveTheSameBytes) {
   const std::string mirror = "events_mirror";
   std::filesystem::copy(path("mirror"), path(mirror), std::filesystem::copy_options::recursive);
-  ASSERT_GE(remove_months(path(mirror), {"LTCUSDT-1h-2025-02", "LTCUSDT-1h-2025-03", "ETHUSDT-1h-2025-02"}), 3u);
+  ASSERT_GE(remove_months(path(mirror),
+                          {"LTCUSDT-1h-2025-02", "LTCUSDT-1h-2025-03", "ETHUSDT-1h-2025-02", "XRPUSDT-1h-2025-01",
+                           "BNBUSDT-1h-2025-01"}),
+            5u);
   const std::string yaml = R"(name: events
 signal_generation:
   warmup: {lookback_days: 10}
@@ -214,9 +219,10 @@ pipeline:
       outputs: {columns: [prediction]}
       params: {features: [stage1], weights: [2.0], bias: 1.0, output_col: prediction}
 )";
-  const ReplayRun r = expect_identical("events", yaml, "--from 2025-01-20", kSymbols, false, mirror);
+  const ReplayRun r = expect_identical("events", yaml, "", kSymbols, false, mirror);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, " gaps=1 ")) << r.out;
+  EXPECT_TRUE(contains(r.out, ": anchor=2025-01-11T00:00:00Z ")) << r.out;
   EXPECT_TRUE(contains(r.csv, "LTCUSDT")) << "the symbol whose bars stop predicts on its timer";
 
   // --gap-policy fail, SOLUSDT missing February too: both gaps are found at the
