@@ -5,7 +5,8 @@
 // signal.generated events with a symbol whose bars stop early, with gaps (bridged,
 // and `--gap-policy fail`, which must stop at the same gap after the same
 // records); a pipeline with `transforms.align` and a replay with --dump stay on
-// one thread and say why; a bad thread count is a usage error.
+// one thread and say why; a bad thread count is a usage error, and so is
+// `signal --threads` (the live service computes on one thread).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -291,6 +292,12 @@ TEST_F(Threads, ABadThreadCountIsAUsageError) {
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
     EXPECT_TRUE(contains(r.err, "--threads")) << bad << ": " << r.err;
   }
+  // The live service has no threads to split over: refused in words, before any connection.
+  auto s = run_command(kBinary + " signal " + yaml + " --threads 2 --binance-base-url http://127.0.0.1:9");
+  EXPECT_EQ(s.exit_code, 2) << s.err;
+  EXPECT_EQ(s.err,
+            "error: signal --threads: the live service computes on one thread (only replay splits its symbols over "
+            "threads); to use more cores, run several processes with --shard K/N\n");
 }
 
 }  // namespace
