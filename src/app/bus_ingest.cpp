@@ -124,14 +124,24 @@ Result<std::vector<int64_t>> history_starts(nats::BusConnection& bus, const std:
   return from;
 }
 
+// A live bar's close as its feed saw it, on the wall clock (Unix us) for the
+// message's header: the shards measure close-to-emit from it (0: a history bar).
+int64_t final_at_wall_us(const LiveFeedBar& b) {
+  if (b.history || b.final_at_us <= 0) return 0;
+  const int64_t wall_now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  return wall_now_us - (feed_clock_us() - b.final_at_us);
+}
+
 // Publishes one bar and waits for its ack, retrying a transient failure with the
 // same id (backoff up to kRetryMaxMs); `on_wait` runs before each wait (the
 // metrics follow the outage). true: acked; false: stopped first.
-Result<bool> publish_until_acked(nats::Publisher& publisher, const nats::BarMessage& m, const std::atomic<bool>& stop,
-                                 uint64_t& retries, const std::function<void()>& on_wait) {
+Result<bool> publish_until_acked(nats::Publisher& publisher, const nats::BarMessage& m, int64_t final_at_us,
+                                 const std::atomic<bool>& stop, uint64_t& retries, const std::function<void()>& on_wait) {
   int64_t wait = kRetryInitialMs;
   for (;;) {
-    auto ack = nats::publish_bar(publisher, m);
+    auto ack = nats::publish_bar(publisher, m, final_at_us);
     if (ack) return true;
     if (!ack.error().transient) return ack.error();
     ++retries;
@@ -264,7 +274,8 @@ Result<BusIngestReport> run_bus_ingest(const dag::Plan& plan, const PluginSet& p
         // Stopping leaves the rest of the batch to the next start, which resumes
         // after the newest bar the stream holds for each symbol.
         if (stop.load()) break;
-        auto acked = publish_until_acked(publisher, {f.series[b.symbol], b.bar}, stop, report.retries, refresh_metrics);
+        auto acked = publish_until_acked(publisher, {f.series[b.symbol], b.bar}, final_at_wall_us(b), stop,
+                                         report.retries, refresh_metrics);
         if (!acked) return acked.error();
         if (!*acked) break;
         (b.history ? report.history_bars : report.live_bars) += 1;

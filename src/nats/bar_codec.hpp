@@ -28,6 +28,11 @@ namespace af::nats {
 
 inline constexpr std::string_view kBarSubjectRoot = "af.bars";
 inline constexpr int kBarFormatVersion = 1;
+// A header of live bars (optional; the payload is the bar): the wall-clock moment,
+// in Unix microseconds, the publishing side's feed found the bar final. A shard
+// measures its close-to-emit latency from it, so the bus hop is inside the number
+// (across machines the clocks' offset is too; docs/operations.md).
+inline constexpr const char* kBarFinalAtHeader = "Af-Final-At-Us";
 
 // Which series a bar belongs to: the data plugin's name after `data.`, the
 // exchange interval ("1h"), the symbol.

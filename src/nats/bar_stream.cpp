@@ -4,10 +4,27 @@
 
 namespace af::nats {
 
-Result<PublishAck> publish_bar(Publisher& publisher, const BarMessage& message) {
+namespace {
+
+PublishHeader final_at_header(int64_t final_at_wall_us) {
+  if (final_at_wall_us <= 0) return {};
+  return {kBarFinalAtHeader, std::to_string(final_at_wall_us)};
+}
+
+}  // namespace
+
+Result<PublishAck> publish_bar(Publisher& publisher, const BarMessage& message, int64_t final_at_wall_us) {
   auto payload = encode_bar(message);
   if (!payload) return payload.error();
-  return publisher.publish(bar_subject(message.series), bar_msg_id(message.series, message.bar.ts), *payload);
+  return publisher.publish(bar_subject(message.series), bar_msg_id(message.series, message.bar.ts), *payload,
+                           final_at_header(final_at_wall_us));
+}
+
+Status publish_bar_async(Publisher& publisher, const BarMessage& message, int64_t final_at_wall_us) {
+  auto payload = encode_bar(message);
+  if (!payload) return payload.error();
+  return publisher.publish_async(bar_subject(message.series), bar_msg_id(message.series, message.bar.ts), *payload,
+                                 final_at_header(final_at_wall_us));
 }
 
 Result<std::optional<BarMessage>> last_bar(BusConnection& bus, const std::string& stream, const BarSeries& series,

@@ -13,8 +13,11 @@
 
 namespace af::nats {
 
-// Encodes and publishes one bar; waits for the ack.
-Result<PublishAck> publish_bar(Publisher& publisher, const BarMessage& message);
+// Encodes and publishes one bar; waits for the ack. `final_at_wall_us` > 0: sent
+// as the kBarFinalAtHeader header (a live bar's close as its feed saw it).
+Result<PublishAck> publish_bar(Publisher& publisher, const BarMessage& message, int64_t final_at_wall_us = 0);
+// The same, pipelined (Publisher::publish_async; the ack comes later, failures from drain()).
+Status publish_bar_async(Publisher& publisher, const BarMessage& message, int64_t final_at_wall_us = 0);
 
 // The newest bar on the series' subject in `stream` (JetStream "get last message
 // for subject"), nullopt when the subject holds none. A message there that does not

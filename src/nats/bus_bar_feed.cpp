@@ -1,7 +1,10 @@
 #include "nats/bus_bar_feed.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 #include "common/log.hpp"
@@ -56,6 +59,28 @@ std::string bounded(std::string text) {
     text += "... (" + std::to_string(cut) + " more bytes)";
   }
   return text;
+}
+
+// Older than this, a live bar's close moment is a redelivery after an outage or a
+// restart: its latency would be the outage's, so the hand-over stamps it instead.
+constexpr int64_t kMaxFinalAtAgeUs = 60'000'000;
+
+// The moment the publishing side's feed found the bar final (header
+// kBarFinalAtHeader, Unix us), moved onto this process's feed clock, so that the
+// close-to-emit latency includes the bus hop. Absent, unreadable, in the future
+// (clocks of two machines) or too old: left 0, and the hand-over stamps its own.
+void stamp_final_at(natsMsg* msg, LiveFeedBar& b) {
+  const char* text = nullptr;
+  if (natsMsgHeader_Get(msg, kBarFinalAtHeader, &text) != NATS_OK || text == nullptr) return;
+  int64_t at = 0;
+  const char* end = text + std::strlen(text);
+  if (auto [p, ec] = std::from_chars(text, end, at); ec != std::errc() || p != end || at <= 0) return;
+  const int64_t wall_now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t age = wall_now_us - at;
+  if (age < 0 || age > kMaxFinalAtAgeUs) return;
+  b.final_at_us = feed_clock_us() - age;
+  b.final_at_ms = at / 1000;
 }
 
 }  // namespace
@@ -256,6 +281,7 @@ void BusBarFeed::take_live(natsMsg* msg, std::vector<Held>& held) {
   b.symbol = *symbol;
   b.bar = decoded->bar;
   b.history = false;
+  stamp_final_at(msg, b);
   held.push_back({b, msg});
 }
 

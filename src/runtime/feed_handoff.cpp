@@ -32,8 +32,10 @@ void FeedHandoff::push(std::span<const LiveFeedBar> bars) {
   std::lock_guard lock(mutex_);
   for (const LiveFeedBar& b : bars) {
     queue_.push_back(b);
-    queue_.back().final_at_ms = now;
-    queue_.back().final_at_us = now_us;
+    if (b.final_at_us == 0) {
+      queue_.back().final_at_ms = now;
+      queue_.back().final_at_us = now_us;
+    }
     if (b.history) ++stats_.history_bars;
     else ++stats_.live_bars;
   }

@@ -44,8 +44,9 @@ class FeedHandoff {
   // The first failure wins and ends poll()'s success; what a stop interrupts is
   // not a failure (ignored once stop() was called).
   void fail(Error error);
-  // Queues bars for poll(), stamped with this moment (final_at_ms/us) and counted
-  // as history or live bars.
+  // Queues bars for poll(), stamped with this moment (final_at_ms/us) unless the
+  // feed set an earlier one (a bus feed: the moment ingest's feed found the bar
+  // final), and counted as history or live bars.
   void push(std::span<const LiveFeedBar> bars);
   void mark_history_done();
   // The source's clock as the feed reads it now (ms): kept as an offset from the
