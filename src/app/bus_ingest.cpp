@@ -24,6 +24,8 @@ constexpr int64_t kMaxRetentionDays = 3650;
 constexpr int64_t kStopCheckMs = 50;
 constexpr int64_t kRetryInitialMs = 100;
 constexpr int64_t kRetryMaxMs = 5000;
+// Bars in flight at once (one round of publish_batch): the publisher's window.
+constexpr size_t kMaxRound = 1024;
 
 std::shared_ptr<spdlog::logger> log() { return logger("ingest"); }
 
@@ -152,6 +154,65 @@ Result<bool> publish_until_acked(nats::Publisher& publisher, const nats::BarMess
   }
 }
 
+// Publishes one poll's bars in rounds of distinct symbols, each round pipelined
+// (every bar sent, then every ack awaited: one round trip per round instead of
+// one per bar, which bounded ingest to a few thousand bars/s). At most one bar of
+// a symbol is ever in flight, so a failure can never leave a later bar of a
+// symbol stored without an earlier one (the server drops a failed one while
+// storing what follows on another connection after a reconnect): a failed bar is
+// retried alone, waiting for its ack, before the next round. The bars are put in
+// open-time order first (stable, so each symbol's stay in order): a burst of live
+// closes or several symbols' history fill a round. Stopping ends after the round
+// in flight; the next start resumes after the newest bar the stream holds.
+Status publish_batch(nats::Publisher& publisher, const Feed& f, std::vector<LiveFeedBar>& batch,
+                     const std::atomic<bool>& stop, BusIngestReport& report, const std::function<void()>& refresh) {
+  std::stable_sort(batch.begin(), batch.end(),
+                   [](const LiveFeedBar& a, const LiveFeedBar& b) { return a.bar.ts < b.bar.ts; });
+  std::vector<char> in_round(f.series.size(), 0);
+  std::vector<size_t> round;
+  std::vector<size_t> failed;
+  size_t next = 0;
+  while (next < batch.size() && !stop.load()) {
+    round.clear();
+    while (next < batch.size() && round.size() < kMaxRound && !in_round[batch[next].symbol]) {
+      in_round[batch[next].symbol] = 1;
+      round.push_back(next++);
+    }
+    failed.clear();
+    for (const size_t i : round) {
+      const LiveFeedBar& b = batch[i];
+      Status sent = nats::publish_bar_async(publisher, {f.series[b.symbol], b.bar}, final_at_wall_us(b));
+      if (!sent && !sent.error().transient) return sent.error();
+      if (!sent) failed.push_back(i);
+    }
+    auto acks = publisher.drain();
+    if (!acks) return acks.error();
+    for (const auto& fail : *acks) {
+      if (!fail.error.transient) return fail.error;
+      for (const size_t i : round) {
+        if (nats::bar_msg_id(f.series[batch[i].symbol], batch[i].bar.ts) == fail.msg_id) failed.push_back(i);
+      }
+    }
+    std::sort(failed.begin(), failed.end());
+    failed.erase(std::unique(failed.begin(), failed.end()), failed.end());
+    for (const size_t i : failed) {
+      const LiveFeedBar& b = batch[i];
+      log()->warn("bar {} not acked; publishing it again", nats::bar_msg_id(f.series[b.symbol], b.bar.ts));
+      ++report.retries;
+      auto acked = publish_until_acked(publisher, {f.series[b.symbol], b.bar}, final_at_wall_us(b), stop,
+                                       report.retries, refresh);
+      if (!acked) return acked.error();
+      if (!*acked) return {};  // stopped: the rest of the round is stored or comes again after the restart
+    }
+    for (const size_t i : round) {
+      in_round[batch[i].symbol] = 0;
+      (batch[i].history ? report.history_bars : report.live_bars) += 1;
+    }
+    refresh();
+  }
+  return {};
+}
+
 }  // namespace
 
 Status check_bus_ingest(const dag::Plan& plan, const BusIngestOptions& o) {
@@ -270,17 +331,7 @@ Result<BusIngestReport> run_bus_ingest(const dag::Plan& plan, const PluginSet& p
       batch.clear();
       if (!f.feed->poll(batch, got == 0 && i + 1 == feeds.size() ? kStopCheckMs : 0)) return *f.feed->error();
       got += batch.size();
-      for (const auto& b : batch) {
-        // Stopping leaves the rest of the batch to the next start, which resumes
-        // after the newest bar the stream holds for each symbol.
-        if (stop.load()) break;
-        auto acked = publish_until_acked(publisher, {f.series[b.symbol], b.bar}, final_at_wall_us(b), stop,
-                                         report.retries, refresh_metrics);
-        if (!acked) return acked.error();
-        if (!*acked) break;
-        (b.history ? report.history_bars : report.live_bars) += 1;
-        refresh_metrics();
-      }
+      if (Status st = publish_batch(publisher, f, batch, stop, report, refresh_metrics); !st) return st.error();
     }
     refresh_metrics();
     if (!history_logged && std::all_of(feeds.begin(), feeds.end(), [](const Feed& f) { return f.feed->history_done(); })) {
