@@ -211,7 +211,8 @@ int run_consumer(const Args& a) {
       if (b.history) continue;
       ++got;
       if (b.bar.ts <= last_ts[b.symbol]) ++out_of_order;
-      if (b.final_at_us > 0) latency_us.push_back(feed_clock_us() - b.final_at_us);
+      // Only bursts carry the publish moment; a flood's bars are stamped at hand-over.
+      if (a.burst_every_ms > 0 && b.final_at_us > 0) latency_us.push_back(feed_clock_us() - b.final_at_us);
       last_ts[b.symbol] = b.bar.ts;
     }
     last_ns = mono_ns();
