@@ -10,10 +10,11 @@
 //   2. start the feeds; the anchor A is the first kline message, as for signal;
 //   3. per symbol, history starts after the newest bar the stream holds for its
 //      subject, or, when it holds none, at A - retention (archive, then REST);
-//   4. publish every bar the feeds hand over and wait for its ack; a publish that
-//      fails transiently is retried (same id) until it is acked or the run stops,
+//   4. publish every bar the feeds hand over, in rounds (at most one bar per
+//      symbol, all sent, then every ack awaited); a publish that fails
+//      transiently is retried alone (same id) until it is acked or the run stops,
 //      so the stream never holds a later bar of a symbol without the earlier ones;
-//   5. on stop: finish the bar in flight, stop the feeds.
+//   5. on stop: finish the round in flight, stop the feeds.
 // A restart resumes from what the stream holds: no gap, nothing twice (the ids
 // make any overlap, e.g. with a standby ingest, a no-op at the server).
 //
