@@ -251,7 +251,7 @@ Result<BusIngestReport> run_bus_ingest(const dag::Plan& plan, const PluginSet& p
   if (!*connected) return report;  // stopped before any server answered
   nats::BusConnection& bus = **connected;
   if (Status st = ensure_bars_stream(bus, plan, o); !st) return st.error();
-  nats::Publisher publisher(bus, o.stream);
+  nats::Publisher publisher(bus, o.stream, static_cast<int>(kMaxRound));  // a round never waits for room
   // Copies what the connection and the publisher count into the metrics.
   const std::function<void()> refresh_metrics = [&] {
     const auto h = bus.health();
