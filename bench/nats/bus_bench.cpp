@@ -75,6 +75,10 @@ struct Args {
   int64_t burst_every_ms = 0;  // 0: flood; else one bar per symbol every this many ms (a live close)
 };
 
+// How this binary was started: the consumer is this binary again (argv[0] when
+// it names a path, so that it also works under valgrind; /proc/self/exe otherwise).
+std::string self_path = "/proc/self/exe";
+
 constexpr const char* kSource = "bench";
 constexpr const char* kInterval = "1m";
 constexpr int64_t kIntervalMs = 60'000;
@@ -264,7 +268,7 @@ Child spawn_consumer(const Args& a) {
   for (auto& s : args) argv.push_back(s.data());
   argv.push_back(nullptr);
   Child c;
-  const int rc = posix_spawn(&c.pid, "/proc/self/exe", &fa, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&c.pid, self_path.c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   close(fds[1]);
   if (rc != 0) {
@@ -436,6 +440,7 @@ int run_publisher(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (std::string(argv[0]).find('/') != std::string::npos) self_path = argv[0];
   const Args a = parse(argc, argv);
   set_log_level("warn");
   return a.role == "consume" ? run_consumer(a) : run_publisher(a);
