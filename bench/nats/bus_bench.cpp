@@ -86,7 +86,8 @@ constexpr int64_t kIntervalMs = 60'000;
 [[noreturn]] void usage(const std::string& problem) {
   std::fprintf(stderr,
                "bus_bench: %s\nusage: bus_bench --bus URLS [--replicas N] [--bars N] [--symbols N] "
-               "[--mode sync|async] [--window N] [--fetch-batch N] [--stream NAME] [--timeout S] [--burst-every-ms MS]\n",
+               "[--mode sync|async] [--window N] [--fetch-batch N] [--stream NAME] [--timeout S]\n"
+               "                 [--burst-every-ms MS]\n",
                problem.c_str());
   std::exit(2);
 }
@@ -228,7 +229,9 @@ int run_consumer(const Args& a) {
   std::sort(latency_us.begin(), latency_us.end());
   const auto pct = [&](double q) {
     if (latency_us.empty()) return std::nan("");
-    return static_cast<double>(latency_us[std::min(latency_us.size() - 1, static_cast<size_t>(q * static_cast<double>(latency_us.size())))]) / 1000.0;
+    const auto n = static_cast<double>(latency_us.size());
+    const size_t rank = std::min(latency_us.size() - 1, static_cast<size_t>(q * n));
+    return static_cast<double>(latency_us[rank]) / 1000.0;
   };
   std::printf("consumed=%lld first_ns=%lld last_ns=%lld cpu_s=%.4f received=%llu acked=%llu redelivered=%llu "
               "out_of_order=%lld hop_p50_ms=%.3f hop_p99_ms=%.3f hop_p999_ms=%.3f hop_max_ms=%.3f\n",
@@ -430,7 +433,8 @@ int run_publisher(const Args& a) {
       n / pub_s, 1e6 * pub_cpu / n, 1e6 * pub_tcpu / n, static_cast<unsigned long long>(counters.acked),
       static_cast<unsigned long long>(counters.duplicates), static_cast<long long>(failures), num("consumed"), e2e_s,
       num("consumed") / e2e_s, 1e6 * num("cpu_s") / n, num("redelivered"), num("out_of_order"),
-      num("hop_p50_ms"), num("hop_p99_ms"), num("hop_p999_ms"), num("hop_max_ms"), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+      num("hop_p50_ms"), num("hop_p99_ms"), num("hop_p999_ms"), num("hop_max_ms"),
+      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   if (!first_failure.empty()) std::fprintf(stderr, "bus_bench: first failure: %s\n", first_failure.c_str());
   const bool ok = failures == 0 && num("consumed") == n && num("out_of_order") == 0 && WIFEXITED(status) &&
                   WEXITSTATUS(status) == 0;

@@ -163,18 +163,21 @@ def run_latency(args, node, work):
             sys.exit("sim-exchange did not start")
         f = lambda n: (os.path.join(work, n + ".out"), os.path.join(work, n + ".err"))  # noqa: E731
         ingest = start([args.bin, "--log-level", "info", "ingest", pipelines["ingest"], "--bus", node.url,
-                        "--state-dir", os.path.join(work, "ingest_state"), "--metrics-port", "0"] + endpoints, *f("ingest"))
+                        "--state-dir", os.path.join(work, "ingest_state"), "--metrics-port", "0"] + endpoints,
+                       *f("ingest"))
         procs.append(ingest)
         direct = start([args.bin, "--log-level", "warn", "signal", pipelines["direct"], "--metrics-port", "0",
                         "--state-dir", os.path.join(work, "direct_state")] + endpoints, *f("direct"))
         procs.append(direct)
-        bus = start([args.bin, "--log-level", "warn", "signal", pipelines["bus"], "--bus", node.url, "--metrics-port", "0",
-                     "--state-dir", os.path.join(work, "bus_state")], *f("bus"))
+        bus = start([args.bin, "--log-level", "warn", "signal", pipelines["bus"], "--bus", node.url,
+                     "--metrics-port", "0", "--state-dir", os.path.join(work, "bus_state")], *f("bus"))
         procs.append(bus)
         urls = {"ingest": metrics_url(ingest, *f("ingest")), "direct": metrics_url(direct, *f("direct")),
                 "bus": metrics_url(bus, *f("bus"))}
         shards = {"direct": direct, "bus": bus}
-        settle = args.settle_events if args.settle_events is not None else max(4 * args.lat_symbols, args.lat_events // 10)
+        settle = args.settle_events
+        if settle is None:
+            settle = max(4 * args.lat_symbols, args.lat_events // 10)
         deadline = time.time() + args.lat_timeout
         while True:
             ready = True
@@ -236,8 +239,9 @@ def run_latency(args, node, work):
         result["ingest_live_bars"] = int(live)
         result["ingest_cpu_us_per_bar"] = round(1e6 * (b["ingest_cpu"] - a["ingest_cpu"]) / max(1, live), 2)
         result["server_cpu_us_per_bar"] = round(1e6 * (b["server_cpu"] - a["server_cpu"]) / max(1, live), 2)
-        result["bus_adds_p50_ms"] = round(result["bus"]["close_to_emit_p50_ms"] - result["direct"]["close_to_emit_p50_ms"], 3)
-        result["bus_adds_p99_ms"] = round(result["bus"]["close_to_emit_p99_ms"] - result["direct"]["close_to_emit_p99_ms"], 3)
+        for q in ("p50", "p99"):
+            key = "close_to_emit_%s_ms" % q
+            result["bus_adds_%s_ms" % q] = round(result["bus"][key] - result["direct"][key], 3)
         flat = {k: v for k, v in result.items() if not isinstance(v, dict)}
         for name in shards:
             flat.update({"%s_%s" % (name, k): v for k, v in result[name].items()})

@@ -140,7 +140,8 @@ int64_t final_at_wall_us(const LiveFeedBar& b) {
 // same id (backoff up to kRetryMaxMs); `on_wait` runs before each wait (the
 // metrics follow the outage). true: acked; false: stopped first.
 Result<bool> publish_until_acked(nats::Publisher& publisher, const nats::BarMessage& m, int64_t final_at_us,
-                                 const std::atomic<bool>& stop, uint64_t& retries, const std::function<void()>& on_wait) {
+                                 const std::atomic<bool>& stop, uint64_t& retries,
+                                 const std::function<void()>& on_wait) {
   int64_t wait = kRetryInitialMs;
   for (;;) {
     auto ack = nats::publish_bar(publisher, m, final_at_us);

@@ -75,8 +75,8 @@ void stamp_final_at(natsMsg* msg, LiveFeedBar& b) {
   int64_t at = 0;
   const char* end = text + std::strlen(text);
   if (auto [p, ec] = std::from_chars(text, end, at); ec != std::errc() || p != end || at <= 0) return;
-  const int64_t wall_now_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  using std::chrono::duration_cast, std::chrono::microseconds, std::chrono::system_clock;
+  const int64_t wall_now_us = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
   const int64_t age = wall_now_us - at;
   if (age < 0 || age > kMaxFinalAtAgeUs) return;
   b.final_at_us = feed_clock_us() - age;
