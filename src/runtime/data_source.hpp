@@ -10,10 +10,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/bar.hpp"
 #include "common/result.hpp"
+#include "runtime/bar_chunk.hpp"
 #include "registry/param.hpp"
 #include "registry/registry.hpp"
 #include "runtime/live_feed.hpp"
@@ -25,6 +27,14 @@ class DataSource {
   virtual ~DataSource() = default;
   // Closed bars of `symbol` with ts in [from, to), sorted by ts, no duplicates.
   virtual Result<std::vector<Bar>> history(const std::string& symbol, int64_t from, int64_t to) = 0;
+  // The same bars as history(), as the replay driver reads them: a source that
+  // keeps its data in columns (a mapped file) views them in place instead of
+  // copying them into a vector. The default wraps history().
+  virtual Result<BarChunk> history_chunk(const std::string& symbol, int64_t from, int64_t to) {
+    auto bars = history(symbol, from, to);
+    if (!bars) return bars.error();
+    return BarChunk(std::move(bars).value());
+  }
   // Earliest ts this source holds for `symbol` (for replay without --from); nullopt if none.
   virtual Result<std::optional<int64_t>> earliest(const std::string& symbol) = 0;
   // Where this source's data for `symbol` probably ends (exclusive), cheaply (no

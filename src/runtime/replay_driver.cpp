@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
-#include <queue>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/interval.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "runtime/bar_chunk.hpp"
 #include "runtime/close_order.hpp"
 
 namespace af {
@@ -40,9 +41,15 @@ int64_t month_start_after(int64_t ts, int64_t months) {
   return std::min(start, kFarFutureMs);
 }
 
+// Rows a cursor reads from a mapped chunk at a time: 64 bars (5.6 KB) per series
+// stay in the core's cache at a few hundred series.
+constexpr size_t kBlockRows = 64;
+
 // One (source, symbol) series, loaded one chunk (a calendar month) at a time so
 // that replay memory does not grow with the range (issue 8). Chunks are half-open
-// [loaded_to, chunk end): every bar of [from, end) is in exactly one chunk.
+// [loaded_to, chunk end): every bar of [from, end) is in exactly one chunk. A
+// chunk is whatever the source hands out (DataSource::history_chunk): the vision
+// source's is a view of the mapped decoded-bar cache, read a block of rows at a time.
 struct Cursor {
   size_t source;
   SymbolId symbol;
@@ -50,34 +57,113 @@ struct Cursor {
   std::string name;       // the symbol, as the data source knows it
   int64_t loaded_to = 0;  // bars with ts < loaded_to have been loaded
   int64_t end = 0;        // exclusive end of the series' range
-  std::vector<Bar> bars;  // the current chunk
-  size_t next = 0;
+  BarChunk bars;          // the current chunk
+  size_t next = 0;        // index in `bars` of `*bar`
+  const Bar* bar = nullptr;  // the series' next bar: in `bars` or in `block`
+  size_t block_left = 0;  // rows from `bar` on that are read already
+  CloseKey key;           // its place in the close order
+  std::unique_ptr<Bar[]> block;  // rows of a mapped chunk, kBlockRows at a time
   uint64_t total = 0;     // bars loaded so far
   int64_t last_ts = std::numeric_limits<int64_t>::min();  // the previous bar fed, for gap detection
-  int64_t close_time() const { return bars[next].ts + interval_ms; }
-  CloseKey close_key() const { return CloseKey{close_time(), source, symbol}; }
+
+  Cursor(size_t source_, SymbolId symbol_, int64_t interval, std::string name_, int64_t from, int64_t end_)
+      : source(source_), symbol(symbol_), interval_ms(interval), name(std::move(name_)), loaded_to(from), end(end_) {}
+
+  int64_t close_time() const { return key.close; }
+
+  // Points `bar` at bars[next] (reading the next block when the last one is used up).
+  void fetch() {
+    if (block_left == 0) {
+      if (!block) block = std::make_unique<Bar[]>(kBlockRows);
+      bar = bars.rows(next, block.get(), kBlockRows, block_left);
+    }
+    key = CloseKey{bar->ts + interval_ms, source, symbol};
+  }
+  // Moves to the chunk's next bar; false when the chunk is done.
+  bool advance() {
+    if (++next >= bars.size()) return false;
+    ++bar;
+    --block_left;
+    fetch();
+    return true;
+  }
 
   // Replaces the exhausted chunk with the next non-empty one. A month without
   // bars (a gap in the data) widens the next window (2, 4, 8... months) so that
   // an open-ended range (`end` = INT64_MAX) ends after a few probes once the data
   // does. Returns false at the end of the range.
   Result<bool> load_next(DataSource& data) {
-    bars.clear();
+    bars = BarChunk();
     next = 0;
+    block_left = 0;
     int64_t months = 1;
     while (bars.empty() && loaded_to < end) {
       int64_t to = std::min(end, month_start_after(loaded_to, months));
       if (to >= kFarFutureMs) to = end;
-      auto chunk = data.history(name, loaded_to, to);
+      auto chunk = data.history_chunk(name, loaded_to, to);
       if (!chunk) return chunk.error();
       bars = std::move(chunk).value();
       loaded_to = to;
       months *= 2;
     }
-    bars.shrink_to_fit();
     total += bars.size();
-    return !bars.empty();
+    if (bars.empty()) return false;
+    fetch();
+    return true;
   }
+};
+
+// The series in close order: a binary min-heap of (CloseKey, cursor) held by
+// value, the key packed into two integers (close time; data step and symbol),
+// so that sifting compares within the heap's own small array. After a series'
+// bar is fed, its next key replaces it at the top and sinks (one sift-down
+// instead of a pop and a push).
+class CursorHeap {
+ public:
+  explicit CursorHeap(const std::vector<Cursor>& cursors) {
+    for (size_t i = 0; i < cursors.size(); ++i) heap_.push_back(entry(cursors[i].key, i));
+    for (size_t k = heap_.size() / 2; k-- > 0;) sift_down(k);
+  }
+  bool empty() const { return heap_.empty(); }
+  size_t top() const { return heap_.front().cursor; }
+  // The top series moved to its next bar, of key `key`.
+  void replace_top(const CloseKey& key) {
+    heap_.front() = entry(key, heap_.front().cursor);
+    sift_down(0);
+  }
+  void pop() {
+    heap_.front() = heap_.back();
+    heap_.pop_back();
+    if (!heap_.empty()) sift_down(0);
+  }
+
+ private:
+  struct Entry {
+    int64_t close;
+    uint64_t order;  // data step, then symbol: CloseKey's tie-breaks as one number
+    size_t cursor;
+  };
+  static Entry entry(const CloseKey& k, size_t cursor) {
+    return Entry{k.close, (static_cast<uint64_t>(k.source) << 32) | k.symbol, cursor};
+  }
+  static bool before(const Entry& a, const Entry& b) {
+    return a.close < b.close || (a.close == b.close && a.order < b.order);
+  }
+  void sift_down(size_t k) {
+    const size_t n = heap_.size();
+    const Entry item = heap_[k];
+    while (true) {
+      size_t child = 2 * k + 1;
+      if (child >= n) break;
+      if (child + 1 < n && before(heap_[child + 1], heap_[child])) ++child;
+      if (!before(heap_[child], item)) break;
+      heap_[k] = heap_[child];
+      k = child;
+    }
+    heap_[k] = item;
+  }
+
+  std::vector<Entry> heap_;
 };
 
 }  // namespace
@@ -205,8 +291,7 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     for (const auto& sym : plan.sources[i].universe) {
       const auto id = engine.symbols().find(sym);
       if (!id) return make_error("symbol " + sym + " is not in the engine's universe");
-      Cursor c{i, *id, plan.sources[i].interval_ms, sym, report.history_start, report.end, {}, 0, 0,
-               std::numeric_limits<int64_t>::min()};
+      Cursor c(i, *id, plan.sources[i].interval_ms, sym, report.history_start, report.end);
       auto more = c.load_next(*sources[i]);
       if (!more) return more.error();
       if (*more) cursors.push_back(std::move(c));
@@ -238,16 +323,13 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
   engine.set_anchor(report.anchor);
   // Bars in the order they close across every series, as a live service would
   // see them (the live driver merges several feeds' history in the same order).
-  auto later = [&](size_t a, size_t b) { return cursors[b].close_key() < cursors[a].close_key(); };
-  std::priority_queue<size_t, std::vector<size_t>, decltype(later)> heap(later);
-  for (size_t i = 0; i < cursors.size(); ++i) heap.push(i);
+  CursorHeap heap(cursors);
   int64_t last_close = std::numeric_limits<int64_t>::min();  // the virtual exchange clock
   while (!heap.empty()) {
     const size_t i = heap.top();
-    heap.pop();
     Cursor& c = cursors[i];
-    const Bar& bar = c.bars[c.next];
-    if (options.before_bar && !options.before_bar(c.close_key())) return make_error("replay stopped");
+    const Bar& bar = *c.bar;
+    if (options.before_bar && !options.before_bar(c.key)) return make_error("replay stopped");
     if (c.last_ts != std::numeric_limits<int64_t>::min() && bar.ts - c.last_ts > c.interval_ms) {
       const ReplayGap gap{c.name, c.interval_ms, c.last_ts + c.interval_ms, bar.ts - c.interval_ms};
       if (options.gap_policy == GapPolicy::kFail)
@@ -266,8 +348,8 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
       options.on_progress(progress);
     }
     if (engine.failure()) return *engine.failure();
-    if (++c.next < c.bars.size()) {
-      heap.push(i);
+    if (c.advance()) {
+      heap.replace_top(c.key);
       continue;
     }
     // The chunk is done: the next one is loaded before the series competes again,
@@ -275,10 +357,11 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     auto more = c.load_next(*sources[c.source]);
     if (!more) return more.error();
     if (*more) {
-      heap.push(i);
+      heap.replace_top(c.key);
     } else {
       log->info("loaded source={} symbol={} bars={}", plan.sources[c.source].event, c.name, c.total);
-      std::vector<Bar>().swap(c.bars);
+      c.bars = BarChunk();
+      heap.pop();
     }
   }
   // The clock stops at the last bar's close: the timer ticks due by then fire.

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string_view>
 
 #include "common/log.hpp"
@@ -84,9 +85,13 @@ uint64_t header_checksum(const Header& h) {
   return payload_checksum(reinterpret_cast<const unsigned char*>(&h), kHeaderChecked);
 }
 
+// A read-only mapping of a cache file, released with the last chunk viewing it.
 struct Mapping {
   void* addr = MAP_FAILED;
   size_t size = 0;
+  Mapping() = default;
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
   ~Mapping() {
     if (addr != MAP_FAILED) ::munmap(addr, size);
   }
@@ -101,10 +106,10 @@ struct FdCloser {
 
 enum class Lookup { kHit, kMissing, kInvalid };
 
-// Reads the cache file when it is valid for an archive of `size` bytes hashing to
-// `sha256`; kInvalid sets `why` to a reason for the warning.
-Lookup load(const std::string& path, uint64_t size, const std::string& sha256, std::vector<Bar>& bars,
-            std::string& why) {
+// Maps the cache file and, when it is valid for an archive of `size` bytes
+// hashing to `sha256`, views its rows in `chunk`; kInvalid sets `why` to a
+// reason for the warning.
+Lookup load(const std::string& path, uint64_t size, const std::string& sha256, BarChunk& chunk, std::string& why) {
   FdCloser fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (fd.fd < 0) {
     if (errno == ENOENT) return Lookup::kMissing;
@@ -122,14 +127,16 @@ Lookup load(const std::string& path, uint64_t size, const std::string& sha256, s
           "-byte header";
     return Lookup::kInvalid;
   }
-  Mapping map;
-  map.size = static_cast<size_t>(file_size);
-  map.addr = ::mmap(nullptr, map.size, PROT_READ, MAP_PRIVATE, fd.fd, 0);
-  if (map.addr == MAP_FAILED) {
+  auto map = std::make_shared<Mapping>();
+  map->size = static_cast<size_t>(file_size);
+  // MAP_POPULATE: every page is read below (the checksum) and again by the
+  // replay; mapping them all in one call is cheaper than a fault per few pages.
+  map->addr = ::mmap(nullptr, map->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.fd, 0);
+  if (map->addr == MAP_FAILED) {
     why = std::string("cannot map: ") + std::strerror(errno);
     return Lookup::kInvalid;
   }
-  const auto* base = static_cast<const unsigned char*>(map.addr);
+  const auto* base = static_cast<const unsigned char*>(map->addr);
   Header h;
   std::memcpy(&h, base, kHeaderBytes);
   if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) {
@@ -166,34 +173,20 @@ Lookup load(const std::string& path, uint64_t size, const std::string& sha256, s
     return Lookup::kInvalid;
   }
   const uint64_t n = h.rows;
-  const unsigned char* col[kColumns];
-  for (uint64_t c = 0; c < kColumns; ++c) col[c] = payload + c * n * 8;
-  const unsigned char* flags = payload + kColumns * n * 8;
-  // reserve + push_back, not resize: a month of 1m bars is 4 MB, and
-  // zero-filling it before overwriting every field cost a pass over it.
-  bars.clear();
-  bars.reserve(static_cast<size_t>(n));
+  BarColumns cols;
+  cols.ts = payload;
+  for (uint64_t c = 0; c < 9; ++c) cols.values[c] = payload + (c + 1) * n * 8;
+  cols.flags = payload + kColumns * n * 8;
+  // Every flags byte is checked here, once, so that a chunk never holds an
+  // origin outside BarOrigin.
   for (uint64_t i = 0; i < n; ++i) {
-    const unsigned f = flags[i];
+    const unsigned f = cols.flags[i];
     if ((f & 7u) > static_cast<unsigned>(BarOrigin::kDerived) || (f >> 4) != 0) {
-      bars.clear();
       why = "corrupt payload (bad flags byte at row " + std::to_string(i) + ")";
       return Lookup::kInvalid;
     }
-    // Built in place from its values (C++20 aggregate emplace): default-
-    // constructing the element and then overwriting it zero-filled every bar
-    // with a `rep stos`, and appending a filled local copied it with a
-    // `rep movs`; either was ~85% of this loop.
-    const auto word = [&](int c) {
-      double v;
-      std::memcpy(&v, col[c] + i * 8, 8);
-      return v;
-    };
-    int64_t ts;
-    std::memcpy(&ts, col[0] + i * 8, 8);
-    bars.emplace_back(ts, word(1), word(2), word(3), word(4), word(5), word(6), word(7), word(8), word(9),
-                      static_cast<BarOrigin>(f & 7u), (f & 8u) != 0);
   }
+  chunk = BarChunk(std::shared_ptr<const void>(std::move(map)), cols, static_cast<size_t>(n));
   return Lookup::kHit;
 }
 
@@ -315,21 +308,25 @@ BarCacheStats bar_cache_stats() {
                        g_unwritable_warned.load()};
 }
 
-Result<std::vector<Bar>> read_vision_bars(const std::string& zip_path, bool use_cache) {
-  if (!use_cache) return read_vision_archive(zip_path);
+Result<BarChunk> open_vision_bars(const std::string& zip_path, bool use_cache) {
+  if (!use_cache) {
+    auto decoded = read_vision_archive(zip_path);
+    if (!decoded) return decoded.error();
+    return BarChunk(std::move(decoded).value());
+  }
   auto zip = load_vision_zip(zip_path);
   if (!zip) return zip.error();
   const uint64_t size = zip->bytes.size();
   const std::string cache = bar_cache_path(zip_path);
-  std::vector<Bar> bars;
+  BarChunk chunk;
   std::string why;
-  switch (load(cache, size, zip->sha256, bars, why)) {
+  switch (load(cache, size, zip->sha256, chunk, why)) {
     case Lookup::kHit:
       // The archive is the one the cache was built from; its .CHECKSUM is still
       // checked, so a cache never hides a mismatch the archive alone would report.
       if (Status s = verify_vision_checksum(zip_path, zip->sha256); !s) return s.error();
       g_hits.fetch_add(1, std::memory_order_relaxed);
-      return bars;
+      return chunk;
     case Lookup::kInvalid:
       g_invalid.fetch_add(1, std::memory_order_relaxed);
       logger("sources")->warn("vision bar cache {}: {}; rebuilding it from the archive", cache, why);
@@ -340,7 +337,13 @@ Result<std::vector<Bar>> read_vision_bars(const std::string& zip_path, bool use_
   auto decoded = read_vision_archive(zip_path, *zip);
   if (!decoded) return decoded.error();
   store(cache, *decoded, size, zip->sha256);
-  return decoded;
+  return BarChunk(std::move(decoded).value());
+}
+
+Result<std::vector<Bar>> read_vision_bars(const std::string& zip_path, bool use_cache) {
+  auto chunk = open_vision_bars(zip_path, use_cache);
+  if (!chunk) return chunk.error();
+  return std::move(chunk).value().to_vector();
 }
 
 }  // namespace af::vision

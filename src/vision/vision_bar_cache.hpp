@@ -4,10 +4,10 @@
 // memory-map instead of inflating and parsing the CSV again.
 //
 // File format (version 1, native little-endian; all offsets from the file start):
-//   header, 96 bytes:
-//     magic "AFBARS\r\n" | u32 version | u32 header bytes (96)
-//     u64 archive size | 32 bytes archive sha256 | u64 row count
-//     u64 payload bytes | u64 payload checksum | u64 header checksum (of bytes 0..87)
+//   header, 120 bytes:
+//     magic "AFBARS\r\n" | u32 version | u32 header bytes (120)
+//     u64 archive size | archive sha256 as 64 lower-case hex digits | u64 row count
+//     u64 payload bytes | u64 payload checksum | u64 header checksum (of bytes 0..111)
 //   payload, row count * 81 bytes, one column after the other:
 //     i64 ts[n] | f64 open[n] high[n] low[n] close[n] volume[n] quote_volume[n]
 //     trades[n] taker_buy_volume[n] taker_buy_quote_volume[n] | u8 flags[n]
@@ -35,6 +35,7 @@
 
 #include "common/bar.hpp"
 #include "common/result.hpp"
+#include "runtime/bar_chunk.hpp"
 
 namespace af::vision {
 
@@ -60,6 +61,11 @@ BarCacheStats bar_cache_stats();
 // and leave any cache file alone (`replay --no-cache`). Errors are those of
 // read_vision_archive (the zip's); a cache problem is never an error.
 Result<std::vector<Bar>> read_vision_bars(const std::string& zip_path, bool use_cache);
+
+// The same bars as a chunk: on a cache hit it views the mapped cache file's
+// columns in place (the mapping lives as long as the chunk or a narrowed copy of
+// it), otherwise it owns the decoded vector. Rows in file order, as in the zip.
+Result<BarChunk> open_vision_bars(const std::string& zip_path, bool use_cache);
 
 // Writes `bars` as the cache file `cache_path` of an archive of `archive_size`
 // bytes hashing to `archive_sha256` (64 lower-case hex digits), atomically.

@@ -63,30 +63,12 @@ std::vector<VisionSource::FileRef> VisionSource::list_files(const std::string& s
   return out;
 }
 
-Result<std::vector<Bar>> VisionSource::history(const std::string& symbol, int64_t from, int64_t to) {
-  const auto files = list_files(symbol);
-  if (files.empty()) {
-    return make_error("no " + interval_ + " kline files for " + symbol + " in " + dir(symbol, true) + " or " +
-                      dir(symbol, false));
-  }
-  // The usual replay chunk is one monthly file: its decoded vector is taken over
-  // and trimmed in place rather than copied bar by bar (a month of 1m bars is
-  // 4 MB; copying it was a fifth of a warm-cache replay's CPU time).
-  std::vector<Bar> bars;
-  const auto outside = [from, to](const Bar& b) { return b.ts < from || b.ts >= to; };
-  for (const auto& f : files) {
-    if (f.period.end_ms() <= from || f.period.start_ms() >= to) continue;
-    auto file_bars = read_vision_bars(f.path, bar_cache_);
-    if (!file_bars) return file_bars.error();
-    if (bars.empty()) {
-      bars = std::move(file_bars).value();
-      bars.erase(std::remove_if(bars.begin(), bars.end(), outside), bars.end());
-    } else {
-      for (const Bar& b : *file_bars) {
-        if (!outside(b)) bars.push_back(b);
-      }
-    }
-  }
+Error VisionSource::no_files(const std::string& symbol) const {
+  return make_error("no " + interval_ + " kline files for " + symbol + " in " + dir(symbol, true) + " or " +
+                    dir(symbol, false));
+}
+
+void VisionSource::sort_and_dedup(const std::string& symbol, std::vector<Bar>& bars) const {
   // Files were read monthly first, then daily, so a stable sort keeps the monthly
   // row first when both hold the same ts. An archive file is normally in order.
   const auto by_ts = [](const Bar& a, const Bar& b) { return a.ts < b.ts; };
@@ -108,7 +90,78 @@ Result<std::vector<Bar>> VisionSource::history(const std::string& symbol, int64_
     ++w;
   }
   bars.resize(w);
+}
+
+Result<std::vector<Bar>> VisionSource::history(const std::string& symbol, int64_t from, int64_t to) {
+  const auto files = list_files(symbol);
+  if (files.empty()) return no_files(symbol);
+  // The usual replay chunk is one monthly file: its decoded vector is taken over
+  // and trimmed in place rather than copied bar by bar (a month of 1m bars is
+  // 4 MB; copying it was a fifth of a warm-cache replay's CPU time).
+  std::vector<Bar> bars;
+  const auto outside = [from, to](const Bar& b) { return b.ts < from || b.ts >= to; };
+  for (const auto& f : files) {
+    if (f.period.end_ms() <= from || f.period.start_ms() >= to) continue;
+    auto chunk = open_vision_bars(f.path, bar_cache_);
+    if (!chunk) return chunk.error();
+    std::vector<Bar> file_bars = std::move(chunk).value().to_vector();
+    if (bars.empty()) {
+      bars = std::move(file_bars);
+      bars.erase(std::remove_if(bars.begin(), bars.end(), outside), bars.end());
+    } else {
+      for (const Bar& b : file_bars) {
+        if (!outside(b)) bars.push_back(b);
+      }
+    }
+  }
+  sort_and_dedup(symbol, bars);
   return bars;
+}
+
+Result<BarChunk> VisionSource::history_chunk(const std::string& symbol, int64_t from, int64_t to) {
+  const auto files = list_files(symbol);
+  if (files.empty()) return no_files(symbol);
+  const FileRef* only = nullptr;
+  size_t overlapping = 0;
+  for (const auto& f : files) {
+    if (f.period.end_ms() <= from || f.period.start_ms() >= to) continue;
+    ++overlapping;
+    only = &f;
+  }
+  if (overlapping == 0) return BarChunk();
+  // Several files (a window wider than a month, daily files): merged in memory.
+  if (overlapping > 1) {
+    auto bars = history(symbol, from, to);
+    if (!bars) return bars.error();
+    return BarChunk(std::move(bars).value());
+  }
+  // One file, the usual replay chunk: a file whose rows are strictly increasing
+  // (every real archive) holds the window's bars as one run of rows, found by
+  // binary search and viewed where they are (the mapped cache file on a hit).
+  auto chunk = open_vision_bars(only->path, bar_cache_);
+  if (!chunk) return chunk.error();
+  BarChunk& c = *chunk;
+  bool increasing = true;
+  for (size_t i = 1; i < c.size() && increasing; ++i) increasing = c.ts(i - 1) < c.ts(i);
+  if (!increasing) {
+    std::vector<Bar> bars = std::move(c).to_vector();
+    bars.erase(std::remove_if(bars.begin(), bars.end(), [from, to](const Bar& b) { return b.ts < from || b.ts >= to; }),
+               bars.end());
+    sort_and_dedup(symbol, bars);
+    return BarChunk(std::move(bars));
+  }
+  const auto first_at_or_after = [&c](int64_t t) {
+    size_t lo = 0, hi = c.size();
+    while (lo < hi) {
+      const size_t mid = lo + (hi - lo) / 2;
+      if (c.ts(mid) < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const size_t begin = first_at_or_after(from);
+  c.narrow(begin, std::max(begin, first_at_or_after(to)));
+  return chunk;
 }
 
 Result<std::optional<int64_t>> VisionSource::earliest(const std::string& symbol) {
@@ -116,11 +169,11 @@ Result<std::optional<int64_t>> VisionSource::earliest(const std::string& symbol)
   std::stable_sort(files.begin(), files.end(),
                    [](const FileRef& a, const FileRef& b) { return a.period.start_ms() < b.period.start_ms(); });
   for (const auto& f : files) {
-    auto bars = read_vision_bars(f.path, bar_cache_);
-    if (!bars) return bars.error();
-    if (bars->empty()) continue;
-    int64_t first = bars->front().ts;
-    for (const Bar& b : *bars) first = std::min(first, b.ts);
+    auto chunk = open_vision_bars(f.path, bar_cache_);
+    if (!chunk) return chunk.error();
+    if (chunk->empty()) continue;
+    int64_t first = chunk->ts(0);
+    for (size_t i = 1; i < chunk->size(); ++i) first = std::min(first, chunk->ts(i));
     return std::optional<int64_t>(first);
   }
   return std::optional<int64_t>();

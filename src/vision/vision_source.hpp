@@ -28,6 +28,9 @@ class VisionSource final : public DataSource {
   // period without a file is a real gap. No file at all for the symbol -> error
   // naming the folders searched.
   Result<std::vector<Bar>> history(const std::string& symbol, int64_t from, int64_t to) override;
+  // The same bars; a window inside one file (the replay driver's month) is
+  // viewed in place in that file's mapped cache when it has one.
+  Result<BarChunk> history_chunk(const std::string& symbol, int64_t from, int64_t to) override;
 
   // ts of the first bar of the earliest file; nullopt when there is no file.
   Result<std::optional<int64_t>> earliest(const std::string& symbol) override;
@@ -43,6 +46,9 @@ class VisionSource final : public DataSource {
   // monthly file's month; each group sorted by period.
   std::vector<FileRef> list_files(const std::string& symbol) const;
   std::string dir(const std::string& symbol, bool monthly) const;
+  Error no_files(const std::string& symbol) const;
+  // Sorts by ts (stable) and keeps the first row of each ts, logging conflicts.
+  void sort_and_dedup(const std::string& symbol, std::vector<Bar>& bars) const;
 
   std::string root_;
   VisionMarket market_;
