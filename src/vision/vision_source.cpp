@@ -63,6 +63,15 @@ std::vector<VisionSource::FileRef> VisionSource::list_files(const std::string& s
   return out;
 }
 
+Result<BarChunk> VisionSource::open_file(const std::string& path) {
+  if (auto it = opened_.find(path); it != opened_.end()) {
+    BarChunk chunk = std::move(it->second);
+    opened_.erase(it);
+    return chunk;
+  }
+  return open_vision_bars(path, bar_cache_);
+}
+
 Error VisionSource::no_files(const std::string& symbol) const {
   return make_error("no " + interval_ + " kline files for " + symbol + " in " + dir(symbol, true) + " or " +
                     dir(symbol, false));
@@ -102,7 +111,7 @@ Result<std::vector<Bar>> VisionSource::history(const std::string& symbol, int64_
   const auto outside = [from, to](const Bar& b) { return b.ts < from || b.ts >= to; };
   for (const auto& f : files) {
     if (f.period.end_ms() <= from || f.period.start_ms() >= to) continue;
-    auto chunk = open_vision_bars(f.path, bar_cache_);
+    auto chunk = open_file(f.path);
     if (!chunk) return chunk.error();
     std::vector<Bar> file_bars = std::move(chunk).value().to_vector();
     if (bars.empty()) {
@@ -138,7 +147,7 @@ Result<BarChunk> VisionSource::history_chunk(const std::string& symbol, int64_t 
   // One file, the usual replay chunk: a file whose rows are strictly increasing
   // (every real archive) holds the window's bars as one run of rows, found by
   // binary search and viewed where they are (the mapped cache file on a hit).
-  auto chunk = open_vision_bars(only->path, bar_cache_);
+  auto chunk = open_file(only->path);
   if (!chunk) return chunk.error();
   BarChunk& c = *chunk;
   bool increasing = true;
@@ -169,11 +178,15 @@ Result<std::optional<int64_t>> VisionSource::earliest(const std::string& symbol)
   std::stable_sort(files.begin(), files.end(),
                    [](const FileRef& a, const FileRef& b) { return a.period.start_ms() < b.period.start_ms(); });
   for (const auto& f : files) {
-    auto chunk = open_vision_bars(f.path, bar_cache_);
+    auto chunk = open_file(f.path);
     if (!chunk) return chunk.error();
     if (chunk->empty()) continue;
     int64_t first = chunk->ts(0);
     for (size_t i = 1; i < chunk->size(); ++i) first = std::min(first, chunk->ts(i));
+    // Replay asks for the earliest bar and then for the history from there,
+    // which starts in this very file: it is kept for that call rather than
+    // read, hashed and checked twice.
+    opened_.insert_or_assign(f.path, std::move(chunk).value());
     return std::optional<int64_t>(first);
   }
   return std::optional<int64_t>();

@@ -3,10 +3,12 @@
 // market and interval it reads monthly files, and daily files for days no monthly
 // file covers, verified against their .CHECKSUM, each through the decoded-bar
 // cache (vision_bar_cache.hpp) unless `bar_cache` is false. Owned by the replay
-// driver; compute thread; keeps nothing in memory between calls (each call lists
-// and reads files).
+// driver; compute thread. Each call lists and reads files; the one thing kept
+// between calls is the file earliest() read (at most one per symbol), until the
+// history call that reads it next.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +49,8 @@ class VisionSource final : public DataSource {
   std::vector<FileRef> list_files(const std::string& symbol) const;
   std::string dir(const std::string& symbol, bool monthly) const;
   Error no_files(const std::string& symbol) const;
+  // The bars of the file at `path`: the chunk earliest() kept, else read.
+  Result<BarChunk> open_file(const std::string& path);
   // Sorts by ts (stable) and keeps the first row of each ts, logging conflicts.
   void sort_and_dedup(const std::string& symbol, std::vector<Bar>& bars) const;
 
@@ -56,6 +60,7 @@ class VisionSource final : public DataSource {
   std::string interval_;
   bool bar_cache_;
   bool data_root_override_ = false;  // root_ is the `data/` folder itself
+  std::map<std::string, BarChunk> opened_;  // by path: files earliest() read, not yet asked for again
 };
 
 }  // namespace af::vision
