@@ -2,7 +2,9 @@
 """Draws bench/scaling/results.json (written by run_scaling.py) into
 docs/perf_scaling_symbols.png, docs/perf_scaling_frame.png and
 docs/perf_scaling_features.png: CPU ns per event, log-log, every point
-labelled with its value. Needs Debian's python3-matplotlib."""
+labelled with its value; and, when results.json has a `threads` section,
+docs/perf_scaling_threads.png: whole-process replay events/s (wall and CPU)
+against `replay --threads N`. Needs Debian's python3-matplotlib."""
 
 import json
 import os
@@ -46,6 +48,34 @@ def plot(rows, xkey, xlabel, title, path):
     ax.set_ylabel("CPU time per bar event (ns, log)")
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+
+
+def plot_threads(rows, path):
+    """Events/s of the whole replay process against its --threads (linear axes):
+    over wall time (what the threads buy) and over CPU time (what they cost)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=90)
+    for key, label, color in (("events_per_sec_wall", "events/s over wall time", "tab:blue"),
+                              ("events_per_sec_cpu", "events/s over CPU time (user+sys)", "tab:orange")):
+        pts = [(r["threads"], r["replay"][key]) for r in rows if "replay" in r]
+        if not pts:
+            continue
+        xs, ys = zip(*pts)
+        ax.plot(xs, ys, "o-", color=color, label=label)
+        for x, y in pts:
+            ax.annotate(f"{y / 1e6:.2f} M", (x, y), textcoords="offset points", xytext=(4, 5), fontsize=7,
+                        color=color)
+    ax.set_xticks(sorted({r["threads"] for r in rows}))
+    ax.set_ylim(bottom=0)
+    ax.margins(x=0.2)
+    ax.set_xlabel("replay --threads")
+    ax.set_ylabel("bar events per second")
+    ax.set_title("Whole-process replay vs threads (20 symbols x 1 month of 1m, warm cache, CSV sink)", fontsize=9)
+    ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     fig.savefig(path)
@@ -102,6 +132,8 @@ def main():
         plot(res["features"], "features", "feature columns (bilstm example's 19 repeated)",
              "Engine cost per 15m source event vs features (resample 2h, linear model)",
              os.path.join(docs, "perf_scaling_features.png"))
+    if res.get("threads"):
+        plot_threads(res["threads"], os.path.join(docs, "perf_scaling_threads.png"))
 
 
 if __name__ == "__main__":

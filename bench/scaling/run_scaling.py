@@ -5,7 +5,9 @@
   * the number of features (the bilstm example's 19 columns repeated k times,
     feeding models.linear; engine only, the baselines implement only momentum+RSI),
 for the engine (bench/e2e/engine_bench, decoded bars, no sink), the seed's pandas
-loop (bench/baseline/seed_loop.py) and the pure-Python incremental loop.
+loop (bench/baseline/seed_loop.py) and the pure-Python incremental loop; and
+whole-process events/s against `replay --threads N` (20 symbols x one month of 1m
+bars, warm decoded-bar cache, CSV sink; only when `replay --help` lists --threads).
 Writes bench/scaling/results.json (or --out) and, with --plot, docs/perf_*.png.
 Run by hand; takes a few CPU minutes (the pandas loop dominates).
 """
@@ -22,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "bench", "e2e"))
 import run_e2e  # noqa: E402
+import run_table  # noqa: E402
 
 MINIMAL = os.path.join(REPO, "examples/08_signal_generation/minimal_offline.yaml")
 BILSTM = os.path.join(REPO, "examples/models/bilstm_example.yaml")
@@ -107,7 +110,8 @@ def main():
     ap.add_argument("--events", type=int, default=300_000, help="engine events per point")
     ap.add_argument("--baseline-events", type=int, default=20, help="pandas-loop events per point")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--only", default="symbols,frame,features")
+    ap.add_argument("--only", default="symbols,frame,features,threads")
+    ap.add_argument("--threads", default="1,2", help="replay --threads values of the threads curve")
     ap.add_argument("--plot", action="store_true")
     ap.add_argument("--no-engine", action="store_true", help="baselines only (merged into --out)")
     ap.add_argument("--no-baseline", action="store_true", help="engine only (merged into --out)")
@@ -163,6 +167,34 @@ def main():
             print("features", json.dumps(row), flush=True)
             rows.append(row)
         res["features"] = merge(res.get("features"), rows, "repeat")
+
+    if "threads" in only and not a.no_engine:
+        if "--threads" not in run_table.replay_help(a.alpha_forge):
+            print("threads: skipped, this alpha_forge's replay has no --threads", flush=True)
+        else:
+            syms = [f"S{i:03d}USDT" for i in range(20)]
+            mirror = os.path.join(a.workdir, "mirror_20_1m_2025-01")
+            if not os.path.isdir(mirror):
+                subprocess.run([a.alpha_forge, "synth-data", "--out", mirror, "--symbols", ",".join(syms),
+                                "--interval", "1m", "--from", "2025-01-01", "--to", "2025-02-01", "--seed", "42"],
+                               check=True, capture_output=True)
+            pipe = os.path.join(a.workdir, "minimal_20_1m.yaml")
+            out_csv = os.path.join(a.workdir, "threads_predictions.csv")
+            run_e2e.write_pipeline(MINIMAL, pipe, syms, "1m", out_csv, 1)
+            # One untimed run fills the decoded-bar cache: every point is a warm replay.
+            subprocess.run([a.alpha_forge, "replay", pipe, "--data", mirror, "--fresh"], cwd=REPO, check=True,
+                           capture_output=True)
+            rows = []
+            for n in (int(x) for x in a.threads.split(",")):
+                r = run_table.run_replay(a.alpha_forge, pipe, mirror, out_csv, ["--threads", str(n)], a.repeat)
+                row = {"threads": n, "replay": {"events": r["events"], "cpu_seconds": r["cpu_s"],
+                                                "wall_seconds": r["wall_s"],
+                                                "events_per_sec_wall": r["events"] / r["wall_s"],
+                                                "events_per_sec_cpu": r["events"] / r["cpu_s"],
+                                                "peak_rss_kb": r["rss_kb"], "load1": os.getloadavg()[0]}}
+                print("threads", json.dumps(row), flush=True)
+                rows.append(row)
+            res["threads"] = merge(res.get("threads"), rows, "threads")
 
     res["load1_end"] = os.getloadavg()[0]
     with open(a.out, "w") as f:
