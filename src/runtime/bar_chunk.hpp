@@ -75,21 +75,33 @@ class BarChunk {
       count = size_ - i;
       return owned_.data() + begin_ + i;
     }
-    count = std::min(cap, size_ - i);
+    const size_t n = std::min(cap, size_ - i);  // a local: stores to `scratch` cannot alias it
     const size_t row = begin_ + i;
-    for (size_t k = 0; k < count; ++k) std::memcpy(&scratch[k].ts, columns_.ts + (row + k) * 8, 8);
+    for (size_t k = 0; k < n; ++k) std::memcpy(&scratch[k].ts, columns_.ts + (row + k) * 8, 8);
     double Bar::*const fields[9] = {&Bar::open,   &Bar::high,         &Bar::low,    &Bar::close,
                                     &Bar::volume, &Bar::quote_volume, &Bar::trades, &Bar::taker_buy_volume,
                                     &Bar::taker_buy_quote_volume};
     for (int c = 0; c < 9; ++c) {
       const unsigned char* col = columns_.values[c] + row * 8;
-      for (size_t k = 0; k < count; ++k) std::memcpy(&(scratch[k].*fields[c]), col + k * 8, 8);
+      for (size_t k = 0; k < n; ++k) std::memcpy(&(scratch[k].*fields[c]), col + k * 8, 8);
     }
-    for (size_t k = 0; k < count; ++k) {
+    for (size_t k = 0; k < n; ++k) {
       const unsigned f = columns_.flags[row + k];
       scratch[k].origin = static_cast<BarOrigin>(f & 7u);
       scratch[k].complete = (f & 8u) != 0;
     }
+    // The next block's lines, asked for now: a replay reads many series in
+    // turn, too many column streams for the hardware prefetcher to follow, and
+    // a mapped month is larger than the cache, so each block would otherwise
+    // start with a miss per column line.
+    const size_t ahead = std::min(cap, size_ - i - n);
+    if (ahead > 0) {
+      const size_t from = (row + n) * 8, to = (row + n + ahead) * 8;
+      for (size_t b = from; b < to; b += 64) __builtin_prefetch(columns_.ts + b);
+      for (int c = 0; c < 9; ++c)
+        for (size_t b = from; b < to; b += 64) __builtin_prefetch(columns_.values[c] + b);
+    }
+    count = n;
     return scratch;
   }
 

@@ -5,6 +5,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/interval.hpp"
@@ -113,57 +114,71 @@ struct Cursor {
   }
 };
 
-// The series in close order: a binary min-heap of (CloseKey, cursor) held by
-// value, the key packed into two integers (close time; data step and symbol),
-// so that sifting compares within the heap's own small array. After a series'
-// bar is fed, its next key replaces it at the top and sinks (one sift-down
-// instead of a pop and a push).
-class CursorHeap {
+// The series in close order: (close time, cursor index) entries kept sorted in
+// a ring, the cursors being sorted by (data step, symbol) so that the index is
+// CloseKey's tie-break. Series of one interval move in lockstep: the series just
+// fed closes its next bar after every other one's, so its entry goes back to
+// the end of the ring: two comparisons per bar where a heap sifted through
+// log2(series) levels. Otherwise (other intervals, gaps) the place is found by
+// binary search and the shorter side of the ring moves by one entry.
+class CloseOrderRing {
  public:
-  explicit CursorHeap(const std::vector<Cursor>& cursors) {
-    for (size_t i = 0; i < cursors.size(); ++i) heap_.push_back(entry(cursors[i].key, i));
-    for (size_t k = heap_.size() / 2; k-- > 0;) sift_down(k);
+  // `cursors` sorted by (source, symbol), each with a bar.
+  explicit CloseOrderRing(const std::vector<Cursor>& cursors) {
+    size_t capacity = 1;
+    while (capacity < cursors.size() + 1) capacity *= 2;
+    ring_.resize(capacity);
+    mask_ = capacity - 1;
+    for (size_t i = 0; i < cursors.size(); ++i) insert(Entry{cursors[i].key.close, i});
   }
-  bool empty() const { return heap_.empty(); }
-  size_t top() const { return heap_.front().cursor; }
-  // The top series moved to its next bar, of key `key`.
-  void replace_top(const CloseKey& key) {
-    heap_.front() = entry(key, heap_.front().cursor);
-    sift_down(0);
+  bool empty() const { return size_ == 0; }
+  size_t top() const { return ring_[head_].cursor; }
+  // The first series moved to its next bar, closing at `close`.
+  void replace_top(int64_t close) {
+    const Entry e{close, top()};
+    pop();
+    insert(e);
   }
   void pop() {
-    heap_.front() = heap_.back();
-    heap_.pop_back();
-    if (!heap_.empty()) sift_down(0);
+    head_ = (head_ + 1) & mask_;
+    --size_;
   }
 
  private:
   struct Entry {
     int64_t close;
-    uint64_t order;  // data step, then symbol: CloseKey's tie-breaks as one number
     size_t cursor;
   };
-  static Entry entry(const CloseKey& k, size_t cursor) {
-    return Entry{k.close, (static_cast<uint64_t>(k.source) << 32) | k.symbol, cursor};
-  }
   static bool before(const Entry& a, const Entry& b) {
-    return a.close < b.close || (a.close == b.close && a.order < b.order);
+    return a.close < b.close || (a.close == b.close && a.cursor < b.cursor);
   }
-  void sift_down(size_t k) {
-    const size_t n = heap_.size();
-    const Entry item = heap_[k];
-    while (true) {
-      size_t child = 2 * k + 1;
-      if (child >= n) break;
-      if (child + 1 < n && before(heap_[child + 1], heap_[child])) ++child;
-      if (!before(heap_[child], item)) break;
-      heap_[k] = heap_[child];
-      k = child;
+  Entry& at(size_t j) { return ring_[(head_ + j) & mask_]; }
+
+  void insert(const Entry& e) {
+    if (size_ == 0 || before(at(size_ - 1), e)) {  // the lockstep case
+      at(size_++) = e;
+      return;
     }
-    heap_[k] = item;
+    size_t lo = 0, hi = size_ - 1;  // the first entry after `e` is in [lo, hi]
+    while (lo < hi) {
+      const size_t mid = lo + (hi - lo) / 2;
+      if (before(e, at(mid))) hi = mid;
+      else lo = mid + 1;
+    }
+    if (lo < size_ - lo) {  // open the slot by moving the front part one step back
+      head_ = (head_ + mask_) & mask_;
+      for (size_t j = 0; j < lo; ++j) at(j) = at(j + 1);
+    } else {                // or the back part one step on
+      for (size_t j = size_; j > lo; --j) at(j) = at(j - 1);
+    }
+    at(lo) = e;
+    ++size_;
   }
 
-  std::vector<Entry> heap_;
+  std::vector<Entry> ring_;
+  size_t mask_ = 0;
+  size_t head_ = 0;
+  size_t size_ = 0;
 };
 
 }  // namespace
@@ -299,6 +314,11 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     }
   }
 
+  // (data step, symbol) order: a cursor's index is then its CloseKey tie-break.
+  std::sort(cursors.begin(), cursors.end(), [](const Cursor& a, const Cursor& b) {
+    return std::tie(a.source, a.symbol) < std::tie(b.source, b.symbol);
+  });
+
   // The expected size, for a progress display only.
   ReplayProgress progress{0, 0, report.history_start, report.history_start, 0, false};
   if (options.on_progress) {
@@ -323,10 +343,10 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
   engine.set_anchor(report.anchor);
   // Bars in the order they close across every series, as a live service would
   // see them (the live driver merges several feeds' history in the same order).
-  CursorHeap heap(cursors);
+  CloseOrderRing order(cursors);
   int64_t last_close = std::numeric_limits<int64_t>::min();  // the virtual exchange clock
-  while (!heap.empty()) {
-    const size_t i = heap.top();
+  while (!order.empty()) {
+    const size_t i = order.top();
     Cursor& c = cursors[i];
     const Bar& bar = *c.bar;
     if (options.before_bar && !options.before_bar(c.key)) return make_error("replay stopped");
@@ -349,7 +369,7 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     }
     if (engine.failure()) return *engine.failure();
     if (c.advance()) {
-      heap.replace_top(c.key);
+      order.replace_top(c.key.close);
       continue;
     }
     // The chunk is done: the next one is loaded before the series competes again,
@@ -357,11 +377,11 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
     auto more = c.load_next(*sources[c.source]);
     if (!more) return more.error();
     if (*more) {
-      heap.replace_top(c.key);
+      order.replace_top(c.key.close);
     } else {
       log->info("loaded source={} symbol={} bars={}", plan.sources[c.source].event, c.name, c.total);
       c.bars = BarChunk();
-      heap.pop();
+      order.pop();
     }
   }
   // The clock stops at the last bar's close: the timer ticks due by then fire.

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <map>
+#include <utility>
 
 #include "common/interval.hpp"
 #include "runtime/replay_driver.hpp"
@@ -188,6 +190,29 @@ TEST_F(ReplayDriverTest, GapPolicyResetStartsTheSymbolAfreshAfterTheGap) {
   EXPECT_EQ(of(bridge, "AAA", held, hole_from_).size(), 1u);
   EXPECT_EQ(of(reset, "BBB", 0).size(), 2u * kDayMs / (2 * kMinuteMs));
   EXPECT_EQ(of(reset, "BBB", 0), of(bridge, "BBB", 0));
+}
+
+// Series out of lockstep (BBB misses 5 hours, then rejoins) still run in close
+// order: by close time, then by symbol, so predictions come out sorted that way.
+TEST_F(ReplayDriverTest, SeriesOutOfLockstepRunInCloseOrder) {
+  hole_symbol_ = "BBB";
+  hole_from_ = kDayMs + 100 * kMinuteMs;  // on the 2m grid: no bar is held across the hole
+  hole_to_ = kDayMs + 400 * kMinuteMs;
+  const auto out = predictions(testing::two_frame_plan({"AAA", "BBB", "CCC"}), GapPolicy::kBridge, 1);
+  ASSERT_FALSE(out.empty());
+  const std::map<std::string, int> rank{{"AAA", 0}, {"BBB", 1}, {"CCC", 2}};
+  for (size_t i = 1; i < out.size(); ++i) {
+    ASSERT_LT(std::make_pair(out[i - 1].ts, rank.at(out[i - 1].symbol)), std::make_pair(out[i].ts, rank.at(out[i].symbol)))
+        << "prediction " << i;
+  }
+  EXPECT_EQ(of(out, "AAA", 0).size(), 2u * kDayMs / (2 * kMinuteMs));
+  EXPECT_EQ(of(out, "CCC", 0), [&] {
+    auto aaa = of(out, "AAA", 0);
+    for (auto& p : aaa) p.symbol = "CCC";
+    return aaa;
+  }());
+  EXPECT_EQ(of(out, "BBB", hole_from_, hole_to_).size(), 0u);
+  EXPECT_FALSE(of(out, "BBB", hole_to_).empty());
 }
 
 TEST_F(ReplayDriverTest, GapPolicyFailStopsAtTheFirstGap) {
