@@ -119,7 +119,8 @@ def main():
     os.makedirs(a.workdir, exist_ok=True)
     res = json.load(open(a.out)) if os.path.exists(a.out) else {}
     only = a.only.split(",")
-    res["load1_start"] = os.getloadavg()[0]
+    if only != ["threads"]:  # the threads points carry their own load
+        res["load1_start"] = os.getloadavg()[0]
 
     if "symbols" in only:
         rows = []
@@ -196,7 +197,8 @@ def main():
                 rows.append(row)
             res["threads"] = merge(res.get("threads"), rows, "threads")
 
-    res["load1_end"] = os.getloadavg()[0]
+    if only != ["threads"]:
+        res["load1_end"] = os.getloadavg()[0]
     with open(a.out, "w") as f:
         json.dump(res, f, indent=2)
     if a.plot:
