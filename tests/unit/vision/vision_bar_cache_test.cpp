@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -327,6 +328,61 @@ TEST(VisionSourceBarCache, SameHistoryWithAndWithoutCacheAndBarsFilesIgnored) {
   auto first = cached.earliest("ABCUSDT");
   ASSERT_TRUE(first.ok() && first->has_value());
   EXPECT_EQ(**first, bars.front().ts);
+}
+
+// history_chunk (what replay reads) holds exactly history()'s bars for windows
+// inside one file (a view of the mapped cache once it is warm), across files,
+// partly or wholly outside the data, and for a file whose rows are out of order
+// with a duplicate ts (the vector path: sorted, first row kept).
+TEST(VisionSourceBarCache, HistoryChunkEqualsHistory) {
+  test::TempDir dir;
+  const VisionPeriod jan{2024, 1, 0};
+  auto bars = test::random_bars(jan.start_ms(), kHourMs, 31 * 24 + 48, 21);
+  std::vector<Bar> month(bars.begin(), bars.begin() + 31 * 24);
+  std::vector<Bar> feb1(bars.begin() + 31 * 24, bars.begin() + 32 * 24);
+  std::vector<Bar> feb2(bars.begin() + 32 * 24, bars.end());
+  std::reverse(feb2.begin(), feb2.end());  // out of order...
+  Bar twin = feb2[5];
+  twin.close += 1;  // ...and a second row for one ts, with other values
+  feb2.insert(feb2.begin() + 9, twin);
+  ASSERT_TRUE(write_vision_file(dir.str(), "ABCUSDT", kHourMs, jan, month, futures_dialect()).ok());
+  ASSERT_TRUE(write_vision_file(dir.str(), "ABCUSDT", kHourMs, {2024, 2, 1}, feb1, futures_dialect()).ok());
+  ASSERT_TRUE(write_vision_file(dir.str(), "ABCUSDT", kHourMs, {2024, 2, 2}, feb2, futures_dialect()).ok());
+  VisionSource plain(dir.str(), VisionMarket::kFuturesUm, kHourMs, false);
+  const int64_t feb = VisionPeriod{2024, 2, 0}.start_ms();
+  struct Window {
+    int64_t from, to;
+    bool one_file;  // inside the monthly file: mapped once the cache is warm
+  };
+  const Window windows[] = {
+      {jan.start_ms(), feb, true},                                        // the month, as replay asks
+      {jan.start_ms() + 5 * kDayMs + 3 * kHourMs, jan.start_ms() + 20 * kDayMs + 1, true},  // inside it
+      {jan.start_ms() - 40 * kDayMs, jan.start_ms() + kDayMs, true},      // from before the data
+      {jan.start_ms() + 30 * kDayMs, feb + 2 * kDayMs, false},            // across three files
+      {feb + kDayMs, feb + 2 * kDayMs, false},                            // the reversed daily file
+      {feb + 3 * kDayMs, feb + 40 * kDayMs, false},                       // after the data
+      {jan.start_ms() + 7 * kHourMs, jan.start_ms() + 7 * kHourMs, true},  // empty, inside the month
+  };
+  for (bool cache : {false, true}) {
+    for (int run = 0; run < 2; ++run) {  // with the cache: cold (no .bars yet), then warm
+      VisionSource source(dir.str(), VisionMarket::kFuturesUm, kHourMs, cache);
+      for (const Window& w : windows) {
+        SCOPED_TRACE("cache=" + std::to_string(cache) + " run=" + std::to_string(run) + " from=" +
+                     format_iso8601(w.from) + " to=" + format_iso8601(w.to));
+        auto want = plain.history("ABCUSDT", w.from, w.to);
+        ASSERT_TRUE(want.ok()) << want.error().message;
+        auto got = source.history_chunk("ABCUSDT", w.from, w.to);
+        ASSERT_TRUE(got.ok()) << got.error().message;
+        // The first window of the cold run decodes January and writes its cache;
+        // every later read of that file maps it.
+        const bool warm = run == 1 || &w != &windows[0];
+        EXPECT_EQ(got->mapped(), cache && warm && w.one_file);
+        ASSERT_EQ(got->size(), want->size());
+        for (size_t i = 0; i < got->size(); ++i) ASSERT_EQ(got->ts(i), (*want)[i].ts) << "row " << i;
+        expect_same(std::move(got).value().to_vector(), *want);
+      }
+    }
+  }
 }
 
 }  // namespace
