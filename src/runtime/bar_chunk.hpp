@@ -1,10 +1,11 @@
 #pragma once
-// BarChunk: the bars of one DataSource::history_chunk window, sorted by ts, no
-// duplicates. Either owned (a vector, for sources that decode into memory) or
-// viewed in place in columns that a source keeps mapped (the decoded-bar cache,
-// vision/vision_bar_cache.hpp): replay then reads each bar straight from the
+// BarChunk: a run of bars, as DataSource::history_chunk returns a window (sorted
+// by ts, no duplicates) or open_vision_bars a whole file (file order). Either
+// owned (a vector, for sources that decode into memory) or viewed in place in
+// columns that a source keeps mapped (the decoded-bar cache,
+// vision/vision_bar_cache.hpp): replay then reads the bars straight from the
 // mapped file instead of first copying a month into a std::vector<Bar> (whose
-// fresh pages cost more than the engine's work on them).
+// fresh pages' first-touch faults were a large part of a warm replay).
 // A value type, moved; owned by the replay driver; compute thread.
 
 #include <algorithm>
@@ -46,23 +47,6 @@ class BarChunk {
     int64_t v;
     std::memcpy(&v, columns_.ts + (begin_ + i) * 8, 8);
     return v;
-  }
-
-  // Bar i, built in `out` (every field written).
-  void read(size_t i, Bar& out) const {
-    if (!mapped_) {
-      out = owned_[begin_ + i];
-      return;
-    }
-    const size_t row = begin_ + i;
-    std::memcpy(&out.ts, columns_.ts + row * 8, 8);
-    double* fields[9] = {&out.open,   &out.high,         &out.low,    &out.close,
-                         &out.volume, &out.quote_volume, &out.trades, &out.taker_buy_volume,
-                         &out.taker_buy_quote_volume};
-    for (int c = 0; c < 9; ++c) std::memcpy(fields[c], columns_.values[c] + row * 8, 8);
-    const unsigned f = columns_.flags[row];
-    out.origin = static_cast<BarOrigin>(f & 7u);
-    out.complete = (f & 8u) != 0;
   }
 
   // Bars i, i+1, ... as contiguous rows, at least one and at most what is left:
