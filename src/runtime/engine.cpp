@@ -1,25 +1,14 @@
 #include "runtime/engine.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "runtime/engine_step_runtime.hpp"
 
 namespace af {
-
-struct Engine::StepRuntime {
-  const dag::StepPlan* plan = nullptr;
-  registry::PluginKind kind = registry::PluginKind::kFeature;
-  std::vector<std::unique_ptr<Feature>> features;  // per symbol
-  FeatureRegistry::Factory feature_factory;        // re-creates a symbol's feature (reset_symbol)
-  std::vector<uint8_t> started;                    // per symbol: first valid input seen
-  std::unique_ptr<Model> model;
-  std::unique_ptr<Transform> transform;
-  std::vector<int> input_columns;  // on plan->frame
-  int first_output = -1;           // first output column on plan->frame
-  int output_count = 0;
-};
 
 // Receives a transform's completed rows and runs them, depth first, through the
 // flow of the transform's output frame (event chaining).
@@ -143,6 +132,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const dag::Plan& plan, const Plug
       return make_error(p.steps[i].label + ": " + st.error().message);
   }
   e->init_events();
+  e->init_batching();
   return e;
 }
 
@@ -162,6 +152,7 @@ std::vector<uint8_t> Engine::frames_fed_by(size_t source) const {
 Status Engine::reset_symbol(size_t source, SymbolId symbol) {
   if (source >= plan_.sources.size() || symbol >= symbols_.size())
     return make_error("reset of an unknown data step or symbol");
+  flush_models();  // the symbol's rows so far complete as they were
   const std::vector<uint8_t> fed = frames_fed_by(source);
   for (size_t f = 0; f < frames_.size(); ++f)
     if (fed[f]) frames_[f]->series(symbol).clear();
@@ -223,6 +214,11 @@ bool Engine::on_source_bar(size_t source, SymbolId symbol, const Bar& bar) {
 }
 
 void Engine::append_and_run(int frame, SymbolId symbol, const Bar& bar, std::span<const double> extra, int depth) {
+  // A deferred row of this symbol completes before anything else happens to it.
+  if (pending_of_[symbol]) {
+    flush_models();
+    if (failure_) return;
+  }
   // A chain deeper than the guard is a pipeline bug (the compiler rejects loops).
   const int producer = plan_.frames[frame].producer_step;
   if (!enter_chain(depth, &plan_.frames[frame].event, producer >= 0 ? &plan_.steps[producer].label : nullptr, symbol))
@@ -232,20 +228,28 @@ void Engine::append_and_run(int frame, SymbolId symbol, const Bar& bar, std::spa
   for (size_t i = 0; i < extra.size(); ++i) row[kBarColumns.size() + i] = extra[i];
 
   const int flow = router_.route(frame);
-  if (flow >= 0) run_flow(flow, frame, symbol, bar, depth);
+  if (flow >= 0 && !run_flow(flow, frame, symbol, bar, depth, 0)) return;  // deferred: flush_models() completes it
+  complete_row(frame, symbol, bar);
+}
 
+void Engine::complete_row(int frame, SymbolId symbol, const Bar& bar) {
   if (failure_) return;
+  const SymbolSeries& series = frames_[frame]->series(symbol);
   if (row_observer_) row_observer_(frame, symbol, series);
   if (frame == plan_.prediction.frame && streamed_ && prediction_on_rows_) {
+    before_record();
+    if (failure_) return;
     emitter_->offer(&symbols_.name(symbol), symbol, bar.ts, series.value(plan_.prediction.column, 0), origin_);
   }
 }
 
-void Engine::run_flow(int flow, int frame, SymbolId symbol, const Bar& bar, int depth) {
-  ++stats_.flow_runs;
+bool Engine::run_flow(int flow, int frame, SymbolId symbol, const Bar& bar, int depth, size_t first) {
+  if (first == 0) ++stats_.flow_runs;
   SymbolSeries& series = frames_[frame]->series(symbol);
   double* row = series.mutable_row(0);
-  for (int step : plan_.flows[flow].steps) {
+  const std::vector<int>& steps = plan_.flows[flow].steps;
+  for (size_t pos = first; pos < steps.size(); ++pos) {
+    const int step = steps[pos];
     StepRuntime& rt = steps_[step];
     switch (rt.kind) {
       case registry::PluginKind::kFeature: {
@@ -267,12 +271,20 @@ void Engine::run_flow(int flow, int frame, SymbolId symbol, const Bar& bar, int 
         break;
       }
       case registry::PluginKind::kModel:
+        if (rt.batchable && batching_ && !flushing_) {
+          defer_row(flow, frame, pos, symbol, bar, depth);
+          return false;
+        }
         row[rt.first_output] = rt.model->predict(symbol, series);
         break;
       case registry::PluginKind::kTransform: {
         // Transforms read the bar itself: the row's bar columns are a copy of it.
         ChainOutput out(*this, rt.plan->output_frame, depth + 1);
         rt.transform->on_bar(symbol, bar, out);
+        // A row the transform completed may wait for its model (batching): it
+        // completes before this symbol's flow goes on, as it would have at once.
+        if (pending_of_[symbol] && pos + 1 < steps.size()) flush_models();
+        if (failure_) return true;
         break;
       }
       case registry::PluginKind::kData:
@@ -281,12 +293,13 @@ void Engine::run_flow(int flow, int frame, SymbolId symbol, const Bar& bar, int 
     }
   }
   // signal.generated after each model's finite prediction, once the whole flow has run.
-  if (plan_.signal_subscribers.empty()) return;
-  for (int step : plan_.flows[flow].steps) {
-    if (failure_) return;
+  if (plan_.signal_subscribers.empty()) return true;
+  for (int step : steps) {
+    if (failure_) return true;
     if (signal_fired_by_[step] && !std::isnan(row[steps_[step].first_output]))
       fire_signal_generated(step, symbol, depth + 1);
   }
+  return true;
 }
 
 double Engine::run_model(int step, SymbolId symbol, SymbolSeries& series) {
@@ -297,6 +310,8 @@ double Engine::run_model(int step, SymbolId symbol, SymbolSeries& series) {
 }
 
 void Engine::save(StateWriter& w) const {
+  // A deferred row is half processed: the driver flushes before it saves.
+  assert(pending_.empty());
   w.put_string(plan_.name);
   w.put<uint64_t>(frames_.size());
   w.put<uint64_t>(symbols_.size());

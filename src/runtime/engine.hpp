@@ -31,6 +31,11 @@
 
 namespace af {
 
+// Whether the drivers batch model runs across symbols (Engine::set_model_batching):
+// yes, unless the environment variable AF_MODEL_BATCHING is "0" (per-symbol runs,
+// to compare the two in tests and benchmarks; the results are the same).
+bool model_batching_wanted();
+
 struct EngineStats {
   uint64_t source_bars = 0;      // closed bars offered to on_source_bar
   uint64_t duplicates = 0;       // re-delivered identical bars, dropped
@@ -42,6 +47,9 @@ struct EngineStats {
   uint64_t timer_ticks = 0;      // timer.<interval> ticks fired
   uint64_t timer_no_row = 0;     // (tick, step, symbol) skipped: the symbol had no row on the step's frame yet
   uint64_t signal_runs = 0;      // steps run on signal.generated
+  uint64_t batched_model_runs = 0;  // model runs deferred and run in a batch (set_model_batching)
+  uint64_t model_batches = 0;       // predict_batch calls made for them
+  uint64_t largest_model_flush = 0; // deferred rows completed by one flush_models()
 };
 
 class Engine {
@@ -69,7 +77,31 @@ class Engine {
   // Bars before it are warmup history. Default: everything is streamed.
   void set_anchor(int64_t anchor_ts) { anchor_ts_ = anchor_ts; }
   int64_t anchor() const { return anchor_ts_; }
+  // The observer sees the rows of each frame in the order they were appended.
+  // With model batching, a frame whose flow holds a deferred model reports its
+  // row when the row is complete (at the flush), so rows of different frames
+  // may interleave differently than without it.
   void set_row_observer(RowObserver observer) { row_observer_ = std::move(observer); }
+
+  // Model batching across symbols (engine_batch.cpp; off by default). When on, a
+  // model step whose Model::preferred_batch() is above 1 and that is followed in
+  // its flow by no transform is not run when a row reaches it: the rest of that
+  // row's work (the model, the steps after it, signal.generated, the row observer,
+  // the record) waits until flush_models(), which finishes the waiting rows in the
+  // order they arrived, running the model with predict_batch for the next
+  // preferred_batch() waiting rows whenever it reaches one not yet predicted (so
+  // the first records go out after one chunk's compute, not the whole batch's). Everything is as if each row had run at once: the engine
+  // flushes by itself before anything could tell the difference (another event of
+  // a waiting symbol, a record of any other row, reset_symbol), and the drivers
+  // flush when their input runs dry (live: the feeds' queues are empty; replay:
+  // at the end) and before a snapshot (save() requires nothing waiting).
+  void set_model_batching(bool on) { batching_ = on; }
+  bool model_batching() const { return batching_; }
+  void flush_models();
+  bool models_pending() const { return !pending_.empty(); }
+  // True while flush_models() finishes deferred rows: a record delivered now
+  // belongs to the newest source bar of its own symbol, not to the bar in flight.
+  bool flushing_models() const { return flushing_; }
 
   // A closed bar of data step `source` (index into Plan::sources). Returns false
   // when it was dropped (duplicate, revision, unknown symbol).
@@ -113,7 +145,37 @@ class Engine {
   static Status build_step(const dag::Plan& p, const dag::StepPlan& sp, const PluginSet& plugins,
                            const SymbolTable& symbols, size_t feature_instances, StepRuntime& rt);
   void append_and_run(int frame, SymbolId symbol, const Bar& bar, std::span<const double> extra, int depth);
-  void run_flow(int flow, int frame, SymbolId symbol, const Bar& bar, int depth);
+  // Runs `flow`'s steps from position `first` on for the newest row of `frame`,
+  // then signal.generated; false when a model step deferred the rest (batching).
+  bool run_flow(int flow, int frame, SymbolId symbol, const Bar& bar, int depth, size_t first);
+  // After the flow: the row observer and, on the prediction frame, the record.
+  void complete_row(int frame, SymbolId symbol, const Bar& bar);
+  // Model batching (engine_batch.cpp).
+  struct DeferredRow {
+    int flow = -1;
+    int frame = -1;
+    size_t pos = 0;  // the deferred model step's position in the flow
+    int depth = 0;
+    SymbolId symbol = 0;
+    Bar bar;
+    bool streamed = false;
+    BarOrigin origin = BarOrigin::kArchive;
+    bool predicted = false;  // the model's column is written (flush_models)
+  };
+  void init_batching();
+  void defer_row(int flow, int frame, size_t pos, SymbolId symbol, const Bar& bar, int depth);
+  // One predict_batch for waiting row `first` and the next waiting rows of the same
+  // model step, up to its preferred_batch().
+  void predict_deferred(size_t first);
+  int deferred_step(const DeferredRow& d) const;
+  // What a record about to be emitted outside a flush needs: every deferred row
+  // before it emitted first.
+  void before_record() {
+    if (!pending_.empty() && !flushing_) flush_models();
+  }
+  // The chain guard's links for a row of `frame` at `depth` (its path of frames
+  // from the data step), as they were when the row was deferred.
+  void restore_chain(int frame, int depth);
   // The frames whose rows come from `source`'s frame: itself and, transitively, the
   // output frames of the transforms reading them.
   std::vector<uint8_t> frames_fed_by(size_t source) const;
@@ -160,6 +222,15 @@ class Engine {
   std::string signal_event_name_ = "signal.generated";
   std::array<ChainLink, kMaxChainDepth> chain_{};
   std::optional<Error> failure_;
+  // Model batching (engine_batch.cpp).
+  bool batching_ = false;
+  bool flushing_ = false;
+  std::vector<DeferredRow> pending_;  // in arrival order; at most one per symbol
+  std::vector<uint8_t> pending_of_;   // per symbol: a row of it is in pending_
+  std::vector<SymbolId> batch_symbols_;
+  std::vector<const SymbolSeries*> batch_series_;
+  std::vector<double> batch_out_;
+  std::vector<size_t> batch_rows_;  // indexes into pending_ of one batch
   // State of the event in flight.
   int64_t timer_slot_ = std::numeric_limits<int64_t>::min();  // a timer tick's record label, else INT64_MIN
   bool streamed_ = false;

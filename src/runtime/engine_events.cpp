@@ -72,6 +72,11 @@ void Engine::fire_timer(const TimerTick& tick, SymbolId symbol) {
 }
 
 bool Engine::run_subscribed_model(int step, SymbolId symbol, int depth) {
+  // It reads the symbol's newest row: a deferred row of the symbol completes first.
+  if (pending_of_[symbol]) {
+    flush_models();
+    if (failure_) return true;
+  }
   SymbolSeries& series = frames_[plan_.steps[step].frame]->series(symbol);
   // No row yet for this symbol (it has not traded since the start): nothing to
   // predict from; counted, never invented.
@@ -102,6 +107,8 @@ void Engine::fire_signal_generated(int from_step, SymbolId symbol, int depth) {
 }
 
 void Engine::offer_prediction(SymbolId symbol, int64_t ts) {
+  before_record();
+  if (failure_) return;
   const SymbolSeries& series = frames_[plan_.prediction.frame]->series(symbol);
   emitter_->offer(&symbols_.name(symbol), symbol, ts, series.value(plan_.prediction.column, 0), origin_);
 }

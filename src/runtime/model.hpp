@@ -36,6 +36,13 @@ class Model {
                              std::span<double> out) {
     for (size_t i = 0; i < symbols.size(); ++i) out[i] = predict(symbols[i], *series[i]);
   }
+
+  // How many symbols predict_batch takes in one pass over the weights: 1 (the
+  // default) when a batch costs as much per prediction as predict() one by one.
+  // Above 1, the Engine runs this step for the symbols of one close together, in
+  // chunks of this size (Engine::set_model_batching); the results are the same,
+  // bit for bit.
+  virtual size_t preferred_batch() const { return 1; }
 };
 
 struct ModelContext {

@@ -341,6 +341,7 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
   constexpr uint64_t kProgressEvery = 4096;
 
   engine.set_anchor(report.anchor);
+  engine.set_model_batching(model_batching_wanted());  // one close's model runs as a batch (the engine keeps the order)
   // Bars in the order they close across every series, as a live service would
   // see them (the live driver merges several feeds' history in the same order).
   CloseOrderRing order(cursors);
@@ -384,6 +385,10 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
       order.pop();
     }
   }
+  engine.flush_models();
+  if (const EngineStats& es = engine.stats(); es.model_batches > 0)
+    log->info("model runs batched across symbols: {} runs in {} batches, up to {} rows per flush",
+              es.batched_model_runs, es.model_batches, es.largest_model_flush);
   // The clock stops at the last bar's close: the timer ticks due by then fire.
   if (options.final_clock) last_close = options.final_clock(last_close);
   if (last_close != std::numeric_limits<int64_t>::min()) engine.on_clock(last_close);

@@ -36,8 +36,19 @@ void LiveDriver::Impl::on_prediction(const PredictionRecord& r) {
   sinks->emit(r);
   predictions.fetch_add(1, std::memory_order_relaxed);
   status.on_prediction(r.symbol, r.ts, r.prediction, r.emitted_at);
-  if (current_live && current_final_at_us > 0)
-    close_to_emit.record(static_cast<double>(feed_clock_us() - current_final_at_us) / 1e6);
+  bool live = current_live;
+  int64_t final_at_us = current_final_at_us;
+  if (engine->flushing_models()) {
+    // A batched model run: the record comes from the newest bar of its own symbol
+    // (the engine names symbols by pointers into its symbol table).
+    const auto& names = engine->symbols().names();
+    const auto id = r.symbol - names.data();
+    if (id >= 0 && static_cast<size_t>(id) < names.size()) {
+      live = symbol_live[static_cast<size_t>(id)] != 0;
+      final_at_us = symbol_final_at_us[static_cast<size_t>(id)];
+    }
+  }
+  if (live && final_at_us > 0) close_to_emit.record(static_cast<double>(feed_clock_us() - final_at_us) / 1e6);
   if (options.on_prediction) options.on_prediction(r);
 }
 
@@ -91,6 +102,9 @@ Result<std::unique_ptr<LiveDriver>> LiveDriver::create(const dag::Plan& plan, co
   auto engine = Engine::create(im->plan, plugins, [im](const PredictionRecord& r) { im->on_prediction(r); });
   if (!engine) return engine.error();
   im->engine = std::move(engine).value();
+  im->engine->set_model_batching(model_batching_wanted());
+  im->symbol_final_at_us.assign(im->engine->symbols().size(), 0);
+  im->symbol_live.assign(im->engine->symbols().size(), 0);
 
   if (!im->options.state_dir.empty()) {
     auto store = StateStore::open(im->options.state_dir, im->plan);
@@ -142,6 +156,7 @@ Result<std::optional<Snapshot>> LiveDriver::Impl::restore() {
     auto fresh = Engine::create(plan, *plugins, [this](const PredictionRecord& r) { on_prediction(r); });
     if (!fresh) return fresh.error();
     engine = std::move(fresh).value();
+    engine->set_model_batching(model_batching_wanted());
     return std::optional<Snapshot>{};
   }
   log->info("snapshot restored path={} anchor={} written_at={}", store->snapshot_path(), format_iso8601(found.anchor),
@@ -197,6 +212,8 @@ void LiveDriver::Impl::process(size_t feed_index, const LiveFeedBar& b, Pump& pu
   const Feed& f = feeds[feed_index];
   current_live = !b.history;
   current_final_at_us = b.final_at_us;
+  symbol_live[f.symbol_ids[b.symbol]] = b.history ? 0 : 1;
+  symbol_final_at_us[f.symbol_ids[b.symbol]] = b.final_at_us;
   if (b.history) {
     pump.tally[{f.source, f.symbol_ids[b.symbol]}].add(b.bar.ts);
     (b.bar.ts < pump.anchor ? history_bars : catch_up_bars).fetch_add(1, std::memory_order_relaxed);
@@ -241,6 +258,13 @@ void LiveDriver::Impl::run_merged_history(Pump& pump) {
   }
 }
 
+void LiveDriver::Impl::log_model_batching(const char* until) const {
+  const EngineStats& es = engine->stats();
+  if (es.model_batches == 0) return;
+  logger("service")->info("model runs batched across symbols ({}): {} runs in {} batches, up to {} rows per flush",
+                          until, es.batched_model_runs, es.model_batches, es.largest_model_flush);
+}
+
 void LiveDriver::Impl::on_warmup_done(Pump& pump) {
   auto log = logger("service");
   log_warmup_progress(pump, true);
@@ -253,18 +277,22 @@ void LiveDriver::Impl::on_warmup_done(Pump& pump) {
   }
   log->info("warmup done: {} bars{} in {:.1f} s; streaming", history_bars.load() + catch_up_bars.load(),
             pump.restored ? " (catch-up after a restart)" : "", secs);
+  log_model_batching("warmup");
   log->info("Starting real-time signal generation (Ctrl+C to stop)");
   pump.tally.clear();
 }
 
 std::optional<Error> LiveDriver::Impl::poll_feeds(const std::atomic<bool>& stop, Pump& pump) {
   const bool merge_history = feeds.size() > 1;
+  // With model runs waiting for a batch, no poll waits: the batch runs as soon as
+  // a sweep finds every queue empty (below), never on a timer.
+  const bool may_wait = !engine->models_pending();
   size_t got = 0;
   for (size_t i = 0; i < feeds.size(); ++i) {
     auto& f = feeds[i];
     const bool complete_before = f.feed->history_done();
     pump.batch.clear();
-    if (!f.feed->poll(pump.batch, got == 0 && i + 1 == feeds.size() ? kStopCheckMs : 0)) {
+    if (!f.feed->poll(pump.batch, may_wait && got == 0 && i + 1 == feeds.size() ? kStopCheckMs : 0)) {
       Error e = *f.feed->error();
       std::lock_guard lock(failure_mutex);
       failure = e.message;
@@ -286,6 +314,9 @@ std::optional<Error> LiveDriver::Impl::poll_feeds(const std::atomic<bool>& stop,
     }
     if (complete_before) pump.history_complete[i] = true;
   }
+  // Every queue was empty: the bars that came so far are all in, so the model runs
+  // they deferred (one per symbol of a close) run now, as one batch.
+  if (got == 0) engine->flush_models();
   if (!warmup_done.load() &&
       std::all_of(pump.history_complete.begin(), pump.history_complete.end(), [](bool c) { return c; })) {
     if (merge_history) run_merged_history(pump);
@@ -325,9 +356,9 @@ void LiveDriver::Impl::log_warmup_progress(Pump& pump, bool final) {
 }
 
 void LiveDriver::Impl::snapshot_if_due(Pump& pump) {
-  if (!store || !warmup_done.load() || now_ms() - pump.last_snapshot < options.snapshot_every_ms ||
-      !sinks->settled())
-    return;
+  if (!store || !warmup_done.load() || now_ms() - pump.last_snapshot < options.snapshot_every_ms) return;
+  engine->flush_models();  // a snapshot holds whole rows only
+  if (!sinks->settled()) return;
   Snapshot s{pump.anchor, now_ms(), {}};
   StateWriter w;
   engine->save(w);
@@ -363,7 +394,7 @@ std::optional<Error> LiveDriver::Impl::pump(const std::atomic<bool>& stop, int64
     snapshot_if_due(p);
     // Every polled bar is processed (warmup done: none held; no stop: none left
     // in a batch): a settled moment acknowledges them to feeds that want it.
-    if (warmup_done.load() && !stop.load() && sinks->settled()) {
+    if (warmup_done.load() && !stop.load() && !engine->models_pending() && sinks->settled()) {
       for (auto& f : feeds) f.feed->on_settled();
     }
   }
@@ -374,6 +405,9 @@ std::optional<Error> LiveDriver::Impl::pump(const std::atomic<bool>& stop, int64
 Result<LiveReport> LiveDriver::Impl::finish(std::optional<Error> failed, LiveReport report,
                                             std::chrono::steady_clock::time_point started) {
   auto log = logger("service");
+  // Bars processed but waiting for their model's batch complete before the sinks close.
+  engine->flush_models();
+  log_model_batching("run");
   for (auto& f : feeds) f.feed->stop();
   Status closed = sinks->close();
   if (!closed) log->error("sinks: {}", closed.error().message);

@@ -47,6 +47,10 @@ struct LiveDriver::Impl {
   // predictions count as live.
   int64_t current_final_at_us = 0;  // feed_clock_us()
   bool current_live = false;
+  // The same per symbol, for the newest bar of each (by SymbolId): the base of a
+  // record a batched model run emits later (Engine::flush_models).
+  std::vector<int64_t> symbol_final_at_us;
+  std::vector<uint8_t> symbol_live;
 
   std::atomic<uint64_t> events{0}, history_bars{0}, catch_up_bars{0}, live_bars{0}, predictions{0};
   std::atomic<uint64_t> duplicates{0}, revisions{0}, nan_skipped{0};
@@ -112,6 +116,8 @@ struct LiveDriver::Impl {
   void process(size_t feed_index, const LiveFeedBar& bar, Pump& pump);
   void run_merged_history(Pump& pump);
   void on_warmup_done(Pump& pump);
+  // The engine's model batching counters so far (`until`: "warmup", "run").
+  void log_model_batching(const char* until) const;
   void snapshot_if_due(Pump& pump);
   std::optional<int64_t> timers_clock() const;
   // The warmup progress line (every kWarmupProgressEveryMs, and at the end).
