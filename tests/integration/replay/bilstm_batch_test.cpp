@@ -48,7 +48,7 @@ std::string printed_predictions(const std::string& out) {
 }
 
 TEST(BilstmBatch, ReplayBatchedAcrossSymbolsWritesWhatPerSymbolRunsWrite) {
-  TempDir dir("bilstm_batch");
+  TempDir dir;
   const char* src = std::getenv("AF_SOURCE_DIR");
   const std::string root = src ? src : AF_SOURCE_ROOT;
   auto gen = run_command(kBinary + " synth-data --out " + (dir / "mirror") +

@@ -40,7 +40,7 @@ long batched_runs(const std::string& log, const std::string& until) {
 }
 
 TEST(BatchSignal, BilstmExampleLiveEqualsReplay) {
-  TempDir dir("batch_signal");
+  TempDir dir;
   const char* src = std::getenv("AF_SOURCE_DIR");
   const std::string root = src ? src : AF_SOURCE_ROOT;
   SimMarket market;
@@ -72,11 +72,12 @@ TEST(BatchSignal, BilstmExampleLiveEqualsReplay) {
   const std::string anchor = anchor_of(p->out());
   ASSERT_FALSE(anchor.empty()) << p->out();
 
-  // Every 2h row went through the batch: more runs at the end than at warmup's end.
+  // Every 2h row went through the batch, live too: most of the 48 predictions
+  // waited for (at least) 8 streamed 2h closes, the first few came with warmup.
   const long warmup_runs = batched_runs(p->err(), "warmup");
   const long all_runs = batched_runs(p->err(), "run");
   EXPECT_GT(warmup_runs, 0) << p->err();
-  EXPECT_GE(all_runs - warmup_runs, 4 * 12) << p->err();
+  EXPECT_GE(all_runs - warmup_runs, 4 * 8) << p->err();
 
   const testing::CsvPredictions live = read_csv_predictions(csv);
   ASSERT_EQ(live.duplicates, 0u);
