@@ -51,7 +51,10 @@ typedef float Vf8 __attribute__((vector_size(32), aligned(4)));
 typedef float Vf16 __attribute__((vector_size(64), aligned(4)));
 typedef float Vf4 __attribute__((vector_size(16), aligned(4)));
 constexpr int kLanes = 8;      // of Vf8, used by the cell
-constexpr int kGatePad = 128;  // gates_ is a multiple of this (the widest tile: 8 x Vf16)
+// gates_ is a multiple of this: every tile width below divides it (4 x Vf16 is the
+// widest used when gates_ is not a multiple of 128). Padded columns are computed
+// and never read, so a small hidden size (the example's 16: 4H = 64) wastes none.
+constexpr int kGatePad = 64;
 
 template <class V>
 constexpr int lanes() {
@@ -109,7 +112,16 @@ template <class V>
 AF_MODELS_INLINE void matvec_many(const float* wt, int m, int k_count, int n, const float* const* x, float* const* y) {
   int i = 0;
   for (; i + 4 <= n; i += 4) tiles<V, 4, 2>(wt, m, k_count, x + i, y + i);
-  for (; i < n; ++i) tiles<V, 1, 8>(wt, m, k_count, x + i, y + i);
+  // One sample: as many accumulators as the gate width allows (m is a multiple of
+  // kGatePad; the same fused multiply-adds per element either way).
+  const bool wide = m % (8 * lanes<V>()) == 0;
+  for (; i < n; ++i) {
+    if (wide) {
+      tiles<V, 1, 8>(wt, m, k_count, x + i, y + i);
+    } else {
+      tiles<V, 1, 4>(wt, m, k_count, x + i, y + i);
+    }
+  }
 }
 
 // Eight int32s, for the exponent bits of exp8.

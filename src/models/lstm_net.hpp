@@ -68,7 +68,7 @@ class LstmNet {
 
  private:
   // One (layer, direction), transposed and padded for the kernel: column k of
-  // the PyTorch matrix is row k here, with gates_ (>= 4H, a multiple of 128) floats.
+  // the PyTorch matrix is row k here, with gates_ (>= 4H, a multiple of 64) floats.
   struct Direction {
     Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> w_ih_t;  // [in, gates_]
     Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> w_hh_t;  // [H, gates_]
