@@ -356,9 +356,15 @@ void LiveDriver::Impl::log_warmup_progress(Pump& pump, bool final) {
 }
 
 void LiveDriver::Impl::snapshot_if_due(Pump& pump) {
-  if (!store || !warmup_done.load() || now_ms() - pump.last_snapshot < options.snapshot_every_ms) return;
-  engine->flush_models();  // a snapshot holds whole rows only
-  if (!sinks->settled()) return;
+  if (!store || !warmup_done.load() || now_ms() - pump.last_snapshot < options.snapshot_every_ms ||
+      !sinks->settled())
+    return;
+  if (engine->models_pending()) {
+    // A snapshot holds whole rows only: these complete now, and the snapshot
+    // follows once their records are settled too.
+    engine->flush_models();
+    return;
+  }
   Snapshot s{pump.anchor, now_ms(), {}};
   StateWriter w;
   engine->save(w);
