@@ -22,6 +22,7 @@
 #include "common/state_archive.hpp"
 #include "dag/plan.hpp"
 #include "frame/frame.hpp"
+#include "runtime/event_key.hpp"
 #include "runtime/event_router.hpp"
 #include "runtime/plugin_set.hpp"
 #include "runtime/prediction_emitter.hpp"
@@ -102,6 +103,12 @@ class Engine {
   // True while flush_models() finishes deferred rows: a record delivered now
   // belongs to the newest source bar of its own symbol, not to the bar in flight.
   bool flushing_models() const { return flushing_; }
+  // The driver's key of the event in flight (threaded replay: its place in the
+  // single-thread order). A deferred row keeps the key of the event that made it,
+  // and while flush_models() completes the row, event_key() is that key again: the
+  // deliver callback reads it to know which event a record belongs to.
+  void set_event_key(const EventKey& key) { event_key_ = key; }
+  const EventKey& event_key() const { return event_key_; }
 
   // A closed bar of data step `source` (index into Plan::sources). Returns false
   // when it was dropped (duplicate, revision, unknown symbol).
@@ -160,6 +167,7 @@ class Engine {
     Bar bar;
     bool streamed = false;
     BarOrigin origin = BarOrigin::kArchive;
+    EventKey key;
     bool predicted = false;  // the model's column is written (flush_models)
   };
   void init_batching();
@@ -235,6 +243,7 @@ class Engine {
   int64_t timer_slot_ = std::numeric_limits<int64_t>::min();  // a timer tick's record label, else INT64_MIN
   bool streamed_ = false;
   BarOrigin origin_ = BarOrigin::kArchive;
+  EventKey event_key_;
 };
 
 }  // namespace af

@@ -73,6 +73,7 @@ void Engine::defer_row(int flow, int frame, size_t pos, SymbolId symbol, const B
   d.bar = bar;
   d.streamed = streamed_;
   d.origin = origin_;
+  d.key = event_key_;
   pending_.push_back(d);
 }
 
@@ -120,6 +121,7 @@ void Engine::flush_models() {
   // The event in flight (a flush may come in the middle of one) gets its state back.
   const bool streamed = streamed_;
   const BarOrigin origin = origin_;
+  const EventKey key = event_key_;
   const int64_t timer_slot = timer_slot_;
   const auto chain = chain_;
   timer_slot_ = std::numeric_limits<int64_t>::min();
@@ -135,6 +137,7 @@ void Engine::flush_models() {
     const DeferredRow& d = pending_[i];
     streamed_ = d.streamed;
     origin_ = d.origin;
+    event_key_ = d.key;
     restore_chain(d.frame, d.depth);
     if (run_flow(d.flow, d.frame, d.symbol, d.bar, d.depth, d.pos + 1)) complete_row(d.frame, d.symbol, d.bar);
   }
@@ -142,6 +145,7 @@ void Engine::flush_models() {
 
   streamed_ = streamed;
   origin_ = origin;
+  event_key_ = key;
   timer_slot_ = timer_slot;
   chain_ = chain;
   flushing_ = false;

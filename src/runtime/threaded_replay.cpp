@@ -84,13 +84,19 @@ struct ThreadedReplay::Part {
   bool stopped = false;  // stopped because another part failed earlier
 
   void on_record(const PredictionRecord& r) {
+    // The engine's key: a record of a row whose model run waited for a batch
+    // (Engine::flush_models) carries the key of the event that made the row, not
+    // the event in flight; waiting rows complete in key order, before any record
+    // of a later event, so the lane's records stay in key order.
+    EventKey record_key = engine->event_key();
     if (final_phase) {
       // Engine::on_clock walks the symbols in order: the record's symbol is the event.
       const auto local = static_cast<size_t>(r.symbol - engine->symbols().names().data());
       key = EventKey::final_clock(global_of_local[local]);
+      record_key = key;
     }
-    batch.push_back(KeyedRecord{key, r});
-    if (batch.size() >= kRecordsPerBatch) merge->publish(lane, batch, key);
+    batch.push_back(KeyedRecord{record_key, r});
+    if (batch.size() >= kRecordsPerBatch) merge->publish(lane, batch, record_key);
   }
 };
 
@@ -219,6 +225,9 @@ Result<ReplayReport> ThreadedReplay::run(const ReplayOptions& options) {
       const EventKey key{k.close, static_cast<uint32_t>(k.source), p.global_of_local[k.symbol]};
       if (++since_publish >= kEventsPerPublish) {
         since_publish = 0;
+        // Rows waiting for a batch belong to earlier events: they complete before
+        // the watermark says nothing below `key` is to come.
+        p.engine->flush_models();
         merge.publish(t, p.batch, key);
         // Past another part's failure nothing of this one is wanted any more.
         if (auto cap = merge.failed_at(); cap && *cap < key) {
@@ -227,6 +236,7 @@ Result<ReplayReport> ThreadedReplay::run(const ReplayOptions& options) {
         }
       }
       p.key = key;
+      p.engine->set_event_key(key);
       return true;
     };
     o.final_clock = [&](int64_t own) {
