@@ -381,6 +381,9 @@ std::optional<Error> LiveDriver::Impl::pump(const std::atomic<bool>& stop, int64
   p.held.resize(feeds.size());
   p.last_snapshot = now_ms();
   p.warmup_started_steady = steady_now_ms();
+  // The first progress line (0 of the expected bars) as the warmup starts, not
+  // after the first poll, which may already hold a whole archive month.
+  if (!warmup_done.load()) log_warmup_progress(p, false);
   while (!stop.load()) {
     // The feeds' clock is read before polling: every bar a feed released by then
     // is in this poll, and runs before a tick that clock makes due.
