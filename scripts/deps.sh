@@ -20,8 +20,10 @@ if [ "${1:-}" = test ]; then
   # SQLite); nodejs/npm: dynalite and TA-Lib; prometheus: promtool checks the
   # scrape and the alert rules; chromium: the status page's browser test;
   # nats-server: the JetStream node and cluster of the bus tests; tinyproxy: the
-  # HTTP CONNECT proxy of the proxy tests.
-  packages+=(clang libclang-rt-14-dev clickhouse-server python3 prometheus chromium nats-server tinyproxy)
+  # HTTP CONNECT proxy of the proxy tests; python3-torch: the seed examples' test
+  # saves their checkpoints with torch.save, as the original's users do.
+  packages+=(clang libclang-rt-14-dev clickhouse-server python3 prometheus chromium nats-server tinyproxy
+             python3-torch)
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 
