@@ -1,12 +1,10 @@
 #include "sinks/aws_remote_credentials.hpp"
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <ctime>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "common/read_whole_file.hpp"
 
 namespace af::sinks {
 namespace {
@@ -25,12 +23,10 @@ Error provider_error(const std::string& provider, const std::string& what, bool 
 }
 
 Result<std::string> read_token_file(const std::string& provider, const char* variable, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return provider_error(provider, std::string("cannot read ") + variable + " '" + path + "': " +
-                                               std::strerror(errno));
-  std::ostringstream s;
-  s << in.rdbuf();
-  std::string token = s.str();
+  // A token is a few KB: anything past 1 MiB is not a token file (a device, a log).
+  auto read = read_whole_file(path, uint64_t{1} << 20);
+  if (!read) return provider_error(provider, std::string("cannot read ") + variable + ": " + read.error().message);
+  std::string token = std::move(read).value();
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
     token.pop_back();
   if (token.empty()) return provider_error(provider, std::string(variable) + " '" + path + "' is empty", false);

@@ -178,8 +178,22 @@ TEST_F(AwsCredentialsTest, WebIdentityFailures) {
   ::setenv("AWS_WEB_IDENTITY_TOKEN_FILE", (dir_ / "absent").c_str(), 1);
   c = resolve();
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.error().message, "AWS credentials (web identity): cannot read AWS_WEB_IDENTITY_TOKEN_FILE '" +
-                                   (dir_ / "absent").string() + "': No such file or directory");
+  EXPECT_EQ(c.error().message, "AWS credentials (web identity): cannot read AWS_WEB_IDENTITY_TOKEN_FILE: " +
+                                   (dir_ / "absent").string() + ": cannot open: No such file or directory");
+
+  // A directory, or a file far larger than any token, is refused without reading it.
+  ::setenv("AWS_WEB_IDENTITY_TOKEN_FILE", dir_.c_str(), 1);
+  c = resolve();
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "AWS credentials (web identity): cannot read AWS_WEB_IDENTITY_TOKEN_FILE: " +
+                                   dir_.string() + ": not a regular file");
+  const std::string huge = write("huge-token", std::string((1u << 20) + 1, 'x'));
+  ::setenv("AWS_WEB_IDENTITY_TOKEN_FILE", huge.c_str(), 1);
+  c = resolve();
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("cannot read AWS_WEB_IDENTITY_TOKEN_FILE: " + huge + ": 1048577 bytes, more than"),
+            std::string::npos)
+      << c.error().message;
 }
 
 TEST_F(AwsCredentialsTest, ContainerEndpointWithAuthorizationTokenFile) {
