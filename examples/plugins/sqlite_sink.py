@@ -10,9 +10,12 @@ The engine delivers each prediction at least once (a retried batch, a restart
 after kill -9 replays what was not yet settled); the table's primary key
 (dag_name, symbol, ts) with INSERT OR IGNORE makes that exactly once in the
 table. Rows are committed in flush(), which the engine calls when its queue
-runs empty: only then does it count them as delivered.
+runs empty: only then does it count them as delivered. last_ts tells the engine
+the newest committed row per symbol, so a live restart without a snapshot
+predicts the time it was down instead of leaving a hole.
 """
 
+import datetime
 import sqlite3
 
 
@@ -54,6 +57,12 @@ class SqliteSink:
 
     def emit_batch(self, records):
         self._db.executemany(self._insert, [self._row(*r) for r in records])
+
+    def last_ts(self, dag_name, symbol):
+        row = self._db.execute(
+            "SELECT max(ts) FROM %s WHERE dag_name = ? AND symbol = ?" % self._table, (dag_name, symbol)
+        ).fetchone()
+        return datetime.datetime.fromisoformat(row[0]) if row[0] is not None else None
 
     def flush(self):
         self._db.commit()

@@ -1,5 +1,6 @@
 #include "app/sink_setup.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -20,6 +21,11 @@ Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& pla
   // What the predictions are computed from (the plan without its sinks): a sink
   // whose output outlives the run refuses output of other predictions.
   const std::string fingerprint = fmt::format("{:016x}", service::StateStore::predictions_fingerprint(plan));
+  // Every symbol the pipeline predicts, once, in the plan's order.
+  std::vector<std::string> symbols;
+  for (const auto& source : plan.sources)
+    for (const auto& sym : source.universe)
+      if (std::find(symbols.begin(), symbols.end(), sym) == symbols.end()) symbols.push_back(sym);
   std::string errors;
   for (size_t i = 0; i < plan.sinks.size(); ++i) {
     const auto& spec = plan.sinks[i];
@@ -44,7 +50,7 @@ Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& pla
                               ? TsLabel::kClose
                               : TsLabel::kOpen;
     auto sink = entry->factory(SinkContext{spec.params, name, plan.name, labelled_fingerprint(fingerprint, label),
-                                           options.fresh, options.ca_file, plan.file, where});
+                                           options.fresh, options.ca_file, plan.file, where, symbols});
     if (!sink) {
       errors += (errors.empty() ? "" : "; ") + name + ": " + sink.error().message;
       continue;

@@ -9,6 +9,7 @@ namespace {
 // Plain Python: clearer than the same logic through the C API, and it runs
 // only at start-up and on errors, never per record.
 constexpr const char* kSource = R"PY(
+import datetime as _datetime
 import importlib as _importlib
 import importlib.util as _importlib_util
 import json as _json
@@ -73,6 +74,39 @@ def _load_class(kind, target, class_name, base_dir):
 
 def _construct(cls, params_json):
     return cls(**_json.loads(params_json))
+
+
+_EPOCH = _datetime.datetime(1970, 1, 1, tzinfo=_datetime.timezone.utc)
+_MS = _datetime.timedelta(milliseconds=1)
+
+
+def _held(sink, dag_name, symbols):
+    """What the sink's optional last_ts(dag_name, symbol) says it holds, as
+    {symbol: ms since the epoch}; symbols it answers None for are left out.
+    None when the class has no last_ts."""
+    method = getattr(sink, "last_ts", None)
+    if method is None:
+        return None
+    if not callable(method):
+        raise TypeError("last_ts is a %s, not a method" % type(method).__name__)
+    held = {}
+    for symbol in symbols:
+        value = method(dag_name, symbol)
+        if value is None:
+            continue
+        call = "last_ts(%r, %r)" % (dag_name, symbol)
+        if isinstance(value, _datetime.datetime):
+            if value.utcoffset() is None:
+                raise ValueError("%s returned the naive datetime %s: return an aware one (emit receives UTC) "
+                                 "or milliseconds since the epoch" % (call, value.isoformat()))
+            value = (value - _EPOCH) // _MS
+        elif isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("%s returned %s %r: expected None, a timezone-aware datetime or milliseconds "
+                            "since the epoch (int)" % (call, type(value).__name__, value))
+        if not -(1 << 62) < value < (1 << 62):
+            raise ValueError("%s returned %d, outside any plausible time in milliseconds" % (call, value))
+        held[symbol] = value
+    return held
 
 
 def _one_line(text, limit=600):

@@ -165,6 +165,7 @@ Status PythonSink::open() {
   emit_batch_ = optional_method(instance_, "emit_batch");
   flush_ = optional_method(instance_, "flush");
   close_ = optional_method(instance_, "close");
+  if (!ask_held()) return fail("last_ts");
   for (int i = 0; i < 5; ++i) {
     keys_[i] = PyUnicode_InternFromString(kKeyNames[i]);
     if (keys_[i] == nullptr) return fail("setting up");
@@ -174,6 +175,37 @@ Status PythonSink::open() {
     if (origins_[i] == nullptr) return fail("setting up");
   }
   return {};
+}
+
+bool PythonSink::ask_held() {
+  Ref symbols(PyList_New(static_cast<Py_ssize_t>(options_.symbols.size())));
+  if (!symbols) return false;
+  for (size_t i = 0; i < options_.symbols.size(); ++i) {
+    const std::string& sym = options_.symbols[i];
+    PyObject* str = PyUnicode_DecodeUTF8(sym.data(), static_cast<Py_ssize_t>(sym.size()), "replace");
+    if (str == nullptr) return false;
+    PyList_SET_ITEM(symbols.get(), static_cast<Py_ssize_t>(i), str);  // steals the reference
+  }
+  Ref held(PyObject_CallMethod(helpers_, "_held", "OsO", instance_, options_.dag_name.c_str(), symbols.get()));
+  if (!held) return false;
+  if (held.get() == Py_None) return true;
+  PyObject *key = nullptr, *value = nullptr;
+  Py_ssize_t pos = 0;
+  while (PyDict_Next(held.get(), &pos, &key, &value)) {  // borrowed references
+    const char* sym = PyUnicode_AsUTF8(key);
+    if (sym == nullptr) return false;
+    const long long ms = PyLong_AsLongLong(value);  // _held bounded it to int64
+    if (ms == -1 && PyErr_Occurred()) return false;
+    held_.emplace(sym, static_cast<int64_t>(ms));
+  }
+  return true;
+}
+
+std::optional<int64_t> PythonSink::last_ts(const std::string& dag_name, const std::string& symbol) const {
+  if (dag_name != options_.dag_name) return std::nullopt;
+  const auto it = held_.find(symbol);
+  if (it == held_.end()) return std::nullopt;
+  return it->second;
 }
 
 PyObject* PythonSink::interned(const std::string* s) {

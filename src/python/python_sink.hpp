@@ -7,14 +7,19 @@
 // thread.
 //
 // The class's interface is the Python original's: emit(symbol, ts, prediction,
-// metadata) and close(), optionally emit_batch(records) and flush(). A raised
+// metadata) and close(), optionally emit_batch(records), flush() and
+// last_ts(dag_name, symbol) (what the destination holds, for a restart without a
+// snapshot; asked once per symbol in open(), never from the compute thread). A raised
 // exception becomes this sink's Error with the exception's type, message and
 // place; it is transient (retried by the worker) unless the exception is marked
 // permanent (alpha_forge.PermanentError, or a true `permanent` attribute).
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "python/class_spec.hpp"
 #include "runtime/sink.hpp"
@@ -30,6 +35,8 @@ struct PythonSinkOptions {
   ClassSpec spec;
   std::string params_json;  // the `params` mapping, as a JSON object
   size_t batch_size = 1;    // records per emit_batch call, at most
+  std::string dag_name;     // the pipeline's name and universe: what open() asks last_ts about
+  std::vector<std::string> symbols;
 };
 
 class PythonSink : public Sink {
@@ -43,6 +50,8 @@ class PythonSink : public Sink {
   Status write(std::span<const PredictionRecord> batch) override;
   Status flush() override;
   Status close() override;
+  // The class's optional last_ts(dag_name, symbol), asked once per symbol in open().
+  std::optional<int64_t> last_ts(const std::string& dag_name, const std::string& symbol) const override;
 
  private:
   // The pending Python exception as this sink's Error ("emit raised
@@ -53,6 +62,9 @@ class PythonSink : public Sink {
   _object* record_tuple(const PredictionRecord& record);
   _object* interned(const std::string* s);
   Status write_locked(std::span<const PredictionRecord> batch);
+  // Fills held_ from the class's last_ts, if it has one; false with a Python
+  // exception set when it raised or answered something that is not a time. GIL held.
+  bool ask_held();
   void release_locked();
 
   PythonSinkOptions options_;
@@ -67,6 +79,9 @@ class PythonSink : public Sink {
   // does: each is converted to a Python str once.
   std::unordered_map<const std::string*, _object*> strings_;
   _object* origins_[4] = {};
+  // What last_ts answered in open(), per symbol (read from any thread afterwards:
+  // never changed after open).
+  std::unordered_map<std::string, int64_t> held_;
   bool closed_ = false;
 };
 

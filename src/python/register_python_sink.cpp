@@ -60,6 +60,8 @@ void register_python_sink(SinkRegistry& registry) {
     PythonSinkOptions o;
     o.name = ctx.name;
     o.where = ctx.where;
+    o.dag_name = ctx.dag_name;
+    o.symbols = ctx.symbols;
     o.class_text = ctx.params.get_string("class");
     auto spec = parse_class_spec(o.class_text, ctx.pipeline_file);
     if (!spec) return make_error(ctx.name + ": " + spec.error().message);

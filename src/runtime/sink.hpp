@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "registry/param.hpp"
@@ -64,6 +65,9 @@ struct SinkContext {
   // its folder, and names `where` in its start-up errors.
   std::string pipeline_file;
   std::string where;  // "pipeline.yaml:14:7" of the sink's entry, or of the param that failed
+  // The pipeline's universe: the symbols last_ts() may be asked about. A sink
+  // that must ask its destination (sinks.python) asks for these in open().
+  std::vector<std::string> symbols;
 };
 
 using SinkRegistry = registry::Registry<Sink, SinkContext>;

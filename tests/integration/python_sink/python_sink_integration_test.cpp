@@ -7,11 +7,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <thread>
 
+#include "common/interval.hpp"
 #include "common/time.hpp"
 #include "delivery/signal_emitter.hpp"
 #include "support/signal_scenario.hpp"
@@ -122,10 +124,13 @@ std::map<Key, double> csv_rows(const std::string& path, size_t* duplicates) {
 }
 
 // The table's rows, ts normalised to the CSV's form ("2024-01-02T00:00:00Z").
-std::map<Key, double> sqlite_rows(const std::string& db) {
+// `while_starting`: the sink may not have created the table yet (none then).
+std::map<Key, double> sqlite_rows(const std::string& db, bool while_starting = false) {
+  if (while_starting && !std::filesystem::exists(db)) return {};
   auto r = run_command("/usr/bin/python3 -c \"import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
                        "[print(t.replace('+00:00','Z'), s, repr(p)) for t,s,p in "
                        "c.execute('SELECT ts, symbol, prediction FROM predictions')]\" " + db);
+  if (while_starting && r.exit_code != 0 && r.err.find("no such table") != std::string::npos) return {};
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::map<Key, double> rows;
   for (const auto& line : split_lines(r.out)) {
@@ -281,6 +286,74 @@ TEST_F(PythonSinkIntegration, LiveServiceKilledAndRestartedDeliversEveryPredicti
   EXPECT_EQ(duplicates, 0u);
   ::testing::Test::RecordProperty("predictions", static_cast<int>(csv.size()));
   expect_same(csv, sqlite_rows(dir_ / "predictions.db"));
+}
+
+// Without a snapshot, a restart asks the sinks what they hold: the example's
+// last_ts answers from the table, so the minutes the service was down are
+// predicted, and the table has no hole. Only the Python sink answers here.
+TEST_F(PythonSinkIntegration, LiveRestartWithoutASnapshotFillsTheDowntimeFromTheTablesNewestRow) {
+  SimMarket market;
+  ASSERT_EQ(market.start(dir_.path().string()), "");
+  write_file(dir_ / "live.yaml", "name: py_live\n"
+                                 "signal_generation:\n"
+                                 "  mode: stream\n"
+                                 "  warmup: {lookback_days: 2}\n"
+                                 "  scheduling: {interval: 1m, buffer_minutes: 1}\n"
+                                 "  on_prediction:\n"
+                                 "    - using: sinks.python\n"
+                                 "      params:\n"
+                                 "        class: sqlite_sink:SqliteSink\n"
+                                 "        params: {path: " + (dir_ / "predictions.db") + "}\n"
+                                 "pipeline:\n"
+                                 "  - data:\n"
+                                 "      using: data.binance_futures\n"
+                                 "      outputs: {frame: ohlcv}\n"
+                                 "      params: {universe: [BTCUSDT, ETHUSDT], interval: 1m}\n" +
+                                     model_yaml("ohlcv"));
+  auto start = [&](const std::string& tag) {
+    return testing::start_signal(dir_ / "live.yaml", market, dir_ / tag, {"--anchor-timeout", "20"}, python_env());
+  };
+  auto rows = [&] { return sqlite_rows(dir_ / "predictions.db", true); };
+
+  auto first = start("first");
+  ASSERT_TRUE(wait_until([&] { return rows().size() >= 40 || !first->running(); }, 120s)) << first->err();
+  first->signal(SIGTERM);
+  ASSERT_EQ(first->wait(120s), 0) << first->err();
+  const auto before = rows();
+  std::this_thread::sleep_for(3s);  // 30 exchange minutes nobody predicts
+
+  auto second = start("second");
+  ASSERT_TRUE(wait_until([&] { return rows().size() >= before.size() + 80 || !second->running(); }, 120s))
+      << second->err();
+  second->signal(SIGTERM);
+  ASSERT_EQ(second->wait(120s), 0) << second->err();
+  market.stop();
+  EXPECT_NE(second->err().find("no usable snapshot: the sinks hold predictions up to"), std::string::npos)
+      << second->err();
+
+  // Per symbol, the table's minutes are contiguous from the first run's first
+  // prediction to the second run's last: the downtime is predicted, once.
+  const auto after = rows();
+  std::map<std::string, std::vector<int64_t>> minutes;
+  for (const auto& [key, value] : after) {
+    const auto ms = parse_iso8601(key.first);
+    ASSERT_TRUE(ms) << key.first;
+    minutes[key.second].push_back(*ms);
+  }
+  ASSERT_EQ(minutes.size(), 2u);
+  for (auto& [symbol, ts] : minutes) {
+    SCOPED_TRACE(symbol);
+    std::sort(ts.begin(), ts.end());
+    ASSERT_GE(ts.size(), 60u);
+    size_t holes = 0;
+    for (size_t i = 1; i < ts.size(); ++i) {
+      if (ts[i] - ts[i - 1] != kMinuteMs && ++holes < 4)
+        ADD_FAILURE() << "hole after " << format_iso8601(ts[i - 1]) << " until " << format_iso8601(ts[i]);
+    }
+    EXPECT_EQ(holes, 0u);
+  }
+  // The first run's rows are kept as they were (INSERT OR IGNORE: never rewritten).
+  for (const auto& [key, value] : before) EXPECT_EQ(after.at(key), value) << key.first << " " << key.second;
 }
 
 TEST_F(PythonSinkIntegration, ClassErrorsAreOneLineNamingThePipelinePlace) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "python/class_spec.hpp"
@@ -62,6 +63,7 @@ class PythonSinkTest : public ::testing::Test {
     params_.push_back(std::make_unique<registry::Params>(p));
     SinkContext ctx{*params_.back(), name, kDag};
     ctx.pipeline_file = dir_ / "pipeline.yaml";
+    ctx.symbols = {kBtc, kEth, "SOLUSDT"};
     ctx.where = dir_ / "pipeline.yaml:12:9";
     return registry_.find("sinks.python")->factory(ctx);
   }
@@ -376,6 +378,90 @@ TEST_F(PythonSinkTest, ImportAndConstructionErrorsNameTheSinkThePipelinePlaceAnd
     const Status st = emitter.open_all();
     ASSERT_FALSE(st);
     EXPECT_EQ(st.error().message.find(where + c.want), 0u) << st.error().message;
+    EXPECT_EQ(st.error().message.find('\n'), std::string::npos) << "one line";
+  }
+}
+
+// last_ts answers what the destination holds: a datetime for BTCUSDT, ms for
+// ETHUSDT, None for SOLUSDT; `mode` makes it answer badly instead.
+const char* kHolder = R"PY(
+import datetime
+
+class Holder:
+    def __init__(self, mode="good"):
+        self.mode = mode
+        self.asked = []
+
+    def emit(self, symbol, ts, prediction, metadata):
+        pass
+
+    def last_ts(self, dag_name, symbol):
+        self.asked.append((dag_name, symbol))
+        if self.mode == "naive":
+            return datetime.datetime(2024, 1, 1)
+        if self.mode == "text":
+            return "2024-01-01"
+        if self.mode == "flag":
+            return True
+        if self.mode == "raise":
+            raise KeyError(symbol)
+        if self.mode == "huge":
+            return 1 << 70
+        if symbol == "BTCUSDT":
+            return datetime.datetime(2024, 1, 1, 1, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))
+        if symbol == "ETHUSDT":
+            return 1704067260000
+        return None
+
+class NoHolder:
+    def emit(self, symbol, ts, prediction, metadata):
+        pass
+)PY";
+
+TEST_F(PythonSinkTest, LastTsIsAskedOncePerSymbolInOpenAndAnswersAfterwards) {
+  write_file(dir_ / "holder.py", kHolder);
+  auto sink = make("holder.py:Holder");
+  ASSERT_TRUE(sink) << sink.error().message;
+  ASSERT_TRUE((*sink)->open());
+  // An aware datetime in any zone is the same instant: 01:00+01:00 is midnight UTC.
+  EXPECT_EQ((*sink)->last_ts(kDag, kBtc), std::optional<int64_t>(kTs0));
+  EXPECT_EQ((*sink)->last_ts(kDag, kEth), std::optional<int64_t>(kTs0 + 60'000));
+  EXPECT_EQ((*sink)->last_ts(kDag, "SOLUSDT"), std::nullopt);       // None: holds nothing
+  EXPECT_EQ((*sink)->last_ts("another_dag", kBtc), std::nullopt);   // asked about this pipeline only
+  EXPECT_EQ((*sink)->last_ts(kDag, "XRPUSDT"), std::nullopt);       // not in the universe: never asked
+  ASSERT_TRUE((*sink)->close());
+  // After close the answers stay (the restart logic may read them late).
+  EXPECT_EQ((*sink)->last_ts(kDag, kBtc), std::optional<int64_t>(kTs0));
+
+  auto none = make("holder.py:NoHolder");
+  ASSERT_TRUE(none) << none.error().message;
+  ASSERT_TRUE((*none)->open());
+  EXPECT_EQ((*none)->last_ts(kDag, kBtc), std::nullopt);
+  ASSERT_TRUE((*none)->close());
+}
+
+TEST_F(PythonSinkTest, ALastTsThatIsNotATimeFailsTheStartInOneLine) {
+  write_file(dir_ / "holder.py", kHolder);
+  const std::string where = "sinks.python[0] (" + (dir_ / "pipeline.yaml") + ":12:9): class 'holder.py:Holder': ";
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"naive", "last_ts raised ValueError: last_ts('py_dag', 'BTCUSDT') returned the naive datetime "
+                "2024-01-01T00:00:00: return an aware one (emit receives UTC) or milliseconds since the epoch"},
+      {"text", "last_ts raised TypeError: last_ts('py_dag', 'BTCUSDT') returned str '2024-01-01': expected None, a "
+               "timezone-aware datetime or milliseconds since the epoch (int)"},
+      {"flag", "last_ts raised TypeError: last_ts('py_dag', 'BTCUSDT') returned bool True: expected None"},
+      {"huge", "last_ts raised ValueError: last_ts('py_dag', 'BTCUSDT') returned 1180591620717411303424, outside "
+               "any plausible time in milliseconds"},
+      {"raise", "last_ts raised KeyError: 'BTCUSDT' (at " + (dir_ / "holder.py") + ":"},
+  };
+  for (const auto& [mode, want] : cases) {
+    SCOPED_TRACE(mode);
+    auto sink = make("holder.py:Holder", R"({"mode": ")" + mode + R"("})");
+    ASSERT_TRUE(sink) << sink.error().message;
+    SignalEmitter emitter;
+    emitter.add("sinks.python[0]", std::move(sink).value());
+    const Status st = emitter.open_all();
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().message.find(where + want), 0u) << st.error().message;
     EXPECT_EQ(st.error().message.find('\n'), std::string::npos) << "one line";
   }
 }
