@@ -77,6 +77,7 @@ class StateReader {
   }
   bool failed() const { return failed_; }
   bool at_end() const { return pos_ == bytes_.size(); }
+  size_t remaining() const { return bytes_.size() - pos_; }
 
  private:
   std::string_view bytes_;

@@ -6,6 +6,7 @@
 
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "runtime/engine_state.hpp"
 #include "runtime/engine_step_runtime.hpp"
 
 namespace af {
@@ -309,39 +310,90 @@ double Engine::run_model(int step, SymbolId symbol, SymbolSeries& series) {
   return prediction;
 }
 
+// The snapshot is keyed by symbol name (runtime/engine_state.hpp): each symbol's
+// part stands alone, so the engines of `signal --threads N` each write theirs and
+// the engines of a restart with another thread count each read theirs.
 void Engine::save(StateWriter& w) const {
   // A deferred row is half processed: the driver flushes before it saves.
   assert(pending_.empty());
-  w.put_string(plan_.name);
-  w.put<uint64_t>(frames_.size());
-  w.put<uint64_t>(symbols_.size());
-  for (const auto& f : frames_)
-    for (size_t s = 0; s < symbols_.size(); ++s) f->series(static_cast<SymbolId>(s)).save(w);
-  for (const auto& rt : steps_) {
-    for (const auto& op : rt.features) op->save(w);
-    w.put_vector(rt.started);
-    if (rt.transform) rt.transform->save(w);
+  EngineState state;
+  state.pipeline = plan_.name;
+  state.frames = frames_.size();
+  StateWriter shared;
+  for (const auto& rt : steps_)
+    if (rt.transform && !rt.transform->per_symbol_state()) rt.transform->save(shared);
+  state.shared = shared.take();
+  for (size_t s = 0; s < symbols_.size(); ++s) {
+    StateWriter part;
+    save_symbol(static_cast<SymbolId>(s), part);
+    state.symbols.emplace_back(symbols_.name(static_cast<SymbolId>(s)), part.take());
   }
-  tracker_.save(w);
-  emitter_->save(w);
-  timers_.save(w);
+  write_engine_state(state, w);
+}
+
+void Engine::save_symbol(SymbolId symbol, StateWriter& w) const {
+  for (const auto& f : frames_) f->series(symbol).save(w);
+  for (const auto& rt : steps_) {
+    if (rt.kind == registry::PluginKind::kFeature) {
+      rt.features[symbol]->save(w);
+      w.put<uint8_t>(rt.started[symbol]);
+    } else if (rt.transform && rt.transform->per_symbol_state()) {
+      rt.transform->save_symbol(symbol, w);
+    }
+  }
+  tracker_.save_symbol(symbol, w);
+  emitter_->save_symbol(symbol, w);
+  timers_.save_symbol(symbol, w);
+}
+
+bool Engine::load_symbol(SymbolId symbol, StateReader& r) {
+  for (auto& f : frames_)
+    if (!f->series(symbol).load(r)) return false;
+  for (auto& rt : steps_) {
+    if (rt.kind == registry::PluginKind::kFeature) {
+      if (!rt.features[symbol]->load(r)) return false;
+      rt.started[symbol] = r.get<uint8_t>();
+    } else if (rt.transform && rt.transform->per_symbol_state()) {
+      if (!rt.transform->load_symbol(symbol, r)) return false;
+    }
+  }
+  return tracker_.load_symbol(symbol, r) && emitter_->load_symbol(symbol, r) && timers_.load_symbol(symbol, r) &&
+         !r.failed();
 }
 
 Status Engine::load(StateReader& r) {
-  if (r.get_string() != plan_.name) return make_error("snapshot belongs to another pipeline");
-  if (r.get<uint64_t>() != frames_.size() || r.get<uint64_t>() != symbols_.size())
-    return make_error("snapshot shape differs from the pipeline (frames or symbols changed)");
-  for (auto& f : frames_)
-    for (size_t s = 0; s < symbols_.size(); ++s)
-      if (!f->series(static_cast<SymbolId>(s)).load(r)) return make_error("snapshot frame " + f->name() + " is corrupt");
-  for (auto& rt : steps_) {
-    for (auto& op : rt.features)
-      if (!op->load(r)) return make_error("snapshot state of " + rt.plan->label + " is corrupt");
-    r.get_vector(rt.started);
-    if (rt.transform && !rt.transform->load(r)) return make_error("snapshot state of " + rt.plan->label + " is corrupt");
+  auto state = read_engine_state(r);
+  if (!state) return state.error();
+  if (state->pipeline != plan_.name) return make_error("snapshot belongs to another pipeline");
+  if (state->frames != frames_.size()) return make_error("snapshot shape differs from the pipeline (frames changed)");
+  // State relating symbols (align) is whole: only an engine over every symbol of
+  // the snapshot has it (such pipelines run on one thread).
+  bool has_shared = false;
+  for (const auto& rt : steps_) has_shared |= rt.transform && !rt.transform->per_symbol_state();
+  if (has_shared) {
+    if (state->symbols.size() != symbols_.size())
+      return make_error("snapshot shape differs from the pipeline (symbols changed)");
+    StateReader shared(state->shared);
+    for (auto& rt : steps_) {
+      if (rt.transform && !rt.transform->per_symbol_state() && !rt.transform->load(shared))
+        return make_error("snapshot state of " + rt.plan->label + " is corrupt");
+    }
   }
-  if (!tracker_.load(r) || !emitter_->load(r) || !timers_.load(r) || r.failed())
-    return make_error("snapshot is truncated");
+  // Sections of symbols this engine does not run belong to another thread's engine.
+  std::vector<uint8_t> found(symbols_.size(), 0);
+  for (const auto& [name, bytes] : state->symbols) {
+    const auto id = symbols_.find(name);
+    if (!id) continue;
+    if (found[*id]) return make_error("snapshot holds symbol " + name + " twice");
+    found[*id] = 1;
+    StateReader part(bytes);
+    if (!load_symbol(*id, part)) return make_error("snapshot state of symbol " + name + " is corrupt");
+  }
+  for (size_t s = 0; s < symbols_.size(); ++s) {
+    if (!found[s])
+      return make_error("snapshot has no state for symbol " + symbols_.name(static_cast<SymbolId>(s)) +
+                        " (symbols changed)");
+  }
   return {};
 }
 

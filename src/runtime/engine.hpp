@@ -139,7 +139,13 @@ class Engine {
   // and emitted marks stay, so nothing is processed or emitted twice.
   Status reset_symbol(size_t source, SymbolId symbol);
 
-  // Snapshot of every piece of state (frames, operators, tracker, emitter marks).
+  // Snapshot of every piece of state (frames, operators, tracker, emitter marks,
+  // timers), keyed by symbol name (runtime/engine_state.hpp). load() reads the
+  // parts of this engine's symbols and skips the others, so the snapshot of one
+  // engine over a universe, or the joined snapshots of several over its parts
+  // (signal --threads), loads into engines split any other way. A symbol of this
+  // engine missing from the snapshot is an error: the caller warms up afresh.
+  // A failed load leaves the engine half loaded: build it again.
   void save(StateWriter& w) const;
   Status load(StateReader& r);
 
@@ -151,6 +157,8 @@ class Engine {
   // The operators of one step (feature_instances: one per symbol), from its plugin's factory.
   static Status build_step(const dag::Plan& p, const dag::StepPlan& sp, const PluginSet& plugins,
                            const SymbolTable& symbols, size_t feature_instances, StepRuntime& rt);
+  void save_symbol(SymbolId symbol, StateWriter& w) const;
+  bool load_symbol(SymbolId symbol, StateReader& r);
   void append_and_run(int frame, SymbolId symbol, const Bar& bar, std::span<const double> extra, int depth);
   // Runs `flow`'s steps from position `first` on for the newest row of `frame`,
   // then signal.generated; false when a model step deferred the rest (batching).

@@ -56,6 +56,12 @@ class PredictionEmitter {
   uint64_t already_emitted() const { return already_emitted_; }
   int64_t emitted_until(SymbolId id) const { return emitted_until_[id]; }
 
+  void save_symbol(SymbolId id, StateWriter& w) const { w.put<int64_t>(emitted_until_[id]); }
+  bool load_symbol(SymbolId id, StateReader& r) {
+    emitted_until_[id] = r.get<int64_t>();
+    return !r.failed();
+  }
+
   void save(StateWriter& w) const { w.put_vector(emitted_until_); }
   bool load(StateReader& r) {
     std::vector<int64_t> m;

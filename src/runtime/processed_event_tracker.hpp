@@ -25,6 +25,15 @@ class ProcessedEventTracker {
   }
   int64_t high_water_mark(size_t event, SymbolId symbol) const { return marks_[event * symbols_ + symbol]; }
 
+  // One symbol's marks, every event (snapshots keyed by symbol).
+  void save_symbol(SymbolId symbol, StateWriter& w) const {
+    for (size_t e = 0; e * symbols_ < marks_.size(); ++e) w.put<int64_t>(marks_[e * symbols_ + symbol]);
+  }
+  bool load_symbol(SymbolId symbol, StateReader& r) {
+    for (size_t e = 0; e * symbols_ < marks_.size(); ++e) marks_[e * symbols_ + symbol] = r.get<int64_t>();
+    return !r.failed();
+  }
+
   void save(StateWriter& w) const { w.put_vector(marks_); }
   bool load(StateReader& r) {
     std::vector<int64_t> m;

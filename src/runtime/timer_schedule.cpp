@@ -43,4 +43,19 @@ bool TimerSchedule::load(StateReader& r) {
   return true;
 }
 
+void TimerSchedule::save_symbol(size_t symbol, StateWriter& w) const {
+  w.put<uint64_t>(intervals_.size());
+  if (intervals_.empty()) return;
+  w.put<uint8_t>(started_[symbol]);
+  for (size_t t = 0; t < intervals_.size(); ++t) w.put<int64_t>(next_boundary_[symbol * intervals_.size() + t]);
+}
+
+bool TimerSchedule::load_symbol(size_t symbol, StateReader& r) {
+  if (r.get<uint64_t>() != intervals_.size() || r.failed()) return false;
+  if (intervals_.empty()) return true;
+  started_[symbol] = r.get<uint8_t>();
+  for (size_t t = 0; t < intervals_.size(); ++t) next_boundary_[symbol * intervals_.size() + t] = r.get<int64_t>();
+  return !r.failed();
+}
+
 }  // namespace af

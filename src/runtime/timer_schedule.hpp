@@ -40,6 +40,9 @@ class TimerSchedule {
 
   void save(StateWriter& w) const;
   bool load(StateReader& r);
+  // One symbol's part (snapshots keyed by symbol).
+  void save_symbol(size_t symbol, StateWriter& w) const;
+  bool load_symbol(size_t symbol, StateReader& r);
 
  private:
   std::vector<int64_t> intervals_;

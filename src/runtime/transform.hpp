@@ -36,6 +36,20 @@ class Transform {
   virtual void reset(SymbolId symbol) = 0;
   virtual void save(StateWriter& w) const = 0;
   virtual bool load(StateReader& r) = 0;
+  // Whether the state is kept per symbol with nothing shared between symbols
+  // (resample; not align). Then the engine snapshots each symbol's part apart
+  // (save_symbol/load_symbol), so a snapshot taken by engines that split the
+  // symbols one way (signal --threads) loads into engines split another way.
+  virtual bool per_symbol_state() const { return false; }
+  virtual void save_symbol(SymbolId symbol, StateWriter& w) const {
+    (void)symbol;
+    (void)w;
+  }
+  virtual bool load_symbol(SymbolId symbol, StateReader& r) {
+    (void)symbol;
+    (void)r;
+    return false;
+  }
 };
 
 struct TransformContext {

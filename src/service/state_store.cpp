@@ -6,9 +6,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "common/fnv1a.hpp"
+#include "common/read_whole_file.hpp"
 #include "common/state_archive.hpp"
 #include "dag/plan_format.hpp"
 #include "common/sync_directory.hpp"
@@ -16,10 +16,17 @@
 namespace af::service {
 namespace {
 
-constexpr std::string_view kMagic = "AFSNAP01";
+// Version 2: the engine's state keyed by symbol name (runtime/engine_state.hpp),
+// so a snapshot loads whatever `--threads` wrote or reads it; the body's checksum
+// is the standard FNV-1a 64. A version-1 file is refused ("not a snapshot of
+// this version") and the service warms up afresh.
+constexpr std::string_view kMagic = "AFSNAP02";
 
-// FNV-1a: detects a torn or damaged file; not a defence against tampering.
-uint64_t fnv1a(std::string_view bytes) {
+// The plan fingerprint's hash. Its offset basis is not FNV-1a's standard one,
+// but the value is part of what earlier runs wrote (CSV sinks' `.plan` sidecars
+// hold predictions_fingerprint), so it stays as it is: changing it would make
+// every existing output file refuse the pipeline that wrote it.
+uint64_t plan_hash(std::string_view bytes) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : bytes) {
     h ^= c;
@@ -47,7 +54,7 @@ Status write_all(int fd, std::string_view bytes, const std::string& path) {
 uint64_t StateStore::fingerprint(const dag::Plan& plan) {
   dag::Plan content = plan;
   content.file.clear();
-  return fnv1a(dag::format_plan(content));
+  return plan_hash(dag::format_plan(content));
 }
 
 uint64_t StateStore::predictions_fingerprint(const dag::Plan& plan) {
@@ -79,7 +86,7 @@ Status StateStore::save(const Snapshot& snapshot) const {
   file += tail.bytes();
   file += body;
   StateWriter sum;
-  sum.put<uint64_t>(fnv1a(body));
+  sum.put<uint64_t>(fnv1a_64(body));  // detects a torn or damaged file; not a defence against tampering
   file += sum.bytes();
 
   const std::string path = snapshot_path();
@@ -107,11 +114,9 @@ Result<std::optional<Snapshot>> StateStore::load() const {
   const std::string path = snapshot_path();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return std::optional<Snapshot>{};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(path + ": cannot read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string file = ss.str();
+  auto read = read_whole_file(path);
+  if (!read) return read.error();
+  const std::string file = std::move(read).value();
   if (file.size() < kMagic.size() + 16 || std::string_view(file).substr(0, kMagic.size()) != kMagic)
     return make_error(path + ": not a snapshot of this version (bad header)");
   StateReader head(std::string_view(file).substr(kMagic.size(), 8));
@@ -119,7 +124,7 @@ Result<std::optional<Snapshot>> StateStore::load() const {
   if (file.size() != kMagic.size() + 8 + body_size + 8) return make_error(path + ": truncated");
   const std::string_view body = std::string_view(file).substr(kMagic.size() + 8, body_size);
   StateReader sum(std::string_view(file).substr(kMagic.size() + 8 + body_size));
-  if (sum.get<uint64_t>() != fnv1a(body)) return make_error(path + ": checksum mismatch (damaged)");
+  if (sum.get<uint64_t>() != fnv1a_64(body)) return make_error(path + ": checksum mismatch (damaged)");
   StateReader r(body);
   if (r.get<uint64_t>() != fingerprint_)
     return make_error(path + ": made by a different pipeline (steps, params or universe changed)");

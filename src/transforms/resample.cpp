@@ -88,16 +88,22 @@ void Resample::reset(SymbolId symbol) {
   st.last_ts = kNoTs;
 }
 
+namespace {
+
+void put_state(StateWriter& w, bool open, int64_t count, int64_t last_ts, const Bar& acc) {
+  w.put<uint8_t>(open ? 1 : 0);
+  w.put<int64_t>(count);
+  w.put<int64_t>(last_ts);
+  w.put<Bar>(acc);
+}
+
+}  // namespace
+
 void Resample::save(StateWriter& w) const {
   w.put<int64_t>(input_ms_);
   w.put<int64_t>(target_ms_);
   w.put<uint64_t>(states_.size());
-  for (const auto& s : states_) {
-    w.put<uint8_t>(s.open ? 1 : 0);
-    w.put<int64_t>(s.count);
-    w.put<int64_t>(s.last_ts);
-    w.put<Bar>(s.acc);
-  }
+  for (const auto& s : states_) put_state(w, s.open, s.count, s.last_ts, s.acc);
 }
 
 bool Resample::load(StateReader& r) {
@@ -105,12 +111,7 @@ bool Resample::load(StateReader& r) {
   const auto n = r.get<uint64_t>();
   if (r.failed() || n > (1u << 24)) return false;
   std::vector<State> states(n);
-  for (auto& s : states) {
-    s.open = r.get<uint8_t>() != 0;
-    s.count = r.get<int64_t>();
-    s.last_ts = r.get<int64_t>();
-    s.acc = r.get<Bar>();
-  }
+  for (auto& s : states) s = read_state(r);
   if (r.failed()) return false;
   if (states.size() < states_.size()) {
     const size_t old = states.size();
@@ -119,6 +120,36 @@ bool Resample::load(StateReader& r) {
   }
   states_ = std::move(states);
   return true;
+}
+
+// One symbol's part: the intervals first, so that a section of another
+// pipeline's resample is refused rather than misread.
+void Resample::save_symbol(SymbolId symbol, StateWriter& w) const {
+  w.put<int64_t>(input_ms_);
+  w.put<int64_t>(target_ms_);
+  if (symbol < states_.size()) {
+    const State& s = states_[symbol];
+    put_state(w, s.open, s.count, s.last_ts, s.acc);
+  } else {
+    put_state(w, false, 0, kNoTs, Bar{});  // the symbol never had a bar
+  }
+}
+
+bool Resample::load_symbol(SymbolId symbol, StateReader& r) {
+  if (r.get<int64_t>() != input_ms_ || r.get<int64_t>() != target_ms_) return false;
+  const State loaded = read_state(r);
+  if (r.failed()) return false;
+  state(symbol) = loaded;
+  return true;
+}
+
+Resample::State Resample::read_state(StateReader& r) {
+  State s;
+  s.open = r.get<uint8_t>() != 0;
+  s.count = r.get<int64_t>();
+  s.last_ts = r.get<int64_t>();
+  s.acc = r.get<Bar>();
+  return s;
 }
 
 }  // namespace af::transforms

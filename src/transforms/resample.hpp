@@ -29,6 +29,9 @@ class Resample final : public Transform {
   void reset(SymbolId symbol) override;
   void save(StateWriter& w) const override;
   bool load(StateReader& r) override;
+  bool per_symbol_state() const override { return true; }
+  void save_symbol(SymbolId symbol, StateWriter& w) const override;
+  bool load_symbol(SymbolId symbol, StateReader& r) override;
 
  private:
   struct State {
@@ -40,6 +43,7 @@ class Resample final : public Transform {
 
   void emit(SymbolId symbol, State& st, TransformOutput& out, bool complete);
   State& state(SymbolId symbol);
+  static State read_state(StateReader& r);
 
   int64_t input_ms_;
   int64_t target_ms_;
