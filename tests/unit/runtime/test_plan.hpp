@@ -77,6 +77,16 @@ class Pairs final : public Transform {
     r.get_vector(has_);
     return !r.failed();
   }
+  bool per_symbol_state() const override { return true; }
+  void save_symbol(SymbolId s, StateWriter& w) const override {
+    w.put(pending_[s]);
+    w.put(has_[s]);
+  }
+  bool load_symbol(SymbolId s, StateReader& r) override {
+    r.get(pending_[s]);
+    r.get(has_[s]);
+    return !r.failed();
+  }
 
  private:
   std::vector<Bar> pending_;
