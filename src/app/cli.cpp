@@ -155,11 +155,10 @@ int run_cli(int argc, char** argv) {
   s->add_flag("--print", sig.print_predictions, "print each prediction to stdout as `ts symbol prediction`");
   std::string signal_shard;
   add_shard_option(s, signal_shard, "subscribe to and compute");
-  // Only replay splits symbols over threads; asked of signal, it is refused in words
-  // rather than as an unknown flag.
-  std::string signal_threads;
-  auto* signal_threads_option =
-      s->add_option("--threads", signal_threads, "not supported: signal computes on one thread (see replay --threads)");
+  s->add_option("--threads", sig.threads,
+                "compute threads, each running its own symbols (default: one per core, never more than symbols; "
+                "a snapshot loads with any thread count)")
+      ->check(CLI::Range(1, 1024));
   ProxyArgs signal_proxy;
   add_proxy_flags(s, signal_proxy);
 
@@ -257,11 +256,6 @@ int run_cli(int argc, char** argv) {
   try {
     if (v->parsed()) return run_validate(validate);
     if (r->parsed()) return install_proxy(replay_proxy) ? run_replay_command(replay) : kExitInvalid;
-    if (s->parsed() && signal_threads_option->count() > 0) {
-      std::cerr << "error: signal --threads: the live service computes on one thread (only replay splits its "
-                   "symbols over threads); to use more cores, run several processes with --shard K/N\n";
-      return kExitInvalid;
-    }
     if (s->parsed()) return install_proxy(signal_proxy) ? run_signal_command(sig) : kExitInvalid;
     if (in->parsed()) return install_proxy(ingest_proxy) ? run_ingest_command(ingest) : kExitInvalid;
     if (p->parsed()) return run_plugins(plugins);

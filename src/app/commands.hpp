@@ -78,6 +78,7 @@ struct SignalArgs {
   int64_t anchor_timeout_s = 120;
   bool print_predictions = false;
   std::optional<ShardSpec> shard;  // --shard K/N: subscribe to and compute only this shard's symbols
+  uint32_t threads = 0;            // --threads N: compute threads (0: one per core)
   std::string bus;                    // --bus URL[,URL...]: data steps read from the bus ("" = the exchange)
   std::string bus_stream = "AF_BARS";  // --bus-stream
   int64_t bus_unhealthy_after_s = 60;  // /healthz: the bus unreachable longer than this

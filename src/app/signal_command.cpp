@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <algorithm>
 #include <iostream>
+#include <thread>
 
 #include "app/builtin_plugins.hpp"
 #include "app/bus_feeds.hpp"
@@ -14,6 +16,7 @@
 #include "common/log.hpp"
 #include "common/number_format.hpp"
 #include "common/time.hpp"
+#include "runtime/threaded_replay.hpp"
 #include "service/live_driver.hpp"
 #include "service/metrics_server.hpp"
 
@@ -36,6 +39,23 @@ void print_plan_summary(const dag::Plan& plan, const SignalEmitter& sinks, const
   std::cout << "  flows " << plan.flows.size() << ", steps " << plan.steps.size() << ", prediction column "
             << plan.prediction_column << ", sinks " << sinks.size() << '\n';
   std::cout.flush();
+}
+
+// --threads N, default one per core, never more than symbols; one, said why,
+// when a step needs every symbol at once.
+uint32_t signal_threads(const SignalArgs& args, const dag::Plan& plan) {
+  uint32_t threads = args.threads > 0 ? args.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min<uint32_t>(threads, static_cast<uint32_t>(std::max<size_t>(1, plan_universe(plan).size())));
+  if (threads > 1) {
+    if (const auto* step = step_needing_all_symbols(plan)) {
+      const std::string why = "`" + step->plugin + "` (" + step->path + ") needs every symbol at once";
+      if (args.threads > 1) std::cerr << "note: signal computes on one thread: " << why << '\n';
+      else logger("service")->info("signal computes on one thread: {}", why);
+      return 1;
+    }
+  }
+  logger("service")->info("compute threads: {}", threads);
+  return threads;
 }
 
 }  // namespace
@@ -106,6 +126,8 @@ int run_signal_command(const SignalArgs& args) {
   o.snapshot_every_ms = args.snapshot_every_s * 1000;
   o.snapshot_max_age_ms = args.snapshot_max_age_s * 1000;
   o.anchor_timeout_ms = args.anchor_timeout_s * 1000;
+  o.threads = signal_threads(args, *plan);
+  o.shards = args.shard ? args.shard->n : 1;
   if (args.print_predictions) {
     o.on_prediction = [](const PredictionRecord& r) {
       std::printf("%s %s %s\n", format_iso8601(r.ts).c_str(), r.symbol->c_str(), format_double(r.prediction).c_str());

@@ -27,8 +27,9 @@ constexpr size_t kRecordsPerBatch = 1024;
 
 constexpr int64_t kNoClock = std::numeric_limits<int64_t>::min();
 
-// Every symbol of the plan once, in order of first appearance: the Engine's ids.
-std::vector<std::string> universe_of(const dag::Plan& plan) {
+}  // namespace
+
+std::vector<std::string> plan_universe(const dag::Plan& plan) {
   std::vector<std::string> out;
   std::set<std::string> seen;
   for (const auto& source : plan.sources)
@@ -37,8 +38,7 @@ std::vector<std::string> universe_of(const dag::Plan& plan) {
   return out;
 }
 
-// `plan` with every data step's universe cut to `symbols` (kept in order).
-dag::Plan plan_for(const dag::Plan& plan, const std::vector<std::string>& symbols) {
+dag::Plan plan_for_symbols(const dag::Plan& plan, const std::vector<std::string>& symbols) {
   const std::set<std::string> keep(symbols.begin(), symbols.end());
   dag::Plan out = plan;
   for (auto& source : out.sources) {
@@ -52,15 +52,13 @@ dag::Plan plan_for(const dag::Plan& plan, const std::vector<std::string>& symbol
   return out;
 }
 
-}  // namespace
-
 uint32_t replay_thread_of(std::string_view symbol, uint32_t threads, uint32_t shards) {
   return static_cast<uint32_t>(fnv1a_64(symbol) / std::max<uint32_t>(1, shards) % std::max<uint32_t>(1, threads));
 }
 
 std::vector<std::vector<std::string>> split_universe(const dag::Plan& plan, uint32_t threads, uint32_t shards) {
   std::vector<std::vector<std::string>> parts(std::max<uint32_t>(1, threads));
-  for (const auto& s : universe_of(plan)) parts[replay_thread_of(s, threads, shards)].push_back(s);
+  for (const auto& s : plan_universe(plan)) parts[replay_thread_of(s, threads, shards)].push_back(s);
   std::erase_if(parts, [](const std::vector<std::string>& p) { return p.empty(); });
   return parts;
 }
@@ -109,11 +107,12 @@ Result<std::unique_ptr<ThreadedReplay>> ThreadedReplay::create(const dag::Plan& 
                                                                const std::vector<std::vector<std::string>>& parts,
                                                                PredictionEmitter::Deliver deliver) {
   std::unique_ptr<ThreadedReplay> replay(new ThreadedReplay(plan, plugins, std::move(deliver)));
-  const SymbolTable universe(universe_of(plan));
+  const SymbolTable universe(plan_universe(plan));
   for (const auto& symbols : parts) {
     auto part = std::make_unique<Part>();
     Part* p = part.get();
-    auto engine = Engine::create(plan_for(plan, symbols), plugins, [p](const PredictionRecord& r) { p->on_record(r); });
+    auto engine = Engine::create(plan_for_symbols(plan, symbols), plugins,
+                                 [p](const PredictionRecord& r) { p->on_record(r); });
     if (!engine) return engine.error();
     p->engine = std::move(engine).value();
     for (const auto& name : p->engine->symbols().names()) {
@@ -302,7 +301,7 @@ Result<ReplayReport> ThreadedReplay::run(const ReplayOptions& options) {
   }
   if (first_failure) return results[*first_failure]->error();
 
-  const SymbolTable universe(universe_of(plan_));
+  const SymbolTable universe(plan_universe(plan_));
   // Where one thread would have found a gap: at the bar after it.
   auto found_at = [&](const ReplayGap& g) {
     const auto id = universe.find(g.symbol);

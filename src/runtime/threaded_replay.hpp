@@ -43,6 +43,12 @@ namespace af {
 // fnv1a_64 % shards, from landing on a single thread.
 uint32_t replay_thread_of(std::string_view symbol, uint32_t threads, uint32_t shards = 1);
 
+// Every symbol of the plan once, in order of first appearance: an Engine's ids.
+std::vector<std::string> plan_universe(const dag::Plan& plan);
+// `plan` with every data step's universe cut to `symbols` (kept in order): the
+// plan of one thread's engine.
+dag::Plan plan_for_symbols(const dag::Plan& plan, const std::vector<std::string>& symbols);
+
 // The symbols of each thread that owns any (at most `threads` parts, none empty),
 // each part in universe order. One part: nothing to split.
 std::vector<std::vector<std::string>> split_universe(const dag::Plan& plan, uint32_t threads, uint32_t shards = 1);

@@ -13,6 +13,7 @@
 #include "common/terminal_progress.hpp"
 #include "common/time.hpp"
 #include "runtime/close_order.hpp"
+#include "runtime/threaded_replay.hpp"
 #include "runtime/warmup.hpp"
 #include "service/live_driver_impl.hpp"
 #include "service/live_feed_factory.hpp"
@@ -32,24 +33,29 @@ constexpr int64_t kStopCheckMs = 50;
 
 }  // namespace
 
-void LiveDriver::Impl::on_prediction(const PredictionRecord& r) {
+void LiveDriver::Impl::on_prediction(const Engine& from, LatencyBase& base, const PredictionRecord& r) {
+  // The sinks' queues, the counters, the status board and the histogram take
+  // records from several workers at once; a symbol's records all come from one.
   sinks->emit(r);
   predictions.fetch_add(1, std::memory_order_relaxed);
   status.on_prediction(r.symbol, r.ts, r.prediction, r.emitted_at);
-  bool live = current_live;
-  int64_t final_at_us = current_final_at_us;
-  if (engine->flushing_models()) {
+  bool live = base.live;
+  int64_t final_at_us = base.final_at_us;
+  if (from.flushing_models()) {
     // A batched model run: the record comes from the newest bar of its own symbol
     // (the engine names symbols by pointers into its symbol table).
-    const auto& names = engine->symbols().names();
+    const auto& names = from.symbols().names();
     const auto id = r.symbol - names.data();
     if (id >= 0 && static_cast<size_t>(id) < names.size()) {
-      live = symbol_live[static_cast<size_t>(id)] != 0;
-      final_at_us = symbol_final_at_us[static_cast<size_t>(id)];
+      live = base.symbol_live[static_cast<size_t>(id)] != 0;
+      final_at_us = base.symbol_final_at_us[static_cast<size_t>(id)];
     }
   }
   if (live && final_at_us > 0) close_to_emit.record(static_cast<double>(feed_clock_us() - final_at_us) / 1e6);
-  if (options.on_prediction) options.on_prediction(r);
+  if (options.on_prediction) {
+    std::lock_guard lock(on_prediction_mutex);
+    options.on_prediction(r);
+  }
 }
 
 int64_t LiveDriver::Impl::anchor_from_sinks(int64_t first_message_anchor) const {
@@ -99,12 +105,12 @@ Result<std::unique_ptr<LiveDriver>> LiveDriver::create(const dag::Plan& plan, co
                                 : std::max<int64_t>(60'000, std::min<int64_t>(im->options.snapshot_every_ms,
                                                                                std::numeric_limits<int64_t>::max() / 6) *
                                                                 6);
-  auto engine = Engine::create(im->plan, plugins, [im](const PredictionRecord& r) { im->on_prediction(r); });
-  if (!engine) return engine.error();
-  im->engine = std::move(engine).value();
-  im->engine->set_model_batching(model_batching_wanted());
-  im->symbol_final_at_us.assign(im->engine->symbols().size(), 0);
-  im->symbol_live.assign(im->engine->symbols().size(), 0);
+  im->universe = SymbolTable(plan_universe(im->plan));
+  // --threads N: the symbols split by the sharding hash, as replay splits them;
+  // one part runs on the compute thread itself.
+  if (im->options.threads > 1 && !step_needing_all_symbols(im->plan))
+    im->worker_symbols = split_universe(im->plan, im->options.threads, std::max<uint32_t>(1, im->options.shards));
+  if (Status st = im->build_engines(); !st) return st.error();
 
   if (!im->options.state_dir.empty()) {
     auto store = StateStore::open(im->options.state_dir, im->plan);
@@ -124,7 +130,7 @@ Result<std::unique_ptr<LiveDriver>> LiveDriver::create(const dag::Plan& plan, co
     f.source = i;
     f.interval_ms = sp.interval_ms;
     for (const auto& sym : sp.universe) {
-      const auto id = im->engine->symbols().find(sym);
+      const auto id = im->universe.find(sym);
       if (!id) return make_error("symbol " + sym + " is not in the engine's universe");
       f.symbol_ids.push_back(*id);
     }
@@ -149,14 +155,10 @@ Result<std::optional<Snapshot>> LiveDriver::Impl::restore() {
   }
   if (!*loaded) return std::optional<Snapshot>{};
   const Snapshot& found = **loaded;
-  StateReader reader(found.engine_state);
-  if (Status st = engine->load(reader); !st) {
+  if (Status st = load_engines(found.engine_state); !st) {
     log->warn("snapshot {} unusable, warming up afresh: {}", store->snapshot_path(), st.error().message);
-    // A half-loaded engine is not a fresh one: build it again.
-    auto fresh = Engine::create(plan, *plugins, [this](const PredictionRecord& r) { on_prediction(r); });
-    if (!fresh) return fresh.error();
-    engine = std::move(fresh).value();
-    engine->set_model_batching(model_batching_wanted());
+    // A half-loaded engine is not a fresh one: build them again.
+    if (Status rebuilt = build_engines(); !rebuilt) return rebuilt.error();
     return std::optional<Snapshot>{};
   }
   log->info("snapshot restored path={} anchor={} written_at={}", store->snapshot_path(), format_iso8601(found.anchor),
@@ -189,7 +191,7 @@ void LiveDriver::Impl::begin_history(int64_t anchor_ts, int64_t history_end, con
       // no archive file is fetched again.
       use_archive = false;
       for (size_t s = 0; s < from.size(); ++s) {
-        const int64_t last = engine->last_processed(f.source, f.symbol_ids[s]);
+        const int64_t last = last_processed(f.source, f.symbol_ids[s]);
         if (last == std::numeric_limits<int64_t>::min()) {
           use_archive = true;  // a symbol the snapshot never saw: a fresh warmup for it
         } else {
@@ -210,10 +212,6 @@ void LiveDriver::Impl::begin_history(int64_t anchor_ts, int64_t history_end, con
 
 void LiveDriver::Impl::process(size_t feed_index, const LiveFeedBar& b, Pump& pump) {
   const Feed& f = feeds[feed_index];
-  current_live = !b.history;
-  current_final_at_us = b.final_at_us;
-  symbol_live[f.symbol_ids[b.symbol]] = b.history ? 0 : 1;
-  symbol_final_at_us[f.symbol_ids[b.symbol]] = b.final_at_us;
   if (b.history) {
     pump.tally[{f.source, f.symbol_ids[b.symbol]}].add(b.bar.ts);
     (b.bar.ts < pump.anchor ? history_bars : catch_up_bars).fetch_add(1, std::memory_order_relaxed);
@@ -226,7 +224,7 @@ void LiveDriver::Impl::process(size_t feed_index, const LiveFeedBar& b, Pump& pu
   if (log->should_log(spdlog::level::debug))
     log->debug("event source={} symbol={} ts={} history={} origin={}", plan.sources[f.source].event,
                plan.sources[f.source].universe[b.symbol], b.bar.ts, b.history ? 1 : 0, bar_origin_name(b.bar.origin));
-  engine->on_source_bar(f.source, f.symbol_ids[b.symbol], b.bar);
+  run_bar(f.source, f.symbol_ids[b.symbol], b);
   status.on_bar(f.symbol_ids[b.symbol], plan.sources[f.source].universe[b.symbol], b.bar.ts, f.interval_ms,
                 b.bar.origin, !b.history, coarse_now_ms());
   const uint64_t n = events.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -259,7 +257,7 @@ void LiveDriver::Impl::run_merged_history(Pump& pump) {
 }
 
 void LiveDriver::Impl::log_model_batching(const char* until) const {
-  const EngineStats& es = engine->stats();
+  const EngineTotals es = engine_totals();
   if (es.model_batches == 0) return;
   logger("service")->info("model runs batched across symbols ({}): {} runs in {} batches, up to {} rows per flush",
                           until, es.batched_model_runs, es.model_batches, es.largest_model_flush);
@@ -273,7 +271,7 @@ void LiveDriver::Impl::on_warmup_done(Pump& pump) {
   const double secs = static_cast<double>(warmup_done_ms.load() - warmup_started_ms.load()) / 1000.0;
   for (const auto& [key, t] : pump.tally) {
     log->info("warmup source={} symbol={} bars={} first={} last={}", plan.sources[key.first].event,
-              engine->symbols().name(key.second), t.bars, format_iso8601(t.first), format_iso8601(t.last));
+              universe.name(key.second), t.bars, format_iso8601(t.first), format_iso8601(t.last));
   }
   log->info("warmup done: {} bars{} in {:.1f} s; streaming", history_bars.load() + catch_up_bars.load(),
             pump.restored ? " (catch-up after a restart)" : "", secs);
@@ -286,7 +284,7 @@ std::optional<Error> LiveDriver::Impl::poll_feeds(const std::atomic<bool>& stop,
   const bool merge_history = feeds.size() > 1;
   // With model runs waiting for a batch, no poll waits: the batch runs as soon as
   // a sweep finds every queue empty (below), never on a timer.
-  const bool may_wait = !engine->models_pending();
+  const bool may_wait = !models_pending();
   size_t got = 0;
   for (size_t i = 0; i < feeds.size(); ++i) {
     auto& f = feeds[i];
@@ -316,7 +314,7 @@ std::optional<Error> LiveDriver::Impl::poll_feeds(const std::atomic<bool>& stop,
   }
   // Every queue was empty: the bars that came so far are all in, so the model runs
   // they deferred (one per symbol of a close) run now, as one batch.
-  if (got == 0) engine->flush_models();
+  if (got == 0) flush_models();
   if (!warmup_done.load() &&
       std::all_of(pump.history_complete.begin(), pump.history_complete.end(), [](bool c) { return c; })) {
     if (merge_history) run_merged_history(pump);
@@ -324,6 +322,7 @@ std::optional<Error> LiveDriver::Impl::poll_feeds(const std::atomic<bool>& stop,
   } else if (!warmup_done.load()) {
     log_warmup_progress(pump, false);
   }
+  post_outbox();  // this poll's bars to their workers (--threads), one wake-up each
   return std::nullopt;
 }
 
@@ -359,16 +358,25 @@ void LiveDriver::Impl::snapshot_if_due(Pump& pump) {
   if (!store || !warmup_done.load() || now_ms() - pump.last_snapshot < options.snapshot_every_ms ||
       !sinks->settled())
     return;
-  if (engine->models_pending()) {
+  if (models_pending()) {
     // A snapshot holds whole rows only: these complete now, and the snapshot
     // follows once their records are settled too.
-    engine->flush_models();
+    flush_models();
     return;
   }
-  Snapshot s{pump.anchor, now_ms(), {}};
-  StateWriter w;
-  engine->save(w);
-  s.engine_state = w.take();
+  if (threaded()) {
+    // The workers finish what was posted (this thread posts nothing meanwhile);
+    // the records they emitted on the way must be settled too.
+    wait_engines_idle();
+    if (!sinks->settled()) return;
+  }
+  auto state = save_engines();
+  if (!state) {
+    logger("service")->error("snapshot not taken: {}", state.error().message);
+    pump.last_snapshot = now_ms();
+    return;
+  }
+  Snapshot s{pump.anchor, now_ms(), std::move(state).value()};
   snapshot_writer->submit(std::move(s));  // written and fsynced off this thread
   pump.last_snapshot = now_ms();
 }
@@ -389,21 +397,22 @@ std::optional<Error> LiveDriver::Impl::pump(const std::atomic<bool>& stop, int64
     // is in this poll, and runs before a tick that clock makes due.
     const auto clock = timers_clock();
     if (auto failed = poll_feeds(stop, p)) return failed;
-    if (clock) engine->on_clock(*clock);
-    if (const auto& loop = engine->failure()) {
+    if (clock) run_clock(*clock);
+    if (const auto loop = engine_failure()) {
       std::lock_guard lock(failure_mutex);
       failure = loop->message;
       return *loop;
     }
     // Engine counters for the metrics thread.
-    duplicates.store(engine->stats().duplicates, std::memory_order_relaxed);
-    revisions.store(engine->stats().revisions, std::memory_order_relaxed);
-    nan_skipped.store(engine->emitter().nan_skipped(), std::memory_order_relaxed);
+    const EngineTotals totals = engine_totals();
+    duplicates.store(totals.duplicates, std::memory_order_relaxed);
+    revisions.store(totals.revisions, std::memory_order_relaxed);
+    nan_skipped.store(totals.nan_skipped, std::memory_order_relaxed);
     // A snapshot at this bar boundary, if due and every record is settled.
     snapshot_if_due(p);
     // Every polled bar is processed (warmup done: none held; no stop: none left
     // in a batch): a settled moment acknowledges them to feeds that want it.
-    if (warmup_done.load() && !stop.load() && !engine->models_pending() && sinks->settled()) {
+    if (warmup_done.load() && !stop.load() && !models_pending() && engines_idle() && sinks->settled()) {
       for (auto& f : feeds) f.feed->on_settled();
     }
   }
@@ -414,21 +423,23 @@ std::optional<Error> LiveDriver::Impl::pump(const std::atomic<bool>& stop, int64
 Result<LiveReport> LiveDriver::Impl::finish(std::optional<Error> failed, LiveReport report,
                                             std::chrono::steady_clock::time_point started) {
   auto log = logger("service");
-  // Bars processed but waiting for their model's batch complete before the sinks close.
-  engine->flush_models();
+  // Bars processed but waiting for their model's batch complete before the sinks
+  // close; the workers finish what was posted to them, then end.
+  flush_models();
+  for (auto& w : workers) w->stop();
   log_model_batching("run");
   for (auto& f : feeds) f.feed->stop();
   Status closed = sinks->close();
   if (!closed) log->error("sinks: {}", closed.error().message);
   bool final_submitted = false;
   if (store && warmup_done.load()) {
-    if (sinks->settled()) {
-      Snapshot s{engine->anchor(), now_ms(), {}};
-      StateWriter w;
-      engine->save(w);
-      s.engine_state = w.take();
+    auto state = sinks->settled() ? save_engines() : Result<std::string>(make_error(""));
+    if (state) {
+      Snapshot s{anchor.load(), now_ms(), std::move(state).value()};
       snapshot_writer->submit(std::move(s));
       final_submitted = true;
+    } else if (!state.error().message.empty()) {
+      report.final_snapshot_error = state.error().message;
     } else {
       // A snapshot now would count records no sink holds: the next start resumes
       // from the previous one and computes them again.
@@ -441,7 +452,7 @@ Result<LiveReport> LiveDriver::Impl::finish(std::optional<Error> failed, LiveRep
   }
   if (!report.final_snapshot_error.empty())
     log->error("final snapshot failed: {}; the next start resumes from the previous one", report.final_snapshot_error);
-  report.anchor = engine->anchor();
+  report.anchor = anchor.load();
   report.history_bars = history_bars.load();
   report.catch_up_bars = catch_up_bars.load();
   report.live_bars = live_bars.load();
@@ -466,8 +477,10 @@ Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
   report.restored = snapshot->has_value();
   im.restored = report.restored;
 
-  // 2. Streams first; then the anchor of every feed. Every way out of run() from
-  // here on goes through finish(): feeds, then sinks, then the last snapshot.
+  // 2. The compute workers (--threads); streams first; then the anchor of every
+  // feed. Every way out of run() from here on goes through finish(): workers,
+  // feeds, then sinks, then the last snapshot.
+  for (auto& w : im.workers) w->start();
   for (auto& f : im.feeds) {
     if (Status st = f.feed->start(); !st) return im.finish(st.error(), report, started);
   }
@@ -476,7 +489,7 @@ Result<LiveReport> LiveDriver::run(const std::atomic<bool>& stop) {
   if (!*first_message_anchor) return im.finish(std::nullopt, report, started);
   const int64_t anchor = *snapshot ? (**snapshot).anchor : im.anchor_from_sinks(**first_message_anchor);
   if (!*snapshot && anchor != **first_message_anchor) report.sink_resume_from = anchor;
-  im.engine->set_anchor(anchor);
+  im.set_anchor(anchor);  // the workers are idle: nothing was posted yet
   im.anchor = anchor;
   im.begin_history(anchor, std::max(anchor, **first_message_anchor), *snapshot);
 

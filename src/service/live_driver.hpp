@@ -15,6 +15,10 @@
 //      service was down is predicted rather than left a hole;
 //   4. snapshot the engine at bar boundaries, every snapshot_every_ms, at moments
 //      when every emitted record is settled in its sink (flushed or spooled);
+//      with several compute threads (LiveOptions::threads), each thread runs an
+//      engine over its part of the symbols, this thread polls the feeds and hands
+//      each bar to its symbol's thread, and a snapshot joins every engine's
+//      state (keyed by symbol: it loads with any thread count);
 //   5. on stop: finish the bar in flight, stop the feeds, drain and close the
 //      sinks, write the last snapshot (only if every record settled).
 //
@@ -45,6 +49,13 @@ struct LiveOptions {
   std::string ca_file;    // "" = $SSL_CERT_FILE, else the system CAs
   std::string state_dir;  // "" = no snapshots: every start warms up afresh
   std::string cache_dir;  // Vision cache; "" = <state_dir>/vision-cache, else ~/.cache/alpha_forge/vision
+  // Compute threads (signal --threads): the universe split by the sharding hash
+  // over this many engines, each on its own thread (1: one engine on the thread
+  // that calls run()). A pipeline with a step that needs every symbol at once
+  // (transforms.align) runs on one. `shards`: the --shard count (1 without), so
+  // a shard's symbols spread over its threads as replay's do.
+  uint32_t threads = 1;
+  uint32_t shards = 1;
   int64_t snapshot_every_ms = 10'000;
   // /healthz turns unhealthy when the newest snapshot (or, before the first, the
   // end of warmup) is older than this; 0: max(6 x snapshot_every_ms, 60 s).

@@ -17,6 +17,8 @@
 #include "common/progress.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/live_feed.hpp"
+#include "runtime/symbol_table.hpp"
+#include "service/compute_worker.hpp"
 #include "service/latency_histogram.hpp"
 #include "service/live_driver.hpp"
 #include "service/snapshot_writer.hpp"
@@ -30,7 +32,20 @@ struct LiveDriver::Impl {
   SignalEmitter* sinks = nullptr;
   const PluginSet* plugins = nullptr;  // outlives the driver (the command owns it)
   LiveOptions options;
+  // The whole universe (plan_universe order): the ids the feeds, the status board
+  // and the warmup tally use, whichever engine runs a symbol.
+  SymbolTable universe;
+  // One thread (--threads 1): the engine runs here, on the compute thread...
   std::unique_ptr<Engine> engine;
+  LatencyBase engine_latency;
+  // ...or several (--threads N): each worker runs its part of the universe, and
+  // this thread polls the feeds and posts each bar to its symbol's worker.
+  std::vector<std::unique_ptr<ComputeWorker>> workers;
+  std::vector<std::vector<std::string>> worker_symbols;  // each worker's part
+  std::vector<uint32_t> worker_of;                       // by universe id
+  std::vector<SymbolId> local_id;                        // by universe id: the id in its worker's engine
+  std::vector<std::vector<ComputeWorker::Item>> outbox;  // per worker, posted after each poll
+  std::mutex on_prediction_mutex;                        // workers' records reach options.on_prediction one at a time
   std::optional<StateStore> store;
   std::unique_ptr<SnapshotWriter> snapshot_writer;  // with a store; after it, so destroyed first
 
@@ -42,15 +57,6 @@ struct LiveDriver::Impl {
     int64_t interval_ms = 0;
   };
   std::vector<Feed> feeds;
-
-  // The bar being processed (compute thread): its latency base and whether its
-  // predictions count as live.
-  int64_t current_final_at_us = 0;  // feed_clock_us()
-  bool current_live = false;
-  // The same per symbol, for the newest bar of each (by SymbolId): the base of a
-  // record a batched model run emits later (Engine::flush_models).
-  std::vector<int64_t> symbol_final_at_us;
-  std::vector<uint8_t> symbol_live;
 
   std::atomic<uint64_t> events{0}, history_bars{0}, catch_up_bars{0}, live_bars{0}, predictions{0};
   std::atomic<uint64_t> duplicates{0}, revisions{0}, nan_skipped{0};
@@ -123,7 +129,36 @@ struct LiveDriver::Impl {
   // The warmup progress line (every kWarmupProgressEveryMs, and at the end).
   void log_warmup_progress(Pump& pump, bool final);
 
-  void on_prediction(const PredictionRecord& r);
+  // A record of `from` (its engine), whose latency base is `base`; on that engine's thread.
+  void on_prediction(const Engine& from, LatencyBase& base, const PredictionRecord& r);
+
+  // The engines (compute_threads.cpp).
+  bool threaded() const { return !workers.empty(); }
+  // Builds the engine or the workers and their engines afresh (also after a
+  // failed load; workers only before they start).
+  Status build_engines();
+  // A closed bar of universe symbol `id` from data step `source`: run here, or
+  // queued for its worker (posted by post_outbox).
+  void run_bar(size_t source, SymbolId id, const LiveFeedBar& bar);
+  void post_outbox();
+  void run_clock(int64_t now);
+  // Every worker idle: what was posted is processed and its records emitted.
+  void wait_engines_idle();
+  bool engines_idle() const;
+  bool models_pending() const;
+  void flush_models();
+  std::optional<Error> engine_failure() const;
+  // Only while the engines are idle:
+  int64_t last_processed(size_t source, SymbolId id);
+  void set_anchor(int64_t anchor_ts);
+  Status load_engines(const std::string& state);
+  Result<std::string> save_engines();
+  // Counters summed over the engines (the workers' published copies).
+  struct EngineTotals {
+    uint64_t duplicates = 0, revisions = 0, nan_skipped = 0;
+    uint64_t batched_model_runs = 0, model_batches = 0, largest_model_flush = 0;
+  };
+  EngineTotals engine_totals() const;
   // The anchor without a usable snapshot: after the sinks' newest predictions, bounded.
   int64_t anchor_from_sinks(int64_t first_message_anchor) const;
   std::string metrics_text() const;
