@@ -95,6 +95,7 @@ def main():
     ap.add_argument("--mirror-from", default="2024-01-01")
     ap.add_argument("--sim-start", default="2024-04-01T00:03:00Z")
     ap.add_argument("--mirror-to", default="2025-01-01")
+    ap.add_argument("--threads", type=int, help="signal --threads (default: signal's own, one per core)")
     ap.add_argument("--json", help="also write JSON here ('-' = stdout)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--rt-priority", type=int,
@@ -133,7 +134,8 @@ def main():
         sig = subprocess.Popen([args.bin, "--log-level", "warn", "signal", pipeline, "--metrics-port", "0",
                                 "--state-dir", os.path.join(work, "state"),
                                 "--binance-ws-url", "ws://%s/market/stream" % base,
-                                "--binance-rest-url", "http://%s" % base, "--binance-vision-url", "http://%s" % base],
+                                "--binance-rest-url", "http://%s" % base, "--binance-vision-url", "http://%s" % base]
+                               + (["--threads", str(args.threads)] if args.threads else []),
                                stdout=open(out_path, "w"), stderr=open(os.path.join(work, "signal.err"), "w"))
         url = None
         while url is None:
@@ -203,6 +205,7 @@ def main():
             "sink_failed": int(metric(end, "af_sink_failed_total") or 0),
             "exit_code": code,
             "rt_priority": args.rt_priority or 0,
+            "threads": args.threads or 0,
         }
         print(" ".join("%s=%s" % (k, v) for k, v in result.items()))
         if args.json:
