@@ -108,11 +108,13 @@ std::optional<Error> LiveDriver::Impl::engine_failure() const {
 
 int64_t LiveDriver::Impl::last_processed(size_t source, SymbolId id) {
   if (!threaded()) return engine->last_processed(source, id);
+  wait_engines_idle();  // also orders this read after the worker's last writes
   return workers[worker_of[id]]->engine().last_processed(source, local_id[id]);
 }
 
 void LiveDriver::Impl::set_anchor(int64_t anchor_ts) {
   if (!threaded()) engine->set_anchor(anchor_ts);
+  wait_engines_idle();
   for (auto& w : workers) w->engine().set_anchor(anchor_ts);
 }
 
@@ -121,6 +123,7 @@ Status LiveDriver::Impl::load_engines(const std::string& state) {
     StateReader r(state);
     return engine->load(r);
   }
+  wait_engines_idle();
   for (auto& w : workers) {
     StateReader r(state);  // each engine reads its own symbols' parts of the whole
     if (Status st = w->engine().load(r); !st) return st;
@@ -134,6 +137,7 @@ Result<std::string> LiveDriver::Impl::save_engines() {
     engine->save(w);
     return w.take();
   }
+  wait_engines_idle();
   std::vector<std::string> parts;
   for (auto& worker : workers) {
     StateWriter part;
