@@ -12,7 +12,7 @@ namespace af::models {
 namespace detail {
 
 struct KernelArgs {
-  int input_size, hidden, layers, dirs, gates, steps, n;
+  int input_size, hidden, layers, dirs, gates, panel, steps, n;
   const float* const* inputs;
   const float* const* w_ih;  // per (layer, direction)
   const float* const* w_hh;
@@ -55,6 +55,8 @@ constexpr int kLanes = 8;      // of Vf8, used by the cell
 // widest used when gates_ is not a multiple of 128). Padded columns are computed
 // and never read, so a small hidden size (the example's 16: 4H = 64) wastes none.
 constexpr int kGatePad = 64;
+// Panel width of the packed weights when the gate width allows (8 x Vf16).
+constexpr int kPanel = 128;
 
 template <class V>
 constexpr int lanes() {
@@ -78,19 +80,35 @@ AF_MODELS_INLINE void storev(float* p, const V& v) {
 #define AF_LOAD8(p) AF_LOADV(Vf8, p)
 #define AF_STORE8(p, v) AF_STOREV(Vf8, p, v)
 
+// The weights are packed in panels of kPanel (or, when the padded gate width is
+// not a multiple of it, kGatePad) columns: panel q holds columns [q P, q P + P)
+// of every row k, row after row, so a tile streams one contiguous block instead
+// of a slice of every 1 KiB row (at batch 1 the recurrent weights come from L2
+// on every step, and a single forward stream is what the prefetcher serves best).
+struct Packed {
+  const float* w;  // panels, [m / P][k_count][P]
+  int panel;       // P
+};
+
+AF_MODELS_INLINE const float* panel_at(const Packed& wt, int k_count, int j0) {
+  return wt.w + static_cast<size_t>(j0 / wt.panel) * k_count * wt.panel + j0 % wt.panel;
+}
+
 // y[s][j0 .. j0 + NV*L) += sum_k wt[k][j] * x[s][k] for S samples: NV*S
 // accumulators live in registers while the weight rows stream past, each
 // weight vector loaded once for all S samples. The per-element arithmetic is a
 // chain of fused multiply-adds over k in order, whatever V, S and NV are (see
 // lstm_net.hpp): that is what makes batch and single results bit-identical.
 template <class V, int S, int NV>
-AF_MODELS_INLINE void tile(const float* wt, int m, int k_count, const float* const* x, float* const* y, int j0) {
+AF_MODELS_INLINE void tile(const Packed& wt, int k_count, const float* const* x, float* const* y, int j0) {
   constexpr int L = lanes<V>();
+  const float* w0 = panel_at(wt, k_count, j0);
+  const int stride = wt.panel;
   V acc[S][NV];
   for (int s = 0; s < S; ++s)
     for (int v = 0; v < NV; ++v) acc[s][v] = AF_LOADV(V, y[s] + j0 + v * L);
   for (int k = 0; k < k_count; ++k) {
-    const float* wk = wt + static_cast<size_t>(k) * m + j0;
+    const float* wk = w0 + static_cast<size_t>(k) * stride;
     V w[NV];
     for (int v = 0; v < NV; ++v) w[v] = AF_LOADV(V, wk + v * L);
     for (int s = 0; s < S; ++s) {
@@ -103,18 +121,18 @@ AF_MODELS_INLINE void tile(const float* wt, int m, int k_count, const float* con
 }
 
 template <class V, int S, int NV>
-AF_MODELS_INLINE void tiles(const float* wt, int m, int k_count, const float* const* x, float* const* y) {
-  for (int j0 = 0; j0 < m; j0 += NV * lanes<V>()) tile<V, S, NV>(wt, m, k_count, x, y, j0);
+AF_MODELS_INLINE void tiles(const Packed& wt, int m, int k_count, const float* const* x, float* const* y) {
+  for (int j0 = 0; j0 < m; j0 += NV * lanes<V>()) tile<V, S, NV>(wt, k_count, x, y, j0);
 }
 
-// y[i] += W x[i] for n vectors (W given transposed, [k_count][m]).
+// y[i] += W x[i] for n vectors (W transposed and packed, [k_count][m]).
 template <class V>
-AF_MODELS_INLINE void matvec_many(const float* wt, int m, int k_count, int n, const float* const* x, float* const* y) {
+AF_MODELS_INLINE void matvec_many(const Packed& wt, int m, int k_count, int n, const float* const* x, float* const* y) {
   int i = 0;
   for (; i + 4 <= n; i += 4) tiles<V, 4, 2>(wt, m, k_count, x + i, y + i);
-  // One sample: as many accumulators as the gate width allows (m is a multiple of
-  // kGatePad; the same fused multiply-adds per element either way).
-  const bool wide = m % (8 * lanes<V>()) == 0;
+  // One sample: as many accumulators as the panel allows (every tile width here
+  // divides it; the same fused multiply-adds per element either way).
+  const bool wide = wt.panel % (8 * lanes<V>()) == 0;
   for (; i < n; ++i) {
     if (wide) {
       tiles<V, 1, 8>(wt, m, k_count, x + i, y + i);
@@ -213,7 +231,7 @@ AF_MODELS_INLINE void forward_impl(const KernelArgs& a) {
           ++cols;
         }
       }
-      matvec_many<V>(a.w_ih[idx], m, k_in, cols, a.xs, a.ys);
+      matvec_many<V>(Packed{a.w_ih[idx], a.panel}, m, k_in, cols, a.xs, a.ys);
       std::fill(a.h, a.h + static_cast<size_t>(n) * hid, 0.0f);
       std::fill(a.c, a.c + static_cast<size_t>(n) * hid, 0.0f);
       for (int st = 0; st < dir_steps; ++st) {
@@ -222,7 +240,7 @@ AF_MODELS_INLINE void forward_impl(const KernelArgs& a) {
           a.xs[s] = a.h + static_cast<size_t>(s) * hid;
           a.ys[s] = a.gin + (static_cast<size_t>(s) * steps + t) * m;
         }
-        if (st > 0) matvec_many<V>(a.w_hh[idx], m, hid, n, a.xs, a.ys);
+        if (st > 0) matvec_many<V>(Packed{a.w_hh[idx], a.panel}, m, hid, n, a.xs, a.ys);
         for (int s = 0; s < n; ++s) {
           float* hs = a.h + static_cast<size_t>(s) * hid;
           cell(a.ys[s], a.c + static_cast<size_t>(s) * hid, hs, hid);
@@ -286,6 +304,11 @@ LstmNet::LstmNet(const LstmShape& shape, const std::vector<LstmDirectionTensors>
   assert(static_cast<int>(dirs.size()) == shape.num_layers * nd);
   assert(static_cast<int>(head_weight.size()) == hid * nd);
   gates_ = (4 * hid + kGatePad - 1) / kGatePad * kGatePad;
+  panel_ = gates_ % kPanel == 0 ? kPanel : kGatePad;
+  // Column j of row k of a [rows][gates_] matrix in panel order (see Packed).
+  const auto packed = [&](int rows, int k, int j) {
+    return static_cast<size_t>(j / panel_) * rows * panel_ + static_cast<size_t>(k) * panel_ + j % panel_;
+  };
   for (int l = 0; l < shape.num_layers; ++l) {
     for (int d = 0; d < nd; ++d) {
       const auto& src = dirs[static_cast<size_t>(l * nd + d)];
@@ -293,12 +316,12 @@ LstmNet::LstmNet(const LstmShape& shape, const std::vector<LstmDirectionTensors>
       assert(static_cast<int>(src.weight_ih.size()) == 4 * hid * k_in);
       assert(static_cast<int>(src.weight_hh.size()) == 4 * hid * hid);
       Direction dir;
-      dir.w_ih_t.setZero(k_in, gates_);
-      dir.w_hh_t.setZero(hid, gates_);
+      dir.w_ih_t.assign(static_cast<size_t>(k_in) * gates_, 0.0f);
+      dir.w_hh_t.assign(static_cast<size_t>(hid) * gates_, 0.0f);
       dir.bias.setZero(gates_);
       for (int j = 0; j < 4 * hid; ++j) {
-        for (int k = 0; k < k_in; ++k) dir.w_ih_t(k, j) = src.weight_ih[static_cast<size_t>(j) * k_in + k];
-        for (int k = 0; k < hid; ++k) dir.w_hh_t(k, j) = src.weight_hh[static_cast<size_t>(j) * hid + k];
+        for (int k = 0; k < k_in; ++k) dir.w_ih_t[packed(k_in, k, j)] = src.weight_ih[static_cast<size_t>(j) * k_in + k];
+        for (int k = 0; k < hid; ++k) dir.w_hh_t[packed(hid, k, j)] = src.weight_hh[static_cast<size_t>(j) * hid + k];
         dir.bias(j) = src.bias_ih[j] + src.bias_hh[j];
       }
       dirs_.push_back(std::move(dir));
@@ -328,7 +351,7 @@ void LstmNet::forward(const float* const* inputs, int n, int steps, float* out) 
     w_hh[i] = dirs_[i].w_hh_t.data();
     bias[i] = dirs_[i].bias.data();
   }
-  KernelArgs a{shape_.input_size, shape_.hidden_size, shape_.num_layers, shape_.directions(), gates_, steps, n,
+  KernelArgs a{shape_.input_size, shape_.hidden_size, shape_.num_layers, shape_.directions(), gates_, panel_, steps, n,
                inputs, w_ih, w_hh, bias, head_weight_.data(), head_bias_, seq_a_.data(), seq_b_.data(), gin_.data(),
                h_.data(), c_.data(), last_.data(), xs_.data(), ys_.data(), out};
   kernel_(a);

@@ -67,11 +67,12 @@ class LstmNet {
   void forward(const float* const* inputs, int n, int steps, float* out);
 
  private:
-  // One (layer, direction), transposed and padded for the kernel: column k of
-  // the PyTorch matrix is row k here, with gates_ (>= 4H, a multiple of 64) floats.
+  // One (layer, direction), transposed, padded and packed for the kernel: column
+  // k of the PyTorch matrix is row k here, with gates_ (>= 4H, a multiple of 64)
+  // floats, stored in panels of panel_ columns ([gates_ / panel_][rows][panel_]).
   struct Direction {
-    Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> w_ih_t;  // [in, gates_]
-    Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> w_hh_t;  // [H, gates_]
+    std::vector<float> w_ih_t;  // [in, gates_] in panels
+    std::vector<float> w_hh_t;  // [H, gates_] in panels
     Eigen::VectorXf bias;                                                          // [gates_]: b_ih + b_hh
   };
 
@@ -82,6 +83,7 @@ class LstmNet {
   Kernel kernel_ = nullptr;
   const char* kernel_name_ = "";
   int gates_ = 0;  // padded 4H
+  int panel_ = 0;  // columns per weight panel: 128, or 64 when gates_ is not a multiple of 128
   int max_steps_ = 0;
   int max_group_ = 0;
   std::vector<Direction> dirs_;
