@@ -50,7 +50,6 @@ using detail::KernelArgs;
 typedef float Vf8 __attribute__((vector_size(32), aligned(4)));
 typedef float Vf16 __attribute__((vector_size(64), aligned(4)));
 typedef float Vf4 __attribute__((vector_size(16), aligned(4)));
-constexpr int kLanes = 8;      // of Vf8, used by the cell
 // gates_ is a multiple of this: every tile width below divides it (4 x Vf16 is the
 // widest used when gates_ is not a multiple of 128). Padded columns are computed
 // and never read, so a small hidden size (the example's 16: 4H = 64) wastes none.
@@ -77,8 +76,6 @@ AF_MODELS_INLINE void storev(float* p, const V& v) {
 }
 #define AF_LOADV(V, p) loadv<V>(p)
 #define AF_STOREV(V, p, v) storev<V>((p), (v))
-#define AF_LOAD8(p) AF_LOADV(Vf8, p)
-#define AF_STORE8(p, v) AF_STOREV(Vf8, p, v)
 
 // The weights are packed in panels of kPanel (or, when the padded gate width is
 // not a multiple of it, kGatePad) columns: panel q holds columns [q P, q P + P)
@@ -142,25 +139,48 @@ AF_MODELS_INLINE void matvec_many(const Packed& wt, int m, int k_count, int n, c
   }
 }
 
-// Eight int32s, for the exponent bits of exp8.
+// Int32 vectors as wide as Vf4 / Vf8 / Vf16, for the exponent bits in expv.
+typedef int32_t Vi4 __attribute__((vector_size(16)));
 typedef int32_t Vi8 __attribute__((vector_size(32)));
+typedef int32_t Vi16 __attribute__((vector_size(64)));
+// (Keyed by byte size: a template argument would drop Vf*'s alignment attribute.)
+template <size_t Bytes>
+struct IntVec;
+template <>
+struct IntVec<16> {
+  using type = Vi4;
+};
+template <>
+struct IntVec<32> {
+  using type = Vi8;
+};
+template <>
+struct IntVec<64> {
+  using type = Vi16;
+};
 
+template <class V>
+AF_MODELS_INLINE V splat(float v) {
+  return V{} + v;
+}
 
-AF_MODELS_INLINE Vf8 splat(float v) { return Vf8{} + v; }
-
-// exp(x) on 8 lanes for x in [-87, 88] (clamped outside) to a few float ulps:
+// exp(x) per lane for x in [-87, 88] (clamped outside) to a few float ulps:
 // x = n ln2 + r, a degree-7 polynomial for e^r on |r| <= ln2/2, 2^n from the
 // exponent bits. Written on vectors so that every element, including the tail
-// of a hidden size that is not a multiple of 8, goes through the same code.
-AF_MODELS_INLINE Vf8 exp8(Vf8 x) {
-  const Vf8 lo = splat(-87.0f), hi = splat(88.0f);
+// of a hidden size that is not a multiple of the width, goes through the same
+// code; each lane's operations are the same whatever the width V, so the
+// AVX-512 kernel (16 lanes) and the AVX2 one (8) agree bit for bit.
+template <class V>
+AF_MODELS_INLINE V expv(V x) {
+  using VI = typename IntVec<sizeof(V)>::type;
+  const V lo = splat<V>(-87.0f), hi = splat<V>(88.0f);
   x = x < lo ? lo : x;
   x = x > hi ? hi : x;
-  const Vf8 magic = splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
-  const Vf8 n = (x * 1.44269504088896341f + magic) - magic;
-  Vf8 r = x - n * 0.693359375f;  // ln2 split in two for an exact first product
+  const V magic = splat<V>(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+  const V n = (x * 1.44269504088896341f + magic) - magic;
+  V r = x - n * 0.693359375f;  // ln2 split in two for an exact first product
   r = r - n * -2.12194440e-4f;
-  Vf8 p = splat(1.0f / 5040.0f);
+  V p = splat<V>(1.0f / 5040.0f);
   p = p * r + 1.0f / 720.0f;
   p = p * r + 1.0f / 120.0f;
   p = p * r + 1.0f / 24.0f;
@@ -168,41 +188,50 @@ AF_MODELS_INLINE Vf8 exp8(Vf8 x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const Vi8 bits = (__builtin_convertvector(n, Vi8) + 127) << 23;
-  return p * (Vf8)bits;  // the same 32 bytes read as floats
+  const VI bits = (__builtin_convertvector(n, VI) + 127) << 23;
+  return p * (V)bits;  // the same bytes read as floats
 }
 
-AF_MODELS_INLINE Vf8 sigmoid8(Vf8 x) { return 1.0f / (1.0f + exp8(-x)); }
-AF_MODELS_INLINE Vf8 tanh8(Vf8 x) { return 1.0f - 2.0f / (1.0f + exp8(2.0f * x)); }
-
-// One LSTM cell step on 8 units: pre-activations of gates i, f, g, o; c and h in place.
-AF_MODELS_INLINE void cell8(const float* gi, const float* gf, const float* gg, const float* go, float* c, float* h) {
-  const Vf8 cn = sigmoid8(AF_LOAD8(gf)) * AF_LOAD8(c) + sigmoid8(AF_LOAD8(gi)) * tanh8(AF_LOAD8(gg));
-  AF_STORE8(c, cn);
-  AF_STORE8(h, sigmoid8(AF_LOAD8(go)) * tanh8(cn));
+template <class V>
+AF_MODELS_INLINE V sigmoidv(V x) {
+  return 1.0f / (1.0f + expv(-x));
+}
+template <class V>
+AF_MODELS_INLINE V tanhv(V x) {
+  return 1.0f - 2.0f / (1.0f + expv(2.0f * x));
 }
 
-// One LSTM cell step from the pre-activations g = [i f g o] (PyTorch's order).
-// A tail of fewer than 8 units goes through cell8 on padded copies.
+// One LSTM cell step on lanes<V>() units: pre-activations of gates i, f, g, o; c and h in place.
+template <class V>
+AF_MODELS_INLINE void cellv(const float* gi, const float* gf, const float* gg, const float* go, float* c, float* h) {
+  const V cn = sigmoidv(AF_LOADV(V, gf)) * AF_LOADV(V, c) + sigmoidv(AF_LOADV(V, gi)) * tanhv(AF_LOADV(V, gg));
+  AF_STOREV(V, c, cn);
+  AF_STOREV(V, h, sigmoidv(AF_LOADV(V, go)) * tanhv(cn));
+}
+
+// One LSTM cell step from the pre-activations g = [i f g o] (PyTorch's order),
+// on the kernel's vector width (the AVX-512 kernel does 16 units at a time: half
+// the instructions of 8 on the latency-bound chain of batch 1). A tail of fewer
+// units goes through cellv on padded copies.
+template <class V>
 AF_MODELS_INLINE void cell(const float* g, float* c, float* h, int hidden) {
+  constexpr int L = lanes<V>();
   int j = 0;
-  for (; j + kLanes <= hidden; j += kLanes) cell8(g + j, g + hidden + j, g + 2 * hidden + j, g + 3 * hidden + j, c + j, h + j);
+  for (; j + L <= hidden; j += L) cellv<V>(g + j, g + hidden + j, g + 2 * hidden + j, g + 3 * hidden + j, c + j, h + j);
   if (j < hidden) {
     const int rest = hidden - j;
-    float t[6][kLanes] = {};
+    float t[6][L] = {};
     for (int q = 0; q < rest; ++q) {
       for (int gate = 0; gate < 4; ++gate) t[gate][q] = g[gate * hidden + j + q];
       t[4][q] = c[j + q];
     }
-    cell8(t[0], t[1], t[2], t[3], t[4], t[5]);
+    cellv<V>(t[0], t[1], t[2], t[3], t[4], t[5]);
     for (int q = 0; q < rest; ++q) {
       c[j + q] = t[4][q];
       h[j + q] = t[5][q];
     }
   }
 }
-
-
 
 // The whole network for a group of samples.
 template <class V>
@@ -243,7 +272,7 @@ AF_MODELS_INLINE void forward_impl(const KernelArgs& a) {
         if (st > 0) matvec_many<V>(Packed{a.w_hh[idx], a.panel}, m, hid, n, a.xs, a.ys);
         for (int s = 0; s < n; ++s) {
           float* hs = a.h + static_cast<size_t>(s) * hid;
-          cell(a.ys[s], a.c + static_cast<size_t>(s) * hid, hs, hid);
+          cell<V>(a.ys[s], a.c + static_cast<size_t>(s) * hid, hs, hid);
           if (!last_layer) std::memcpy(cur + (static_cast<size_t>(s) * steps + t) * feat + d * hid, hs, sizeof(float) * hid);
         }
       }
