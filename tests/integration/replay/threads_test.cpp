@@ -301,12 +301,6 @@ TEST_F(Threads, ABadThreadCountIsAUsageError) {
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
     EXPECT_TRUE(contains(r.err, "--threads")) << bad << ": " << r.err;
   }
-  // The live service has no threads to split over: refused in words, before any connection.
-  auto s = run_command(kBinary + " signal " + yaml + " --threads 2 --binance-base-url http://127.0.0.1:9");
-  EXPECT_EQ(s.exit_code, 2) << s.err;
-  EXPECT_EQ(s.err,
-            "error: signal --threads: the live service computes on one thread (only replay splits its symbols over "
-            "threads); to use more cores, run several processes with --shard K/N\n");
 }
 
 }  // namespace
