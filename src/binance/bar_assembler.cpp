@@ -90,9 +90,10 @@ void BarAssembler::flush_request(AssemblerOutput& out) {
 
 void BarAssembler::want(uint32_t symbol, int64_t ts, Slot& slot, int64_t now, FetchReason reason,
                         AssemblerOutput& out) {
-  if (slot.final || slot.gap) return;
+  if (slot.final || slot.gap || slot.in_flight) return;
   if (slot.requested_at >= 0 && now - slot.requested_at < options_.retry_ms) return;
   slot.requested_at = now;
+  slot.in_flight = true;
   const int64_t iv = options_.interval_ms;
   if (building_ && current_.symbol == symbol && current_.to == ts &&
       (current_.to - current_.from) / iv < options_.max_request_bars) {
@@ -182,6 +183,7 @@ void BarAssembler::on_rest(uint32_t symbol, int64_t from, int64_t to, std::span<
   SymbolState& s = symbols_[symbol];
   const int64_t iv = options_.interval_ms;
   if (!s.started) return;
+  mark_answered(s, from, to, now);
   int64_t newest_returned = std::numeric_limits<int64_t>::min();
   for (const Bar& b : bars) {
     if (b.ts < from || b.ts >= to || bucket_start(b.ts, iv) != b.ts) continue;
@@ -233,6 +235,21 @@ void BarAssembler::on_rest(uint32_t symbol, int64_t from, int64_t to, std::span<
   drain(symbol, out);
 }
 
+void BarAssembler::mark_answered(SymbolState& s, int64_t from, int64_t to, int64_t now) {
+  // Only slots still pending can be in flight: the range is walked over the map,
+  // not over [from, to) bar by bar, so a hostile or huge range costs nothing extra.
+  for (auto it = s.pending.lower_bound(from); it != s.pending.end() && it->first < to; ++it) {
+    if (!it->second.in_flight) continue;
+    it->second.in_flight = false;
+    it->second.requested_at = now;
+  }
+}
+
+void BarAssembler::on_fetch_failed(uint32_t symbol, int64_t from, int64_t to, int64_t now) {
+  assert(symbol < symbols_.size());
+  mark_answered(symbols_[symbol], from, to, now);
+}
+
 void BarAssembler::on_reconnect(int64_t now, AssemblerOutput& out) {
   const int64_t iv = options_.interval_ms;
   const int64_t open_bar = bucket_start(now, iv);
@@ -245,7 +262,7 @@ void BarAssembler::on_reconnect(int64_t now, AssemblerOutput& out) {
     int64_t requested = 0;
     for (int64_t ts = s.next_ts; ts < open_bar && requested < options_.max_deadline_bars; ts += iv, ++requested) {
       Slot& slot = s.pending[ts];
-      slot.requested_at = -1;  // ask again now, whatever was asked before
+      slot.requested_at = -1;  // ask again now, whatever was answered before; a request in flight stands
       want(sym, ts, slot, now, FetchReason::kReconnect, out);
     }
     flush_request(out);

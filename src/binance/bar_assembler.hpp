@@ -62,7 +62,11 @@ struct AssemblerOutput {
 struct BarAssemblerOptions {
   int64_t interval_ms = 60'000;
   int64_t buffer_ms = 60'000;        // grace after a bar's close before REST is asked
-  int64_t retry_ms = 30'000;         // a fetch not answered (or answered without the bar) is asked again after this
+  // A bar whose fetch failed, or was answered without it, is asked again this long
+  // after the answer. A fetch still waiting for its answer is never asked again:
+  // under a long queue (a reconnect of hundreds of symbols, a fast replayed clock)
+  // re-asking would add copies faster than they are served.
+  int64_t retry_ms = 30'000;
   int64_t max_request_bars = 1000;   // one FetchRequest covers at most this many bars
   int64_t max_deadline_bars = 5000;  // bars one on_tick() may request per symbol (bounds work after a long outage)
   // When a later bar arrives and a bar has only x=false updates, its last update may
@@ -107,6 +111,11 @@ class BarAssembler {
   // stream's later bars wait behind the backfill.
   void on_reconnect(int64_t now, AssemblerOutput& out);
 
+  // A FetchRequest the caller could not answer (the REST call failed): its bars
+  // are asked again retry_ms after `now`. Every request handed out is answered
+  // exactly once, by on_rest() or by this.
+  void on_fetch_failed(uint32_t symbol, int64_t from, int64_t to, int64_t now);
+
   // Deadlines: a bar not final by close + buffer is requested over REST.
   void on_tick(int64_t now, AssemblerOutput& out);
 
@@ -125,7 +134,8 @@ class BarAssembler {
     bool gap = false;    // confirmed missing at the exchange
     bool counted = false;  // already counted in gaps_detected
     bool closed_seen = false;  // a later bar arrived on the connection that gave `have`
-    int64_t requested_at = -1;
+    bool in_flight = false;  // in a request not answered yet
+    int64_t requested_at = -1;  // when the last request was answered (or made, while in flight)
   };
   static constexpr size_t kRecent = 32;
   struct SymbolState {
@@ -147,6 +157,8 @@ class BarAssembler {
   void want(uint32_t symbol, int64_t ts, Slot& slot, int64_t now, FetchReason reason, AssemblerOutput& out);
   void flush_request(AssemblerOutput& out);
   void drain(uint32_t symbol, AssemblerOutput& out);
+  // The request for [from, to) of `symbol` was answered (or failed) at `now`.
+  void mark_answered(SymbolState& s, int64_t from, int64_t to, int64_t now);
 
   std::pmr::unsynchronized_pool_resource pool_;  // before symbols_: their maps allocate from it
   std::vector<SymbolState> symbols_;

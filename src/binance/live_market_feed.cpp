@@ -149,6 +149,7 @@ void LiveMarketFeed::Impl::assemble_stream(BinanceRestClient& rest, ExchangeCloc
       } else {
         handoff.update_stats([](LiveFeedStats& s) { ++s.request_failures; });
         // The assembler asks again after its retry period; those bars wait.
+        stream.on_fetch_failed(*r, clock.now());
         logger("sources.market")
             ->warn("backfill failed symbol={} from={} to={} reason={} error={}", options.universe[r->symbol],
                    format_iso8601(r->from), format_iso8601(r->to), fetch_reason_name(r->reason),

@@ -50,4 +50,8 @@ void StreamAssembler::on_rest(const FetchRequest& r, std::span<const Bar> bars, 
   assembler_.on_rest(r.symbol, r.from, r.to, bars, now, out_);
 }
 
+void StreamAssembler::on_fetch_failed(const FetchRequest& r, int64_t now) {
+  assembler_.on_fetch_failed(r.symbol, r.from, r.to, now);
+}
+
 }  // namespace af::binance

@@ -38,6 +38,8 @@ class StreamAssembler {
   bool fetch_pending() const { return !fetches_.empty(); }
   // The answer to a fetch (the bars REST returned for [r.from, r.to)).
   void on_rest(const FetchRequest& r, std::span<const Bar> bars, int64_t now);
+  // The fetch failed: its bars are asked again after the retry period.
+  void on_fetch_failed(const FetchRequest& r, int64_t now);
 
   const BarAssemblerStats& stats() const { return assembler_.stats(); }
 

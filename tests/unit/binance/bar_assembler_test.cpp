@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -124,19 +125,29 @@ TEST_F(BarAssemblerTest, DeadlineAsksRestAndRestAnswerIsFinal) {
   EXPECT_EQ(out_.requests[0].from, kT0);
   EXPECT_EQ(out_.requests[0].to, kT0 + kIv);
   EXPECT_EQ(out_.requests[0].reason, FetchReason::kDeadline);
-  // Asked once per retry period, not at every tick.
+  auto asks_for_first = [this] {
+    return std::count_if(out_.requests.begin(), out_.requests.end(),
+                         [](const FetchRequest& r) { return r.symbol == 0 && r.from <= kT0 && kT0 < r.to; });
+  };
+  // Not asked again while that request waits for its answer, however long (the
+  // later bars' deadlines pass meanwhile and are asked for on their own).
   a_.on_tick(kT0 + kIv + kBuffer + 5'000, out_);
-  EXPECT_EQ(out_.requests.size(), 1u);
-  a_.on_tick(kT0 + kIv + kBuffer + 10'000, out_);
-  EXPECT_EQ(out_.requests.size(), 2u);
+  a_.on_tick(kT0 + kIv + kBuffer + 500'000, out_);
+  EXPECT_EQ(asks_for_first(), 1);
+  // It failed: asked again once the retry period has passed since the failure.
+  a_.on_fetch_failed(0, kT0, kT0 + kIv, kT0 + kIv + kBuffer + 600'000);
+  a_.on_tick(kT0 + kIv + kBuffer + 609'999, out_);
+  EXPECT_EQ(asks_for_first(), 1);
+  a_.on_tick(kT0 + kIv + kBuffer + 610'000, out_);
+  EXPECT_EQ(asks_for_first(), 2);
   const Bar rest = make_bar(kT0, 100.5, 11, BarOrigin::kRest);
-  a_.on_rest(0, kT0, kT0 + kIv, std::span<const Bar>(&rest, 1), kT0 + kIv + kBuffer + 11'000, out_);
+  a_.on_rest(0, kT0, kT0 + kIv, std::span<const Bar>(&rest, 1), kT0 + kIv + kBuffer + 611'000, out_);
   ASSERT_EQ(out_.bars.size(), 1u);
   EXPECT_EQ(out_.bars[0].bar.origin, BarOrigin::kRest);
   EXPECT_EQ(out_.bars[0].bar.close, 100.5);
   EXPECT_EQ(a_.stats().emitted_rest, 1u);
   // The stream's late x=true with other values is a revision, not a second bar.
-  update(0, make_bar(kT0, 100.7), true, kT0 + kIv + kBuffer + 12'000);
+  update(0, make_bar(kT0, 100.7), true, kT0 + kIv + kBuffer + 612'000);
   EXPECT_EQ(out_.bars.size(), 1u);
   EXPECT_EQ(a_.stats().revisions, 1u);
 }
@@ -235,8 +246,50 @@ TEST_F(BarAssemblerTest, EmptyRestAnswerWithoutLaterBarKeepsWaiting) {
   EXPECT_TRUE(out_.bars.empty());
   EXPECT_EQ(a_.stats().real_gaps, 0u);
   EXPECT_EQ(a_.next_ts(0), kT0);  // never invented, never skipped
-  a_.on_tick(kT0 + kIv + kBuffer + 10'000, out_);
+  a_.on_tick(kT0 + kIv + kBuffer + 10'099, out_);
+  EXPECT_EQ(out_.requests.size(), 1u);  // the retry period counts from the answer
+  a_.on_tick(kT0 + kIv + kBuffer + 10'100, out_);
   EXPECT_EQ(out_.requests.size(), 2u);  // asked again
+}
+
+// The live feed serves its fetches one at a time; when the queue takes longer than
+// the retry period (hundreds of symbols after a reconnect, or a simulated clock
+// running thousands of times faster than the wall), ticks must not add copies of
+// requests still waiting: the queue would grow without bound and the feed stall.
+TEST(BarAssemblerQueueTest, ARequestWaitingInTheQueueIsNotAskedAgain) {
+  constexpr uint32_t kSymbols = 200;
+  BarAssembler a(kSymbols, BarAssemblerOptions{.interval_ms = kIv, .buffer_ms = kBuffer, .retry_ms = 10'000});
+  AssemblerOutput out;
+  for (uint32_t s = 0; s < kSymbols; ++s) a.start(s, kT0);
+  int64_t now = kT0 + 5 * kIv + 1000;
+  a.on_reconnect(now, out);
+  ASSERT_EQ(out.requests.size(), kSymbols);
+  std::vector<FetchRequest> queue(out.requests.begin(), out.requests.end());
+  out.clear();
+  // One fetch served per 20 s of exchange time, a tick every second: 4,000 ticks.
+  size_t served = 0;
+  for (int i = 0; i < 4000; ++i) {
+    now += 1000;
+    a.on_tick(now, out);
+    queue.insert(queue.end(), out.requests.begin(), out.requests.end());
+    out.requests.clear();
+    if (i % 20 == 19 && served < queue.size()) {
+      const FetchRequest r = queue[served++];
+      std::vector<Bar> bars;
+      for (int64_t ts = r.from; ts < r.to; ts += kIv) bars.push_back(make_bar(ts, 100, 1, BarOrigin::kRest));
+      a.on_rest(r.symbol, r.from, r.to, bars, now, out);
+    }
+  }
+  // Every symbol's five bars, fetched once each: the ticks asked for the bars
+  // that closed meanwhile (deadline requests), never again for those queued.
+  std::map<uint32_t, std::set<int64_t>> asked;
+  for (const FetchRequest& r : queue) {
+    for (int64_t ts = r.from; ts < r.to; ts += kIv) {
+      EXPECT_TRUE(asked[r.symbol].insert(ts).second) << "bar asked twice: symbol " << r.symbol << " ts " << ts;
+    }
+  }
+  EXPECT_EQ(served, kSymbols);
+  for (uint32_t s = 0; s < kSymbols; ++s) EXPECT_EQ(a.next_ts(s), kT0 + 5 * kIv) << s;
 }
 
 TEST_F(BarAssemblerTest, ReconnectBackfillsBeforeLiveBarsAndIgnoresStalePartials) {
