@@ -20,6 +20,17 @@ inline void append_double(std::string& out, double v) {
   out.append(buf, end);
 }
 
+// Writes what append_double appends at p (room for 32 characters); returns the end.
+inline char* put_double(char* p, double v) {
+  if (std::isnan(v)) {
+    p[0] = 'n';
+    p[1] = 'a';
+    p[2] = 'n';
+    return p + 3;
+  }
+  return std::to_chars(p, p + 32, v).ptr;
+}
+
 inline std::string format_double(double v) {
   std::string s;
   append_double(s, v);

@@ -27,6 +27,7 @@
 
 #include "registry/descriptor.hpp"
 #include "runtime/sink.hpp"
+#include "sinks/text_format.hpp"
 
 namespace af::sinks {
 
@@ -76,7 +77,12 @@ class CsvAppendSink : public Sink {
   // The id of a record's field: records point at long-lived strings, so the
   // pointer is remembered with its id; the text is compared each time, so a
   // pointer reused for other text is re-interned, never confused.
-  uint32_t field_id(const std::string* s);
+  // `field` is the record field's place (0 symbol, 1 dag_name, 2 frame, 3
+  // column): the last pointer seen there is checked first, since most records
+  // repeat it.
+  uint32_t field_id(size_t field, const std::string* s);
+  // The record's line through std::string appends (a name too long for write()'s buffer).
+  void append_line_slowly(const PredictionRecord& r, const std::string* const (&fields)[4]);
   Key key_of(const uint32_t (&ids)[4]) const;
   // Raises `key`'s mark to `ts`; false when ts is not above it (a duplicate).
   bool advance(const Key& key, int64_t ts);
@@ -94,6 +100,13 @@ class CsvAppendSink : public Sink {
   std::vector<std::string> quoted_;                  // id -> text as a CSV field (quoted when needed)
   std::unordered_map<std::string, uint32_t> ids_;    // text -> id
   std::unordered_map<const std::string*, uint32_t> by_pointer_;
+  struct LastField {
+    const std::string* pointer = nullptr;
+    uint32_t id = 0;
+  };
+  LastField last_field_[4];
+  Iso8601Writer times_;          // the records' ts
+  Iso8601Writer emitted_times_;  // their emitted_at (another day sequence)
   std::unordered_map<Key, int64_t, KeyHash> high_water_;
   // dag_name kKeySep symbol -> newest ts in the file at open; written by open() only.
   std::unordered_map<std::string, int64_t> held_at_open_;

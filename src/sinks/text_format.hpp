@@ -97,6 +97,45 @@ inline void append_iso8601(std::string& out, int64_t ms) {
   out.append(buf, p);
 }
 
+// Formats ISO-8601 times like append_iso8601, remembering the date of the last
+// day it converted: records come in time order, so the calendar conversion runs
+// once per day, not once per time written.
+class Iso8601Writer {
+ public:
+  // Writes ms at p (room for 40 characters); returns the end.
+  char* put(char* p, int64_t ms) {
+    int64_t day = ms / 86'400'000;
+    int64_t rem = ms % 86'400'000;
+    if (rem < 0) {
+      rem += 86'400'000;
+      --day;
+    }
+    if (day != day_ || date_len_ == 0) {
+      int64_t millis = 0;
+      date_len_ = static_cast<int>(detail::put_date_time(date_, day * 86'400'000, 'T', millis) - date_) - 8;
+      day_ = day;
+    }
+    for (int i = 0; i < date_len_; ++i) *p++ = date_[i];  // "YYYY-MM-DDT"
+    const auto secs = static_cast<unsigned>(rem / 1000);
+    p = detail::put2(p, secs / 3600);
+    *p++ = ':';
+    p = detail::put2(p, secs / 60 % 60);
+    *p++ = ':';
+    p = detail::put2(p, secs % 60);
+    if (const int64_t millis = rem % 1000; millis != 0) {
+      *p++ = '.';
+      p = detail::put_digits(p, millis, 3);
+    }
+    *p++ = 'Z';
+    return p;
+  }
+
+ private:
+  int64_t day_ = 0;
+  int date_len_ = 0;  // 0: nothing remembered yet
+  char date_[48];
+};
+
 // Appends `field`, quoted (with doubled quotes) only when it holds a comma, a
 // quote or a line break.
 inline void append_csv_field(std::string& out, std::string_view field) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -237,6 +238,41 @@ TEST(TextFormat, Iso8601MatchesTheCommonFormatter) {
     append_iso8601(out, v);
     ASSERT_EQ(out, format_iso8601(v)) << v;
   }
+}
+
+TEST(TextFormat, Iso8601WriterMatchesTheCommonFormatterInAnyOrder) {
+  // In time order (the date remembered from call to call), across midnights,
+  // and at random (a new date almost every call), negative times included.
+  std::mt19937_64 rng(11);
+  std::uniform_int_distribution<int64_t> ms(-2'000'000'000'000, 4'000'000'000'000);
+  std::uniform_int_distribution<int64_t> step(0, 4 * kHour);
+  Iso8601Writer writer;
+  char buf[64];
+  int64_t t = -3 * 86'400'000 - 1;
+  for (int i = 0; i < 20000; ++i) {
+    const int64_t v = i % 2 == 0 ? (t += step(rng)) : ms(rng) - (i % 3 == 0 ? ms(rng) % 1000 : 0);
+    ASSERT_EQ(std::string(buf, writer.put(buf, v)), format_iso8601(v)) << v;
+  }
+}
+
+TEST_F(CsvAppendTest, LongNamesAndNanFormatLikeShortOnes) {
+  // Names too long for the line buffer take the other path; same text either way.
+  const std::string long_symbol(600, 'S');
+  const std::string long_column = "col,\"" + std::string(300, 'c') + "\"";
+  const auto path = dir_ / "p.csv";
+  auto s = make(path);
+  ASSERT_TRUE(s->open().ok());
+  PredictionRecord long_one = rec(kT0, long_symbol, std::nan(""), kT0 + 86'400'000 + 5);
+  long_one.column = &long_column;
+  std::vector<PredictionRecord> batch{long_one, rec(kT0, kBtc, std::nan(""), kT0 + 86'400'000 + 5)};
+  ASSERT_TRUE(s->write(batch).ok());
+  ASSERT_TRUE(s->flush().ok());
+  EXPECT_EQ(read_file(path), "ts,symbol,prediction,dag_name,frame,column,emitted_at\n"
+                             "2025-12-26T13:00:00Z," + long_symbol + ",nan,minimal,ohlcv,\"col,\"\"" +
+                                 std::string(300, 'c') + "\"\"\",2025-12-27T13:00:00.005Z\n"
+                             "2025-12-26T13:00:00Z,BTCUSDT,nan,minimal,ohlcv,model.prediction,"
+                             "2025-12-27T13:00:00.005Z\n");
+  ASSERT_TRUE(s->close().ok());
 }
 
 TEST(CsvAppendDescriptor, ParamsAndChecks) {
