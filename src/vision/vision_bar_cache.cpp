@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "common/log.hpp"
@@ -37,13 +39,70 @@ struct Header {
   uint64_t rows;
   uint64_t payload_bytes;
   uint64_t payload_checksum;
+  // The archive as stat saw it before and after it was read and hashed (all zero
+  // when it changed during the read), and when that read began.
+  uint64_t archive_dev;
+  uint64_t archive_ino;
+  int64_t archive_mtime_ns;
+  int64_t archive_ctime_ns;
+  int64_t hashed_at_ns;
   uint64_t header_checksum;  // of every byte before this field
 };
-static_assert(sizeof(Header) == 120, "the on-disk header is 120 bytes");
+static_assert(sizeof(Header) == 160, "the on-disk header is 160 bytes");
 constexpr size_t kHeaderBytes = sizeof(Header);
 constexpr size_t kHeaderChecked = offsetof(Header, header_checksum);
 
-std::atomic<uint64_t> g_hits{0}, g_written{0}, g_invalid{0}, g_skipped{0};
+// A change to a file gives it a ctime of the time of the change, to the file
+// system's timestamp granularity (a kernel tick on ext4, up to 2 s elsewhere). So
+// a zip whose ctime was more than this older than the moment it was hashed, and
+// whose identity is unchanged since, still holds the bytes that were hashed.
+constexpr int64_t kTrustAfterNs = 2'000'000'000;
+
+// What stat says about an archive: equal identities (with a ctime that cannot
+// hide a change, see kTrustAfterNs) mean the same file with the same bytes.
+struct ArchiveIdentity {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  bool operator==(const ArchiveIdentity&) const = default;
+};
+
+std::optional<ArchiveIdentity> stat_identity(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_ino == 0) return std::nullopt;
+  return ArchiveIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                         static_cast<uint64_t>(st.st_size),
+                         int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
+                         int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec};
+}
+
+int64_t wall_now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// The archive as it was read and hashed: its identity, when it held still
+// during the read, and when the read began.
+struct HashedArchive {
+  std::optional<ArchiveIdentity> identity;
+  int64_t hashed_at_ns = 0;
+  // Whether this identity alone can later stand for the bytes hashed.
+  bool trustworthy() const { return identity && identity->ctime_ns + kTrustAfterNs < hashed_at_ns; }
+};
+
+ArchiveIdentity recorded_identity(const Header& h) {
+  return {h.archive_dev, h.archive_ino, h.archive_size, h.archive_mtime_ns, h.archive_ctime_ns};
+}
+
+bool header_trusts(const Header& h, const std::optional<ArchiveIdentity>& now) {
+  return now && h.archive_ino != 0 && recorded_identity(h) == *now &&
+         h.archive_ctime_ns + kTrustAfterNs < h.hashed_at_ns;
+}
+
+std::atomic<uint64_t> g_hits{0}, g_trusted{0}, g_refreshed{0}, g_written{0}, g_invalid{0}, g_skipped{0};
 std::atomic<bool> g_unwritable_warned{false};
 
 uint64_t mix(uint64_t h) {  // a 64-bit finaliser: every input bit reaches every output bit
@@ -106,10 +165,16 @@ struct FdCloser {
 
 enum class Lookup { kHit, kMissing, kInvalid };
 
-// Maps the cache file and, when it is valid for an archive of `size` bytes
-// hashing to `sha256`, views its rows in `chunk`; kInvalid sets `why` to a
-// reason for the warning.
-Lookup load(const std::string& path, uint64_t size, const std::string& sha256, BarChunk& chunk, std::string& why) {
+// A cache file mapped, its header checked (magic, version, checksum, sizes) but
+// not yet its payload nor its archive.
+struct MappedCache {
+  std::shared_ptr<Mapping> map;
+  Header header{};
+};
+
+// Maps the cache file and checks its header; kInvalid sets `why` to a reason for
+// the warning.
+Lookup map_cache(const std::string& path, MappedCache& out, std::string& why) {
   FdCloser fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (fd.fd < 0) {
     if (errno == ENOENT) return Lookup::kMissing;
@@ -136,9 +201,8 @@ Lookup load(const std::string& path, uint64_t size, const std::string& sha256, B
     why = std::string("cannot map: ") + std::strerror(errno);
     return Lookup::kInvalid;
   }
-  const auto* base = static_cast<const unsigned char*>(map->addr);
-  Header h;
-  std::memcpy(&h, base, kHeaderBytes);
+  Header& h = out.header;
+  std::memcpy(&h, map->addr, kHeaderBytes);
   if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) {
     why = "not a bar cache file (bad magic)";
     return Lookup::kInvalid;
@@ -161,13 +225,24 @@ Lookup load(const std::string& path, uint64_t size, const std::string& sha256, B
           " payload bytes";
     return Lookup::kInvalid;
   }
-  if (h.archive_size != size || std::string_view(h.archive_sha256, kShaHex) != sha256) {
-    why = "stale: built for an archive of " + std::to_string(h.archive_size) + " bytes with sha256 " +
-          std::string(h.archive_sha256, kShaHex) + ", the archive now has " + std::to_string(size) +
-          " bytes with sha256 " + sha256;
-    return Lookup::kInvalid;
-  }
-  const unsigned char* payload = base + kHeaderBytes;
+  out.map = std::move(map);
+  return Lookup::kHit;
+}
+
+// Whether the mapped cache was built from an archive of `size` bytes hashing to `sha256`.
+bool bound_to(const MappedCache& c, uint64_t size, const std::string& sha256, std::string& why) {
+  const Header& h = c.header;
+  if (h.archive_size == size && std::string_view(h.archive_sha256, kShaHex) == sha256) return true;
+  why = "stale: built for an archive of " + std::to_string(h.archive_size) + " bytes with sha256 " +
+        std::string(h.archive_sha256, kShaHex) + ", the archive now has " + std::to_string(size) +
+        " bytes with sha256 " + sha256;
+  return false;
+}
+
+// Checks the payload and views its rows in `chunk`.
+Lookup view_rows(const MappedCache& c, BarChunk& chunk, std::string& why) {
+  const Header& h = c.header;
+  const unsigned char* payload = static_cast<const unsigned char*>(c.map->addr) + kHeaderBytes;
   if (payload_checksum(payload, h.payload_bytes) != h.payload_checksum) {
     why = "corrupt payload (checksum mismatch)";
     return Lookup::kInvalid;
@@ -175,7 +250,7 @@ Lookup load(const std::string& path, uint64_t size, const std::string& sha256, B
   const uint64_t n = h.rows;
   BarColumns cols;
   cols.ts = payload;
-  for (uint64_t c = 0; c < 9; ++c) cols.values[c] = payload + (c + 1) * n * 8;
+  for (uint64_t col = 0; col < 9; ++col) cols.values[col] = payload + (col + 1) * n * 8;
   cols.flags = payload + kColumns * n * 8;
   // Every flags byte is checked here, once, so that a chunk never holds an
   // origin outside BarOrigin.
@@ -186,12 +261,13 @@ Lookup load(const std::string& path, uint64_t size, const std::string& sha256, B
       return Lookup::kInvalid;
     }
   }
-  chunk = BarChunk(std::shared_ptr<const void>(std::move(map)), cols, static_cast<size_t>(n));
+  chunk = BarChunk(std::shared_ptr<const void>(c.map), cols, static_cast<size_t>(n));
   return Lookup::kHit;
 }
 
 // The cache file's bytes for `bars` of an archive of `size` bytes hashing to `sha256`.
-std::string encode(const std::vector<Bar>& bars, uint64_t size, const std::string& sha256) {
+std::string encode(const std::vector<Bar>& bars, uint64_t size, const std::string& sha256,
+                   const HashedArchive& hashed) {
   const uint64_t n = bars.size();
   std::string out(kHeaderBytes + n * kRowBytes, '\0');
   auto* payload = reinterpret_cast<unsigned char*>(out.data() + kHeaderBytes);
@@ -212,6 +288,13 @@ std::string encode(const std::vector<Bar>& bars, uint64_t size, const std::strin
   h.rows = n;
   h.payload_bytes = n * kRowBytes;
   h.payload_checksum = payload_checksum(payload, h.payload_bytes);
+  if (hashed.trustworthy()) {  // otherwise all zero: nothing a later run could trust
+    h.archive_dev = hashed.identity->dev;
+    h.archive_ino = hashed.identity->ino;
+    h.archive_mtime_ns = hashed.identity->mtime_ns;
+    h.archive_ctime_ns = hashed.identity->ctime_ns;
+    h.hashed_at_ns = hashed.hashed_at_ns;
+  }
   h.header_checksum = header_checksum(h);
   std::memcpy(out.data(), &h, kHeaderBytes);
   return out;
@@ -265,13 +348,16 @@ bool marked_read_only(const std::string& path) {
   return ::stat(dir.c_str(), &st) == 0 && (st.st_mode & 0222) == 0;
 }
 
-void store(const std::string& path, const std::vector<Bar>& bars, uint64_t size, const std::string& sha256) {
+// Writes the cache file; `refresh`: the bars are those of a valid cache file,
+// rewritten only to record an archive identity that can now be trusted.
+void store(const std::string& path, const std::vector<Bar>& bars, uint64_t size, const std::string& sha256,
+           const HashedArchive& hashed, bool refresh = false) {
   int err = 0;
   Status s = marked_read_only(path) ? Status(make_error("read-only folder")) : Status();
   if (!s) err = EACCES;
-  else s = write_atomically(path, encode(bars, size, sha256), err);
+  else s = write_atomically(path, encode(bars, size, sha256, hashed), err);
   if (s) {
-    g_written.fetch_add(1, std::memory_order_relaxed);
+    (refresh ? g_refreshed : g_written).fetch_add(1, std::memory_order_relaxed);
     return;
   }
   g_skipped.fetch_add(1, std::memory_order_relaxed);
@@ -300,12 +386,12 @@ Status write_bar_cache(const std::string& cache_path, const std::vector<Bar>& ba
                        const std::string& archive_sha256) {
   if (archive_sha256.size() != kShaHex) return make_error(cache_path + ": an archive sha256 has 64 hex digits");
   int err = 0;
-  return write_atomically(cache_path, encode(bars, archive_size, archive_sha256), err);
+  return write_atomically(cache_path, encode(bars, archive_size, archive_sha256, HashedArchive{}), err);
 }
 
 BarCacheStats bar_cache_stats() {
-  return BarCacheStats{g_hits.load(), g_written.load(), g_invalid.load(), g_skipped.load(),
-                       g_unwritable_warned.load()};
+  return BarCacheStats{g_hits.load(),    g_written.load(),   g_invalid.load(),         g_skipped.load(),
+                       g_trusted.load(), g_refreshed.load(), g_unwritable_warned.load()};
 }
 
 Result<BarChunk> open_vision_bars(const std::string& zip_path, bool use_cache) {
@@ -314,29 +400,55 @@ Result<BarChunk> open_vision_bars(const std::string& zip_path, bool use_cache) {
     if (!decoded) return decoded.error();
     return BarChunk(std::move(decoded).value());
   }
+  const std::string cache = bar_cache_path(zip_path);
+  HashedArchive hashed;
+  hashed.hashed_at_ns = wall_now_ns();
+  hashed.identity = stat_identity(zip_path);
+  MappedCache mapped;
+  BarChunk chunk;
+  std::string why;
+  Lookup found = map_cache(cache, mapped, why);
+  if (found == Lookup::kHit && header_trusts(mapped.header, hashed.identity)) {
+    // The zip is the very file whose bytes were hashed when the cache was built,
+    // unchanged since: its recorded sha256 stands, the zip is not read.
+    found = view_rows(mapped, chunk, why);
+    if (found == Lookup::kHit) {
+      const std::string sha256(mapped.header.archive_sha256, kShaHex);
+      if (Status s = verify_vision_checksum(zip_path, sha256); !s) return s.error();
+      g_hits.fetch_add(1, std::memory_order_relaxed);
+      g_trusted.fetch_add(1, std::memory_order_relaxed);
+      return chunk;
+    }
+  }
   auto zip = load_vision_zip(zip_path);
   if (!zip) return zip.error();
   const uint64_t size = zip->bytes.size();
-  const std::string cache = bar_cache_path(zip_path);
-  BarChunk chunk;
-  std::string why;
-  switch (load(cache, size, zip->sha256, chunk, why)) {
-    case Lookup::kHit:
-      // The archive is the one the cache was built from; its .CHECKSUM is still
-      // checked, so a cache never hides a mismatch the archive alone would report.
-      if (Status s = verify_vision_checksum(zip_path, zip->sha256); !s) return s.error();
-      g_hits.fetch_add(1, std::memory_order_relaxed);
-      return chunk;
-    case Lookup::kInvalid:
-      g_invalid.fetch_add(1, std::memory_order_relaxed);
-      logger("sources")->warn("vision bar cache {}: {}; rebuilding it from the archive", cache, why);
-      break;
-    case Lookup::kMissing:
-      break;
+  // The identity stands for the bytes hashed only if the file held still during the read.
+  if (!hashed.identity || hashed.identity->size != size || stat_identity(zip_path) != hashed.identity) {
+    hashed.identity.reset();
+  }
+  if (found == Lookup::kHit && bound_to(mapped, size, zip->sha256, why)) found = view_rows(mapped, chunk, why);
+  else if (found == Lookup::kHit) found = Lookup::kInvalid;
+  if (found == Lookup::kHit) {
+    // The archive is the one the cache was built from; its .CHECKSUM is still
+    // checked, so a cache never hides a mismatch the archive alone would report.
+    if (Status s = verify_vision_checksum(zip_path, zip->sha256); !s) return s.error();
+    g_hits.fetch_add(1, std::memory_order_relaxed);
+    // Hashed now with an identity that can stand for it from now on (a cache
+    // built right after its zip was written, or a mirror copied elsewhere): the
+    // header is rewritten so that later runs need not read the zip.
+    if (hashed.trustworthy() && !header_trusts(mapped.header, hashed.identity)) {
+      store(cache, BarChunk(chunk).to_vector(), size, zip->sha256, hashed, true);
+    }
+    return chunk;
+  }
+  if (found == Lookup::kInvalid) {
+    g_invalid.fetch_add(1, std::memory_order_relaxed);
+    logger("sources")->warn("vision bar cache {}: {}; rebuilding it from the archive", cache, why);
   }
   auto decoded = read_vision_archive(zip_path, *zip);
   if (!decoded) return decoded.error();
-  store(cache, *decoded, size, zip->sha256);
+  store(cache, *decoded, size, zip->sha256, hashed);
   return BarChunk(std::move(decoded).value());
 }
 

@@ -3,11 +3,14 @@
 // kept beside it as `<zip>.bars`, a compact binary columnar file that later runs
 // memory-map instead of inflating and parsing the CSV again.
 //
-// File format (version 1, native little-endian; all offsets from the file start):
-//   header, 120 bytes:
-//     magic "AFBARS\r\n" | u32 version | u32 header bytes (120)
+// File format (version 2, native little-endian; all offsets from the file start):
+//   header, 160 bytes:
+//     magic "AFBARS\r\n" | u32 version | u32 header bytes (160)
 //     u64 archive size | archive sha256 as 64 lower-case hex digits | u64 row count
-//     u64 payload bytes | u64 payload checksum | u64 header checksum (of bytes 0..111)
+//     u64 payload bytes | u64 payload checksum
+//     the archive's identity when it was hashed: u64 st_dev | u64 st_ino |
+//     i64 mtime ns | i64 ctime ns | i64 when the read began, ns (all 0: none)
+//     | u64 header checksum (of bytes 0..151)
 //   payload, row count * 81 bytes, one column after the other:
 //     i64 ts[n] | f64 open[n] high[n] low[n] close[n] volume[n] quote_volume[n]
 //     trades[n] taker_buy_volume[n] taker_buy_quote_volume[n] | u8 flags[n]
@@ -19,7 +22,11 @@
 // checksums catch truncation, bit rot and torn writes; the archive's sha256 is
 // what binds a cache to its archive. Anything else is rebuilt from the zip with a
 // warning naming the file; a cache file is never read as bars unless valid.
-//
+// The zip is not read again when stat shows the very file that was hashed,
+// unchanged: same device, inode, size, mtime and ctime, and that ctime older than
+// the hash by more than any file system's timestamp granularity (2 s), so a
+// later change could not have kept it. A cache whose identity cannot be trusted
+// yet (built right after its zip was written) has it recorded on a later run.
 // Writes go to a unique temp file in the same folder, fsynced, renamed over the
 // cache file, then the folder is fsynced: two processes filling the same cache
 // at once each write a complete file and the last rename wins. A folder where
@@ -39,7 +46,7 @@
 
 namespace af::vision {
 
-inline constexpr uint32_t kBarCacheVersion = 1;
+inline constexpr uint32_t kBarCacheVersion = 2;
 inline constexpr const char* kBarCacheSuffix = ".bars";
 
 // `zip_path` + ".bars".
@@ -51,6 +58,8 @@ struct BarCacheStats {
   uint64_t written = 0;  // cache files written (first run, or after an invalid one)
   uint64_t invalid = 0;  // cache files found unusable (stale, truncated, corrupt) and rebuilt
   uint64_t skipped = 0;  // cache files that could not be written (read-only folder, full disk)
+  uint64_t trusted = 0;    // of the hits, those that trusted the archive's unchanged identity (zip not read)
+  uint64_t refreshed = 0;  // valid cache files rewritten to record an identity that can now be trusted
   bool read_only_warned = false;  // the once-per-process warning about a read-only folder was logged
 };
 BarCacheStats bar_cache_stats();

@@ -1,15 +1,18 @@
 #include "vision/vision_bar_cache.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "bar_gen.hpp"
 #include "common/interval.hpp"
@@ -24,7 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr size_t kHeader = 120;
+constexpr size_t kHeader = 160;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -55,8 +58,8 @@ void expect_same(const std::vector<Bar>& a, const std::vector<Bar>& b) {
 
 BarCacheStats delta(const BarCacheStats& before) {
   const BarCacheStats now = bar_cache_stats();
-  return {now.hits - before.hits, now.written - before.written, now.invalid - before.invalid,
-          now.skipped - before.skipped};
+  return {now.hits - before.hits,       now.written - before.written,     now.invalid - before.invalid,
+          now.skipped - before.skipped, now.trusted - before.trusted,     now.refreshed - before.refreshed};
 }
 
 // One month of hourly bars in a Vision zip with its .CHECKSUM.
@@ -106,8 +109,9 @@ TEST_F(BarCacheTest, CreatedBesideTheArchiveThenReused) {
   EXPECT_EQ(second.written, 0u);
   EXPECT_EQ(second.invalid, 0u);
   EXPECT_EQ(log, "");
-  // Served from the file as it was: not rewritten (a write renames a new inode in).
-  EXPECT_EQ(inode(cache_), written_inode);
+  // Served from the file as it was: not rewritten (a write renames a new inode in),
+  // unless the zip had grown old enough meanwhile for its identity to be recorded.
+  EXPECT_EQ(inode(cache_) == written_inode, second.refreshed == 0);
 }
 
 TEST_F(BarCacheTest, AHitReturnsTheCachesBarsNotTheCsvs) {
@@ -178,12 +182,12 @@ TEST_F(BarCacheTest, TruncatedFileIsRebuiltWithAWarning) {
     EXPECT_EQ(stats.hits, 0u) << keep;
     EXPECT_EQ(stats.written, 1u) << keep;
     const std::string want = keep < kHeader ? "vision bar cache " + cache_ + ": truncated: " + std::to_string(keep) +
-                                                  " bytes, less than the 120-byte header"
+                                                  " bytes, less than the 160-byte header"
                                             : "vision bar cache " + cache_ + ": truncated or padded: the header says " +
                                                   std::to_string(bars_.size()) + " rows";
     EXPECT_NE(log.find(want), std::string::npos) << keep << ": " << log;
     EXPECT_NE(log.find("rebuilding it from the archive"), std::string::npos) << log;
-    EXPECT_EQ(slurp(cache_), full) << keep;
+    EXPECT_EQ(slurp(cache_).substr(kHeader), full.substr(kHeader)) << keep;  // the same bars again
   }
 }
 
@@ -208,8 +212,54 @@ TEST_F(BarCacheTest, CorruptPayloadOrHeaderIsRebuilt) {
     EXPECT_EQ(stats.invalid, 1u) << c.offset;
     EXPECT_EQ(stats.hits, 0u) << c.offset;
     EXPECT_NE(log.find("vision bar cache " + cache_ + ": " + c.message), std::string::npos) << log;
-    EXPECT_EQ(slurp(cache_), full);
+    EXPECT_EQ(slurp(cache_).substr(kHeader), full.substr(kHeader));  // the same bars again
   }
+}
+
+// A warm run does not read or hash the zip when stat shows the file that was
+// hashed, unchanged and old enough that no change could have kept its ctime.
+TEST_F(BarCacheTest, AnUnchangedSettledArchiveIsNotHashedAgain) {
+  auto first = read();  // the zip was written just now: its identity cannot be trusted yet
+  EXPECT_EQ(first.written, 1u);
+  EXPECT_EQ(first.trusted, 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  // Hashed again and found valid: the header now records the identity (unless the
+  // first read itself came more than 2 s after the zip was written).
+  auto second = read();
+  EXPECT_EQ(second.hits, 1u);
+  EXPECT_EQ(second.trusted + second.refreshed, 1u);
+  EXPECT_EQ(second.written + second.invalid, 0u);
+  auto third = read();
+  EXPECT_EQ(third.hits, 1u);
+  EXPECT_EQ(third.trusted, 1u);
+  EXPECT_EQ(third.refreshed + third.written, 0u);
+
+  // Touched (times set to what they were): the ctime moves, the zip is hashed again.
+  struct stat st{};
+  ASSERT_EQ(::stat(zip_.c_str(), &st), 0);
+  const timespec times[2] = {st.st_atim, st.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, zip_.c_str(), times, 0), 0);
+  auto touched = read();
+  EXPECT_EQ(touched.hits, 1u);
+  EXPECT_EQ(touched.trusted, 0u);
+  EXPECT_EQ(touched.refreshed, 0u);  // its new ctime is too recent to stand for the bytes
+
+  // A byte changed in place with size and mtime restored: still caught, by the ctime.
+  {
+    const int fd = ::open(zip_.c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    char c = 0;
+    ASSERT_EQ(::pread(fd, &c, 1, 40), 1);
+    c = static_cast<char>(c ^ 0x20);
+    ASSERT_EQ(::pwrite(fd, &c, 1, 40), 1);
+    ::close(fd);
+    ASSERT_EQ(::utimensat(AT_FDCWD, zip_.c_str(), times, 0), 0);
+  }
+  const BarCacheStats before = bar_cache_stats();
+  auto got = read_vision_bars(zip_, true);
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.error().message.find(zip_ + ": checksum mismatch"), std::string::npos) << got.error().message;
+  EXPECT_EQ(delta(before).hits, 0u);
 }
 
 TEST_F(BarCacheTest, NoCacheNeitherReadsNorWrites) {
