@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "app/builtin_plugins.hpp"
@@ -104,12 +105,25 @@ int run_replay_command(const ReplayArgs& args) {
   delivery.spool_dir = spool_dir;
   delivery.backpressure = true;
   delivery.fresh = args.fresh;
+  // The sinks open (a --fresh CSV truncated, a database connected) while the data is read.
+  delivery.open_later = true;
   auto emitter = build_signal_emitter(*plan, plugins, delivery);
   if (!emitter) {
     std::cerr << "error: " << emitter.error().message << '\n';
     return kExitFailure;
   }
   SignalEmitter& sinks = **emitter;
+  // Every replay thread waits here for the same answer, before its first bar.
+  std::once_flag sinks_waited;
+  Status sinks_open;
+  bool sinks_failed_to_open = false;
+  options.before_stream = [&sinks, &sinks_waited, &sinks_open, &sinks_failed_to_open] {
+    std::call_once(sinks_waited, [&] {
+      sinks_open = sinks.wait_open_all();
+      sinks_failed_to_open = !sinks_open;
+    });
+    return sinks_open;
+  };
 
   const bool print = args.print_predictions;
   auto deliver = [&sinks, print](const PredictionRecord& r) {
@@ -197,7 +211,8 @@ int run_replay_command(const ReplayArgs& args) {
       exit_code = kExitFailure;
     }
   }
-  if (auto st = sinks.close(); !st) {
+  // A sink that could not open was reported as the replay's error; its close says it again.
+  if (auto st = sinks.close(); !st && !sinks_failed_to_open) {
     std::cerr << "error: " << st.error().message << '\n';
     exit_code = kExitFailure;
   }

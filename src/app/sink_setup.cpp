@@ -59,6 +59,10 @@ Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& pla
     emitter->add(name, apply_ts_label(std::move(sink).value(), label, plan.interval_ms));
   }
   if (!errors.empty()) return make_error(errors);
+  if (options.open_later) {
+    emitter->start_all();
+    return emitter;
+  }
   if (auto st = emitter->open_all(); !st) return st.error();
   return emitter;
 }

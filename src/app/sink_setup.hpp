@@ -30,9 +30,13 @@ struct EmitterOptions {
   // `--ca-file`, the CAs sinks trust over TLS ("" = $SSL_CERT_FILE, else the
   // system's): the same trust as the market data.
   std::string ca_file;
+  // The sinks are started but not waited for: the caller calls
+  // SignalEmitter::wait_open_all() before the first emit (replay opens its data
+  // meanwhile).
+  bool open_later = false;
 };
 
-// Builds and opens every sink of the plan; each is told the plan's fingerprint.
+// Builds and opens every sink of the plan (see open_later); each is told the plan's fingerprint.
 Result<std::unique_ptr<SignalEmitter>> build_signal_emitter(const dag::Plan& plan, const PluginSet& plugins,
                                                             const EmitterOptions& options);
 

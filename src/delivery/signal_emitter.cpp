@@ -41,18 +41,28 @@ void SignalEmitter::add(std::string name, std::unique_ptr<Sink> sink, std::optio
 }
 
 Status SignalEmitter::open_all() {
+  start_all();
+  return wait_open_all();
+}
+
+void SignalEmitter::start_all() {
   assert(!opened_ && "SignalEmitter::open_all called twice");
   opened_ = true;
   for (auto& w : workers_) {
     if (w->options().spool_path.empty() && !spool_dir_.empty()) w->set_spool_path(spool_path(spool_dir_, w->name()));
     w->start();
   }
+}
+
+Status SignalEmitter::wait_open_all() {
+  assert(opened_ && "SignalEmitter::wait_open_all before start_all");
+  if (open_status_) return *open_status_;
   std::string errors;
   for (auto& w : workers_) {
     if (Status st = w->wait_open(); !st) join_error(errors, st.error().message);
   }
-  if (!errors.empty()) return make_error(errors);
-  return {};
+  open_status_ = errors.empty() ? Status{} : Status{make_error(errors)};
+  return *open_status_;
 }
 
 void SignalEmitter::emit(const PredictionRecord& record) {

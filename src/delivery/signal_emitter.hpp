@@ -37,6 +37,12 @@ class SignalEmitter {
   // Opens every sink (in parallel, each on its worker thread). Every sink is
   // attempted; the Error lists every failure, "; "-separated, each naming its sink.
   Status open_all();
+  // open_all() in two halves, so the caller can do other work while the sinks
+  // open (replay reads its data meanwhile): start_all() starts every worker,
+  // which opens its sink; wait_open_all() waits for them and returns what
+  // open_all() would (the same Status on later calls). emit() only after it.
+  void start_all();
+  Status wait_open_all();
 
   // Hands the record to every sink's queue. Never blocks on a sink.
   void emit(const PredictionRecord& record);
@@ -68,6 +74,7 @@ class SignalEmitter {
   std::string spool_dir_;
   std::vector<std::unique_ptr<SinkWorker>> workers_;
   bool opened_ = false;
+  std::optional<Status> open_status_;  // once wait_open_all() has run
   bool closed_ = false;
   Status close_status_;
 };

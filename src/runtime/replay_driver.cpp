@@ -340,6 +340,9 @@ Result<ReplayReport> run_replay(Engine& engine, const PluginSet& plugins, const 
   // enough that the call costs nothing.
   constexpr uint64_t kProgressEvery = 4096;
 
+  if (options.before_stream) {
+    if (Status st = options.before_stream(); !st) return st.error();
+  }
   engine.set_anchor(report.anchor);
   engine.set_model_batching(model_batching_wanted());  // one close's model runs as a batch (the engine keeps the order)
   // Bars in the order they close across every series, as a live service would

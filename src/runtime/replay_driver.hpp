@@ -50,6 +50,11 @@ struct ReplayOptions {
   // Called on the replay's thread every few thousand bars and once at the end
   // (`done`), for a progress display; it must be quick.
   std::function<void(const ReplayProgress&)> on_progress;
+  // Called once the data is open, before the first bar is fed (replay opens its
+  // sinks in parallel with reading the data and waits for them here); an error
+  // stops the replay with it. Split over threads, every thread calls it: it must
+  // be safe to call from several threads and give each the same answer.
+  std::function<Status()> before_stream;
 
   // A replay split over threads (runtime/threaded_replay.hpp) runs one driver per
   // thread over part of the universe; these hooks let it put every thread's
