@@ -105,7 +105,9 @@ uint32_t CsvAppendSink::intern(std::string_view text) {
 
 uint32_t CsvAppendSink::field_id(size_t field, const std::string* s) {
   if (s == nullptr) return 0;
-  LastField& last = last_field_[field];
+  // A small direct-mapped cache per field, indexed by the pointer's bits (std::string
+  // objects are 32 bytes apart at least).
+  LastField& last = seen_[field][(reinterpret_cast<uintptr_t>(s) >> 5) % kSeenPerField];
   if (s == last.pointer && names_[last.id] == *s) return last.id;
   auto it = by_pointer_.find(s);
   uint32_t id = 0;

@@ -78,8 +78,8 @@ class CsvAppendSink : public Sink {
   // pointer is remembered with its id; the text is compared each time, so a
   // pointer reused for other text is re-interned, never confused.
   // `field` is the record field's place (0 symbol, 1 dag_name, 2 frame, 3
-  // column): the last pointer seen there is checked first, since most records
-  // repeat it.
+  // column): the pointers recently seen there are checked first (a replay over
+  // threads has one set of names per thread's engine, a universe of symbols).
   uint32_t field_id(size_t field, const std::string* s);
   // The record's line through std::string appends (a name too long for write()'s buffer).
   void append_line_slowly(const PredictionRecord& r, const std::string* const (&fields)[4]);
@@ -104,7 +104,8 @@ class CsvAppendSink : public Sink {
     const std::string* pointer = nullptr;
     uint32_t id = 0;
   };
-  LastField last_field_[4];
+  static constexpr size_t kSeenPerField = 64;
+  LastField seen_[4][kSeenPerField];
   Iso8601Writer times_;          // the records' ts
   Iso8601Writer emitted_times_;  // their emitted_at (another day sequence)
   std::unordered_map<Key, int64_t, KeyHash> high_water_;
