@@ -130,6 +130,7 @@ TEST(WsClientTest, SplitsStreamsAcrossConnections) {
   ASSERT_TRUE(client.start());
   ASSERT_TRUE(wait_for([&] { return sink.events_of(WsEventKind::kConnected) == 3; }));
   client.stop();
+  std::lock_guard lock(mutex);  // the server's sessions may still be ending
   EXPECT_EQ(targets, (std::set<std::string>{"/stream?streams=aaausdt@kline_1m/bbbusdt@kline_1m",
                                             "/stream?streams=cccusdt@kline_1m/dddusdt@kline_1m",
                                             "/stream?streams=eeeusdt@kline_1m"}));
