@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl ccache
   libboost-dev libssl-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  libcli11-dev libeigen3-dev libzip-dev zipcmp zipmerge ziptool zip unzip nlohmann-json3-dev zlib1g-dev
+  libcli11-dev libeigen3-dev libzip-dev libdeflate-dev zipcmp zipmerge ziptool zip unzip nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev openssl
   libpython3.11-dev  # sinks.python's embedded interpreter (src/python only)
   libnats-dev        # the NATS JetStream client (src/nats only)

@@ -1,5 +1,6 @@
 #include "vision/vision_archive.hpp"
 
+#include <libdeflate.h>
 #include <openssl/evp.h>
 #include <zip.h>
 
@@ -53,6 +54,47 @@ struct ZipCloser {
 struct ZipFileCloser {
   void operator()(zip_file_t* f) const { zip_fclose(f); }
 };
+
+struct DecompressorFree {
+  void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+};
+
+// Inflates a deflated entry with libdeflate, about twice as fast as zlib's
+// streaming inflate that zip_fread uses (inflating was a quarter of a cold
+// replay's time). libzip still parses and checks the archive's structure and
+// hands over the raw compressed bytes; the declared size, the CRC-32 and the end
+// of the stream are checked here as zip_fread would.
+Status inflate_entry(zip_t* za, const zip_stat_t& st, const std::string& zip_path, VisionCsvFile& file) {
+  const std::string entry = "zip entry '" + file.csv_name + "'";
+  std::unique_ptr<zip_file_t, ZipFileCloser> raw(zip_fopen_index(za, 0, ZIP_FL_COMPRESSED));
+  if (!raw) return make_error(zip_path + ": cannot open entry: " + zip_strerror(za));
+  // The compressed size is bounded by the archive, which is in memory already.
+  std::string packed(st.comp_size, '\0');
+  zip_uint64_t got = 0;
+  while (got < st.comp_size) {
+    const zip_int64_t n = zip_fread(raw.get(), packed.data() + got, st.comp_size - got);
+    if (n < 0) return make_error(zip_path + ": corrupt " + entry + ": " + zip_file_strerror(raw.get()));
+    if (n == 0) break;
+    got += static_cast<zip_uint64_t>(n);
+  }
+  if (got != st.comp_size) return make_error(zip_path + ": corrupt " + entry + ": truncated");
+  thread_local std::unique_ptr<libdeflate_decompressor, DecompressorFree> inflater(libdeflate_alloc_decompressor());
+  if (!inflater) return make_error(zip_path + ": cannot allocate a decompressor");
+  file.text.resize(st.size);
+  switch (libdeflate_deflate_decompress(inflater.get(), packed.data(), packed.size(), file.text.data(), st.size,
+                                        nullptr)) {
+    case LIBDEFLATE_SUCCESS: break;
+    case LIBDEFLATE_SHORT_OUTPUT: return make_error(zip_path + ": corrupt " + entry + ": truncated");
+    case LIBDEFLATE_INSUFFICIENT_SPACE:
+      return make_error(zip_path + ": entry '" + file.csv_name + "' expands past its declared " +
+                        std::to_string(st.size) + " bytes");
+    default: return make_error(zip_path + ": corrupt " + entry + ": invalid compressed data");
+  }
+  if (libdeflate_crc32(0, file.text.data(), file.text.size()) != st.crc) {
+    return make_error(zip_path + ": corrupt " + entry + ": CRC error");
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -154,6 +196,11 @@ Result<VisionCsvFile> read_vision_zip(const std::string& zip_path, const VisionZ
   if (st.size > bound) {
     return make_error(zip_path + ": entry '" + file.csv_name + "' declares " + std::to_string(st.size) +
                       " bytes, above the bound of " + std::to_string(bound) + " for this file");
+  }
+  const zip_uint64_t needed = ZIP_STAT_COMP_METHOD | ZIP_STAT_COMP_SIZE | ZIP_STAT_CRC;
+  if ((st.valid & needed) == needed && st.comp_method == ZIP_CM_DEFLATE) {
+    if (Status s = inflate_entry(za.get(), st, zip_path, file); !s) return s.error();
+    return file;
   }
   std::unique_ptr<zip_file_t, ZipFileCloser> zf(zip_fopen_index(za.get(), 0, 0));
   if (!zf) return make_error(zip_path + ": cannot open entry: " + zip_strerror(za.get()));

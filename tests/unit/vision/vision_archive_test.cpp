@@ -124,6 +124,28 @@ TEST(VisionArchive, CorruptCompressedDataIsDetected) {
   EXPECT_EQ(f.error().message.rfind(zip + ": ", 0), 0u) << f.error().message;
 }
 
+// The inflated text must match the CRC-32 the archive records: a zip whose CRC
+// fields (local header and central directory, kept consistent) were changed is
+// refused, though its compressed data is intact.
+TEST(VisionArchive, CrcMismatchIsDetected) {
+  test::TempDir dir;
+  const std::string zip = dir / "X-1m-2024-01.zip";
+  const auto bars = test::random_bars(1704067200000, kMinuteMs, 500, 9);
+  ASSERT_TRUE(write_vision_zip(zip, "X-1m-2024-01.csv", format_vision_csv(bars, kMinuteMs, futures_dialect()), false)
+                  .ok());
+  ASSERT_TRUE(read_vision_zip(zip).ok());
+  std::string bytes = slurp(zip);
+  const size_t local = bytes.find(std::string("PK\x03\x04", 4));
+  const size_t central = bytes.find(std::string("PK\x01\x02", 4));
+  ASSERT_EQ(local, 0u);
+  ASSERT_NE(central, std::string::npos);
+  for (size_t at : {local + 14, central + 16}) bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
+  spit(zip, bytes);
+  auto f = read_vision_zip(zip);
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.error().message, zip + ": corrupt zip entry 'X-1m-2024-01.csv': CRC error");
+}
+
 TEST(VisionArchive, MissingFile) {
   auto f = read_vision_zip("/nonexistent/X.zip");
   ASSERT_FALSE(f.ok());
