@@ -27,9 +27,10 @@
 // the hash by more than any file system's timestamp granularity (2 s), so a
 // later change could not have kept it. A cache whose identity cannot be trusted
 // yet (built right after its zip was written) has it recorded on a later run.
-// Writes go to a unique temp file in the same folder, fsynced, renamed over the
-// cache file, then the folder is fsynced: two processes filling the same cache
-// at once each write a complete file and the last rename wins. A folder where
+// Writes go to a unique temp file in the same folder, renamed over the cache
+// file: two processes filling the same cache at once each write a complete file
+// and the last rename wins. Nothing is fsynced: a file a power loss left empty or
+// partial fails its checks and is rebuilt. A folder where
 // the cache cannot be written (a read-only mirror: no write permission, a
 // read-only file system, or a folder whose mode grants nobody write permission,
 // which even root respects) is not an error: the bars are returned, and one
