@@ -283,7 +283,11 @@ def main():
     verdict("warm replay on 2 cores, wall (best warm row)", max((rate(r, "wall_s") for r in walls), default=None),
             TARGET_WARM)
     verdict("warm replay, CPU", rate(warm, "cpu_s"), TARGET_WARM)
-    verdict("cold replay, CPU", rate(got.get("replay, cold cache"), "cpu_s"), TARGET_COLD)
+    # The issue states both replay targets for the whole process on 2 cores: wall
+    # time is the one compared; CPU time (one core's worth) is printed beside it.
+    cold = got.get("replay, cold cache")
+    verdict("cold replay on 2 cores, wall", rate(cold, "wall_s"), TARGET_COLD)
+    verdict("cold replay, CPU", rate(cold, "cpu_s"), TARGET_COLD)
     eng = next((r for n, r in got.items() if n.startswith("engine only")), None)
     verdict("engine only, CPU", rate(eng, "cpu_s"), TARGET_ENGINE)
     if pandas and warm:
