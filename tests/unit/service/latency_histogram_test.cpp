@@ -15,8 +15,8 @@ TEST(LatencyHistogram, DefaultBounds) {
   LatencyHistogram h;
   const auto s = h.snapshot();
   // Seconds, Prometheus' base unit: 50 us .. 60 s.
-  const std::vector<double> finite = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
-                                      0.1,     0.25,   0.5,     1,      2.5,   5,     10,    30,   60};
+  const std::vector<double> finite = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025,
+                                      0.05,    0.1,    0.25,    0.5,    1,     2.5,   5,     10,    30,   60};
   ASSERT_EQ(s.upper_bounds.size(), finite.size() + 1);
   for (size_t i = 0; i < finite.size(); ++i) EXPECT_EQ(s.upper_bounds[i], finite[i]);
   EXPECT_TRUE(std::isinf(s.upper_bounds.back()));
