@@ -8,19 +8,8 @@
 
 namespace af {
 
-// Appends the shortest round-trip form of v; NaN is written as "nan", infinities
-// as "inf"/"-inf".
-inline void append_double(std::string& out, double v) {
-  char buf[32];
-  if (std::isnan(v)) {
-    out += "nan";
-    return;
-  }
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
-}
-
-// Writes what append_double appends at p (room for 32 characters); returns the end.
+// Writes the shortest round-trip form of v at p (room for 32 characters); returns
+// the end. NaN is written as "nan", infinities as "inf"/"-inf".
 inline char* put_double(char* p, double v) {
   if (std::isnan(v)) {
     p[0] = 'n';
@@ -29,6 +18,12 @@ inline char* put_double(char* p, double v) {
     return p + 3;
   }
   return std::to_chars(p, p + 32, v).ptr;
+}
+
+// Appends what put_double writes.
+inline void append_double(std::string& out, double v) {
+  char buf[32];
+  out.append(buf, put_double(buf, v));
 }
 
 inline std::string format_double(double v) {
