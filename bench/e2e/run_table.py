@@ -45,6 +45,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 TARGET_WARM = 4_000_000       # whole-process replay, warm cache, on 2 cores (wall)
 TARGET_COLD = 1_500_000       # cold cache
 TARGET_ENGINE = 10_000_000    # engine only, no sinks
+TARGET_THREADS = 1.7          # replay --threads 2 over --threads 1, wall
 TARGET_RATIO = 30_000         # warm replay over the pandas loop
 
 
@@ -257,7 +258,7 @@ def main():
             same = ("= warm" if r["sha256"] == warm["sha256"] else
                     "same rows, other order" if r["sorted_sha256"] == warm["sorted_sha256"] else "DIFFERS")
         ratio = f"{rate(r, 'cpu_s') / rate(pandas, 'cpu_s'):,.0f}x" if pandas and r is not pandas else "-"
-        table.append((name, f"{r['events']:,}", f"{r['cpu_s']:.3f}", f"{r['wall_s']:.2f}",
+        table.append((name, f"{r['events']:,}", f"{r['cpu_s']:.3f}", f"{r['wall_s']:.3f}",
                       fmt_rate(rate(r, "cpu_s")), fmt_rate(rate(r, "wall_s")),
                       f"{r['rss_kb'] / 1024:.0f}" if r.get("rss_kb") else "-", same, ratio))
     widths = [max(len(str(t[i])) for t in table) for i in range(len(head))]
@@ -279,15 +280,27 @@ def main():
         ok = "met" if value >= target else "NOT met"
         print(f"target {label}: {fmt_rate(value)}{unit} (target {fmt_rate(target)}{unit}): {ok}")
 
+    # The issue states both replay targets for the whole process on 2 cores: wall
+    # time is the one judged; the same run's CPU time (user+sys over all threads) is
+    # printed beside it for reference, not judged.
+    def reference(label, value):
+        if value is not None:
+            print(f"reference {label}: {fmt_rate(value)} events/s")
+
     walls = [r for n, r in got.items() if r is warm or n.startswith("replay --threads")]
     verdict("warm replay on 2 cores, wall (best warm row)", max((rate(r, "wall_s") for r in walls), default=None),
             TARGET_WARM)
-    verdict("warm replay, CPU", rate(warm, "cpu_s"), TARGET_WARM)
-    # The issue states both replay targets for the whole process on 2 cores: wall
-    # time is the one compared; CPU time (one core's worth) is printed beside it.
+    reference("warm replay, over CPU time", rate(warm, "cpu_s"))
     cold = got.get("replay, cold cache")
     verdict("cold replay on 2 cores, wall", rate(cold, "wall_s"), TARGET_COLD)
-    verdict("cold replay, CPU", rate(cold, "cpu_s"), TARGET_COLD)
+    reference("cold replay, over CPU time", rate(cold, "cpu_s"))
+    one, two = got.get("replay --threads 1, warm cache"), got.get("replay --threads 2, warm cache")
+    if one and two:
+        speedup = one["wall_s"] / two["wall_s"]
+        print(f"target --threads 2 vs --threads 1, wall: {speedup:.2f}x (target {TARGET_THREADS}x): "
+              f"{'met' if speedup >= TARGET_THREADS else 'NOT met'}")
+    else:
+        print("target --threads 2 vs --threads 1: not measured")
     eng = next((r for n, r in got.items() if n.startswith("engine only")), None)
     verdict("engine only, CPU", rate(eng, "cpu_s"), TARGET_ENGINE)
     if pandas and warm:
