@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <charconv>
 #include <map>
 #include <mutex>
@@ -163,6 +165,109 @@ TEST(RestClientTest, SpotUsesItsPathsAndLimit) {
   EXPECT_EQ(ex.targets[0], "/api/v3/time");
   EXPECT_NE(ex.targets[1].find("/api/v3/klines?"), std::string::npos);
   EXPECT_NE(ex.targets[1].find("&limit=1000"), std::string::npos);
+}
+
+size_t time_requests(FakeExchange& ex) {
+  std::lock_guard lock(ex.mutex);
+  return static_cast<size_t>(std::count_if(ex.targets.begin(), ex.targets.end(),
+                                           [](const std::string& t) { return t == "/fapi/v1/time"; }));
+}
+
+// A history load or a backfill burst asks for many ranges that closed long ago:
+// one server time read serves a minute of them (it was one per call: half the
+// requests, and half the weight, of a 200-symbol backfill).
+TEST(RestClientTest, OneServerTimeReadServesAMinuteOfClosedRanges) {
+  FakeExchange ex;
+  ex.bars = test::synthetic_bars(kT0, kIv, 600, 9);
+  ex.server_time = kT0 + 600 * kIv + 5'000;
+  test::LoopbackServer server([&](const HttpRequest& r) { return ex.handle(r); });
+  std::vector<int64_t> sleeps;
+  int64_t steady = 1'000'000;
+  auto o = options_for(server.port(), &sleeps);
+  o.steady_ms = [&steady] { return steady; };
+  BinanceRestClient client(o);
+  for (int i = 0; i < 50; ++i) {
+    auto got = client.klines("BTCUSDT", kIv, kT0 + i * 10 * kIv, kT0 + (i + 1) * 10 * kIv);
+    ASSERT_TRUE(got) << got.error().message;
+    ASSERT_EQ(got->size(), 10u) << i;
+    steady += 1'000;
+  }
+  EXPECT_EQ(time_requests(ex), 1u);
+  EXPECT_EQ(client.time_reads(), 1);
+  steady += 11'000;  // 61 s since the reading: read again
+  ASSERT_TRUE(client.klines("BTCUSDT", kIv, kT0, kT0 + kIv));
+  EXPECT_EQ(time_requests(ex), 2u);
+}
+
+// A range whose last bar closes after the floor of the earlier reading is asked
+// for only after a fresh read, so a bar that closed since is returned and the bar
+// still open is not.
+TEST(RestClientTest, ARangeNearTheExchangesTimeReadsItAfreshFirst) {
+  FakeExchange ex;
+  ex.bars = test::synthetic_bars(kT0, kIv, 600, 10);
+  ex.server_time = kT0 + 100 * kIv + 500;  // inside bar 100
+  test::LoopbackServer server([&](const HttpRequest& r) { return ex.handle(r); });
+  std::vector<int64_t> sleeps;
+  int64_t steady = 0;
+  auto o = options_for(server.port(), &sleeps);
+  o.steady_ms = [&steady] { return steady; };
+  BinanceRestClient client(o);
+  auto first = client.klines("BTCUSDT", kIv, kT0, kT0 + 200 * kIv);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->size(), 100u);  // bar 100 still open
+  // The exchange moves on 5 minutes while only 1 s passed here (a fast simulated
+  // exchange; or a reading that was slow to arrive): the old floor would refuse
+  // bars 100..104, which have closed.
+  {
+    std::lock_guard lock(ex.mutex);
+    ex.server_time = kT0 + 105 * kIv + 500;
+    ex.targets.clear();
+  }
+  steady += 1'000;
+  auto second = client.klines("BTCUSDT", kIv, kT0 + 100 * kIv, kT0 + 200 * kIv);
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->size(), 5u);
+  EXPECT_EQ(second->back().ts, kT0 + 104 * kIv);
+  ASSERT_GE(ex.targets.size(), 2u);
+  EXPECT_EQ(ex.targets[0], "/fapi/v1/time");  // read before the klines request
+}
+
+// The floor grows with the monotonic time since the reading, less 0.1% of it
+// for the two clocks' rates: 30 s after a reading, a bar that closed 29.97 s of
+// exchange time after it is taken without a read, one that closed 29.99 s after
+// it is not.
+TEST(RestClientTest, TheFloorAllowsForTheClocksRates) {
+  FakeExchange ex;
+  ex.bars = test::synthetic_bars(kT0, kIv, 300, 11);
+  const int64_t reading = kT0 + 100 * kIv - 30'000;  // 30 s before bar 99 closes
+  ex.server_time = reading;
+  test::LoopbackServer server([&](const HttpRequest& r) { return ex.handle(r); });
+  std::vector<int64_t> sleeps;
+  int64_t steady = 0;
+  auto o = options_for(server.port(), &sleeps);
+  o.steady_ms = [&steady] { return steady; };
+  BinanceRestClient client(o);
+  ASSERT_TRUE(client.server_time());
+  {
+    std::lock_guard lock(ex.mutex);
+    ex.server_time = reading + 40'000;  // the exchange's true time when asked again
+  }
+  // 30,000 ms later: floor = reading + 30,000 - 30 - 1, 30 ms short of bar 99's close.
+  steady = 30'000;
+  ASSERT_TRUE(client.klines("BTCUSDT", kIv, kT0 + 99 * kIv, kT0 + 100 * kIv));
+  EXPECT_EQ(client.time_reads(), 2);
+  // Read again at steady 30,000 (reading + 40,000); 30,100 ms after a reading of
+  // `reading`, the floor would be past bar 99's close.
+  {
+    std::lock_guard lock(ex.mutex);
+    ex.server_time = reading;
+  }
+  ASSERT_TRUE(client.server_time());
+  steady += 30'100;
+  auto got = client.klines("BTCUSDT", kIv, kT0 + 99 * kIv, kT0 + 100 * kIv);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->size(), 1u);
+  EXPECT_EQ(client.time_reads(), 3);  // none more
 }
 
 TEST(RestClientTest, WeightBudgetWaitsForTheNextMinute) {
