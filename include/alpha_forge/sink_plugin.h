@@ -1,4 +1,4 @@
-/* alpha_forge sink plugin ABI, version 1.
+/* alpha_forge sink plugin ABI, version 2 (version 1 tables still load).
  *
  * A sink plugin is a shared library that exports one C function,
  *
@@ -32,6 +32,8 @@
  *
  * Versioning. A new version only appends fields at the end of af_sink_plugin and
  * raises AF_SINK_ABI_VERSION; struct_size lets the engine tell which fields exist.
+ * Version 2 appended last_ts. The engine loads tables of version 1 (struct_size
+ * up to and including destroy) and of version 2.
  */
 #ifndef ALPHA_FORGE_SINK_PLUGIN_H
 #define ALPHA_FORGE_SINK_PLUGIN_H
@@ -43,7 +45,7 @@
 extern "C" {
 #endif
 
-#define AF_SINK_ABI_VERSION 1u
+#define AF_SINK_ABI_VERSION 2u
 #define AF_SINK_ENTRY_SYMBOL "af_sink_plugin_entry"
 
 #if defined(__GNUC__)
@@ -112,6 +114,17 @@ typedef struct af_sink_plugin {
   af_status (*flush)(void* handle, char* err, size_t err_len);
   /* Releases the instance. */
   void (*destroy)(void* handle);
+
+  /* Version 2. What the destination holds: the newest ts of a record of
+   * (dag_name, symbol) that it held durably when create returned. Set *found to
+   * 1 and *ts, or *found to 0 when it holds none or cannot tell. Asked right
+   * after create, on the same thread, once per symbol of the pipeline's universe;
+   * a live restart without a usable snapshot predicts again from just after the
+   * oldest answer, instead of leaving a hole where predictions were lost. May be
+   * NULL ("cannot tell"). AF_TRANSIENT: the engine destroys the handle and
+   * creates the sink again later; AF_FATAL: the sink does not start. */
+  af_status (*last_ts)(void* handle, const char* dag_name, const char* symbol, int32_t* found, int64_t* ts,
+                       char* err, size_t err_len);
 } af_sink_plugin;
 
 typedef const af_sink_plugin* (*af_sink_plugin_entry_fn)(void);

@@ -1,11 +1,13 @@
 #include "sinks/plugin_sink.hpp"
-#include "sinks/sink_descriptor.hpp"
 
 #include <dlfcn.h>
+
+#include <cstddef>
 
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
+#include "sinks/sink_descriptor.hpp"
 
 namespace af::sinks {
 namespace {
@@ -66,6 +68,11 @@ Result<registry::ParamValue> parse_default(const af_param_spec& spec, registry::
                     registry::param_type_name(type));
 }
 
+// The table's size in the header of ABI version `v`: each version appended fields.
+size_t table_size(uint32_t v) {
+  return v >= 2 ? sizeof(af_sink_plugin) : offsetof(af_sink_plugin, destroy) + sizeof(af_sink_plugin::destroy);
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const SinkPlugin>> load_sink_plugin(const std::string& path) {
@@ -89,12 +96,13 @@ Result<std::shared_ptr<const SinkPlugin>> load_sink_plugin(const std::string& pa
     return fail(AF_SINK_ENTRY_SYMBOL "() threw an exception");
   }
   if (t == nullptr) return fail(AF_SINK_ENTRY_SYMBOL "() returned NULL");
-  if (t->abi_version != AF_SINK_ABI_VERSION)
-    return fail("sink plugin ABI version " + std::to_string(t->abi_version) + ", this engine supports version " +
+  if (t->abi_version < 1 || t->abi_version > AF_SINK_ABI_VERSION)
+    return fail("sink plugin ABI version " + std::to_string(t->abi_version) + ", this engine supports versions 1 to " +
                 std::to_string(AF_SINK_ABI_VERSION));
-  if (t->struct_size < sizeof(af_sink_plugin))
+  const size_t needed = table_size(t->abi_version);
+  if (t->struct_size < needed)
     return fail("sink plugin table is " + std::to_string(t->struct_size) + " bytes, ABI version " +
-                std::to_string(AF_SINK_ABI_VERSION) + " needs at least " + std::to_string(sizeof(af_sink_plugin)));
+                std::to_string(t->abi_version) + " needs at least " + std::to_string(needed));
   if (!valid_name(t->name))
     return fail(std::string("sink plugin name '") + (t->name ? t->name : "") + "' is not [a-z0-9_]+");
   if (t->create == nullptr || t->emit == nullptr || t->destroy == nullptr)
@@ -105,6 +113,8 @@ Result<std::shared_ptr<const SinkPlugin>> load_sink_plugin(const std::string& pa
   plugin->path = path;
   plugin->name = t->name;
   plugin->table = t;
+  // Read only from a table that has the field (version 1 tables end at destroy).
+  plugin->last_ts = t->abi_version >= 2 ? t->last_ts : nullptr;
   for (size_t i = 0; i < t->param_count; ++i) {
     const af_param_spec& ps = t->params[i];
     if (!valid_name(ps.name)) return fail("param " + std::to_string(i) + ": name is not [a-z0-9_]+");
@@ -139,7 +149,7 @@ registry::Descriptor plugin_descriptor(const SinkPlugin& plugin) {
   d.summary = plugin.table->summary ? plugin.table->summary : "sink plugin";
   d.doc = plugin.table->doc ? plugin.table->doc : "";
   if (!d.doc.empty()) d.doc += "\n\n";
-  d.doc += "Loaded from `" + plugin.path + "` (sink plugin ABI version " + std::to_string(AF_SINK_ABI_VERSION) +
+  d.doc += "Loaded from `" + plugin.path + "` (sink plugin ABI version " + std::to_string(plugin.table->abi_version) +
            "); params reach the plugin as one JSON object.";
   d.params = plugin.params;
   return d;
@@ -150,7 +160,8 @@ Status register_sink_plugin(SinkRegistry& registry, std::shared_ptr<const SinkPl
   if (registry.find(d.name) != nullptr)
     return make_error(plugin->path + ": sink '" + d.name + "' is already registered");
   registry.add(std::move(d), [plugin](const SinkContext& ctx) -> Result<std::unique_ptr<Sink>> {
-    return std::unique_ptr<Sink>(std::make_unique<PluginSink>(plugin, ctx.name, params_to_json(ctx.params)));
+    return std::unique_ptr<Sink>(
+        std::make_unique<PluginSink>(plugin, ctx.name, params_to_json(ctx.params), ctx.dag_name, ctx.symbols));
   });
   return {};
 }
@@ -179,19 +190,17 @@ std::string params_to_json(const registry::Params& params) {
   return j.dump();
 }
 
-PluginSink::PluginSink(std::shared_ptr<const SinkPlugin> plugin, std::string name, std::string config_json)
-    : plugin_(std::move(plugin)), name_(std::move(name)), config_json_(std::move(config_json)) {
+PluginSink::PluginSink(std::shared_ptr<const SinkPlugin> plugin, std::string name, std::string config_json,
+                       std::string dag_name, std::vector<std::string> symbols)
+    : plugin_(std::move(plugin)),
+      name_(std::move(name)),
+      config_json_(std::move(config_json)),
+      dag_name_(std::move(dag_name)),
+      symbols_(std::move(symbols)) {
   err_[0] = '\0';
 }
 
-PluginSink::~PluginSink() {
-  if (handle_ != nullptr) {
-    try {
-      plugin_->table->destroy(handle_);
-    } catch (...) {
-    }
-  }
-}
+PluginSink::~PluginSink() { destroy_handle(); }
 
 Error PluginSink::error(const std::string& what, bool transient) const {
   return make_error(name_ + " (" + plugin_->path + "): " + what, transient);
@@ -209,6 +218,8 @@ Status PluginSink::from_status(const char* call, af_status status) {
 }
 
 Status PluginSink::open() {
+  destroy_handle();  // a retried open starts from a new instance
+  held_.clear();
   err_[0] = '\0';
   try {
     handle_ = plugin_->table->create(config_json_.c_str(), err_, sizeof err_);
@@ -217,7 +228,51 @@ Status PluginSink::open() {
   }
   err_[sizeof err_ - 1] = '\0';
   if (handle_ == nullptr) return error(std::string("create failed: ") + (err_[0] ? err_ : "no message"), false);
+  if (Status st = ask_held(); !st) {
+    destroy_handle();
+    held_.clear();
+    return st;
+  }
   return {};
+}
+
+Status PluginSink::ask_held() {
+  if (plugin_->last_ts == nullptr) return {};
+  for (const std::string& symbol : symbols_) {
+    int32_t found = 0;
+    int64_t ts = 0;
+    err_[0] = '\0';
+    af_status st;
+    try {
+      st = plugin_->last_ts(handle_, dag_name_.c_str(), symbol.c_str(), &found, &ts, err_, sizeof err_);
+    } catch (...) {
+      return error("last_ts('" + dag_name_ + "', '" + symbol + "') threw an exception", false);
+    }
+    if (Status s = from_status(("last_ts('" + dag_name_ + "', '" + symbol + "')").c_str(), st); !s) return s;
+    if (found != 0 && found != 1)
+      return error("last_ts('" + dag_name_ + "', '" + symbol + "') set found to " + std::to_string(found) +
+                       ", not 0 or 1",
+                   false);
+    if (found == 1) held_.emplace(symbol, ts);
+  }
+  return {};
+}
+
+std::optional<int64_t> PluginSink::last_ts(const std::string& dag_name, const std::string& symbol) const {
+  if (dag_name != dag_name_) return std::nullopt;
+  const auto it = held_.find(symbol);
+  if (it == held_.end()) return std::nullopt;
+  return it->second;
+}
+
+void PluginSink::destroy_handle() {
+  if (handle_ == nullptr) return;
+  void* h = handle_;
+  handle_ = nullptr;
+  try {
+    plugin_->table->destroy(h);
+  } catch (...) {
+  }
 }
 
 Status PluginSink::write(std::span<const PredictionRecord> batch) {

@@ -9,7 +9,9 @@
 // Everything the plugin does is caught at the boundary: a status code, a message
 // buffer, and a catch-all for C++ plugins that let an exception escape.
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,8 @@ struct SinkPlugin {
   std::string name;  // as the plugin declares it ("jsonl"); registered as "sinks.<name>"
   const af_sink_plugin* table = nullptr;
   std::vector<registry::ParamSpec> params;  // converted from the table
+  // The table's last_ts when its version has the field and sets it, else null.
+  decltype(af_sink_plugin::last_ts) last_ts = nullptr;
 };
 
 Result<std::shared_ptr<const SinkPlugin>> load_sink_plugin(const std::string& path);
@@ -46,22 +50,33 @@ std::string params_to_json(const registry::Params& params);
 
 class PluginSink : public Sink {
  public:
-  PluginSink(std::shared_ptr<const SinkPlugin> plugin, std::string name, std::string config_json);
+  // `dag_name` and `symbols` (the pipeline's universe): what open() asks the
+  // plugin's last_ts about.
+  PluginSink(std::shared_ptr<const SinkPlugin> plugin, std::string name, std::string config_json,
+             std::string dag_name = "", std::vector<std::string> symbols = {});
   ~PluginSink() override;
 
   Status open() override;
   Status write(std::span<const PredictionRecord> batch) override;
   Status flush() override;
   Status close() override;
+  // What the plugin's last_ts answered in open() (version 2 tables); nullopt
+  // when it has none, said "not found", or for another dag_name.
+  std::optional<int64_t> last_ts(const std::string& dag_name, const std::string& symbol) const override;
 
  private:
   Error error(const std::string& what, bool transient) const;
   Status from_status(const char* call, af_status status);
+  Status ask_held();
+  void destroy_handle();
 
   std::shared_ptr<const SinkPlugin> plugin_;
   const std::string name_;
   const std::string config_json_;
+  const std::string dag_name_;
+  const std::vector<std::string> symbols_;
   void* handle_ = nullptr;
+  std::map<std::string, int64_t> held_;  // set in open(), read from any thread afterwards
   std::vector<af_record> records_;  // reused across writes
   char err_[1024];
 };

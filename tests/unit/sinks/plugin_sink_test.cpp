@@ -103,18 +103,130 @@ TEST_F(PluginTest, CreateFailureIsReportedAtOpenWithSinkAndPlugin) {
                                     "' for appending: No such file or directory");
 }
 
+// Version 2's last_ts, through the example plugin: the newest ts per (dag_name,
+// symbol) in the file it appends to, a torn last line not counted.
+TEST_F(PluginTest, ExamplePluginSaysWhatItsFileHolds) {
+  SinkRegistry reg;
+  ASSERT_TRUE(load_and_register_sink_plugin(reg, AF_TEST_JSONL_PLUGIN).ok());
+  const auto out = dir_ / "p.jsonl";
+  auto line = [](int64_t ts, const std::string& symbol, const std::string& dag) {
+    return "{\"ts\":" + std::to_string(ts) + ",\"symbol\":\"" + symbol + "\",\"prediction\":0.5,\"dag_name\":\"" +
+           dag + "\",\"frame\":\"ohlcv\",\"column\":\"p\",\"emitted_at\":1,\"origin\":\"rest\"}\n";
+  };
+  {
+    std::ofstream f(out, std::ios::binary);
+    f << line(1000, kBtc, kDag) << line(3000, kBtc, kDag) << line(2000, kBtc, kDag) << line(5000, "ETHUSDT", kDag)
+      << line(9000, kBtc, "other_dag") << line(4000, "q\\\"uote", kDag)
+      << "{\"ts\":99000,\"symbol\":\"BTCUSDT\",\"predic";  // torn by a crash
+  }
+  registry::Params p;
+  p.set("path", out.string());
+  SinkContext ctx{p, "sinks.jsonl[0]", kDag};
+  ctx.symbols = {kBtc, "ETHUSDT", "XRPUSDT", kOdd};
+  auto sink = reg.find("sinks.jsonl")->factory(ctx);
+  ASSERT_TRUE(sink.ok());
+  ASSERT_TRUE((*sink)->open().ok());
+  EXPECT_EQ((*sink)->last_ts(kDag, kBtc), 3000);
+  EXPECT_EQ((*sink)->last_ts(kDag, "ETHUSDT"), 5000);
+  EXPECT_EQ((*sink)->last_ts(kDag, kOdd), 4000);
+  EXPECT_EQ((*sink)->last_ts(kDag, "XRPUSDT"), std::nullopt);
+  EXPECT_EQ((*sink)->last_ts("other_dag", kBtc), std::nullopt);  // not this pipeline's
+  ASSERT_TRUE((*sink)->close().ok());
+}
+
+TEST_F(PluginTest, ExamplePluginRefusesAFileItDidNotWrite) {
+  SinkRegistry reg;
+  ASSERT_TRUE(load_and_register_sink_plugin(reg, AF_TEST_JSONL_PLUGIN).ok());
+  const auto out = dir_ / "p.jsonl";
+  {
+    std::ofstream f(out, std::ios::binary);
+    f << "{\"ts\":1000,\"symbol\":\"BTCUSDT\",\"prediction\":1,\"dag_name\":\"dag1\"}\n"
+      << "ts,symbol,prediction\n";
+  }
+  registry::Params p;
+  p.set("path", out.string());
+  SinkContext ctx{p, "sinks.jsonl[0]", kDag};
+  ctx.symbols = {kBtc};
+  auto sink = reg.find("sinks.jsonl")->factory(ctx);
+  ASSERT_TRUE(sink.ok());
+  Status st = (*sink)->open();
+  ASSERT_FALSE(st.ok());
+  EXPECT_FALSE(st.error().transient);
+  EXPECT_EQ(st.error().message, "sinks.jsonl[0] (" + std::string(AF_TEST_JSONL_PLUGIN) + "): last_ts('dag1', 'BTCUSDT'): " +
+                                    out.string() + ":2: not a record this plugin wrote");
+}
+
+TEST_F(PluginTest, LastTsAnswersErrorsAndARetriedOpen) {
+  SinkRegistry reg;
+  ASSERT_TRUE(load_and_register_sink_plugin(reg, AF_TEST_HELD_PLUGIN).ok());
+  registry::Params p;
+  auto make = [&](std::vector<std::string> symbols) {
+    SinkContext ctx{p, "sinks.held_test[0]", kDag};
+    ctx.symbols = std::move(symbols);
+    auto sink = reg.find("sinks.held_test")->factory(ctx);
+    EXPECT_TRUE(sink.ok());
+    return std::move(sink.value());
+  };
+  const std::string where = "sinks.held_test[0] (" + std::string(AF_TEST_HELD_PLUGIN) + "): ";
+  {
+    auto sink = make({"BTCUSDT", "ETHUSDT", "BNB"});
+    ASSERT_TRUE(sink->open().ok());
+    EXPECT_EQ(sink->last_ts(kDag, "BTCUSDT"), 7000);
+    EXPECT_EQ(sink->last_ts(kDag, "BNB"), 3000);
+    EXPECT_EQ(sink->last_ts(kDag, "ETHUSDT"), std::nullopt);
+    EXPECT_EQ(sink->last_ts(kDag, "BCHUSDT"), std::nullopt);  // not asked: not in the universe
+    ASSERT_TRUE(sink->close().ok());
+  }
+  {
+    auto sink = make({"BTCUSDT", "FAILUSDT"});
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      // The failed instance is destroyed before the next create (the plugin allows one alive).
+      Status st = sink->open();
+      ASSERT_FALSE(st.ok());
+      EXPECT_TRUE(st.error().transient);
+      EXPECT_EQ(st.error().message, where + "last_ts('dag1', 'FAILUSDT'): destination unreachable");
+      EXPECT_EQ(sink->last_ts(kDag, "BTCUSDT"), std::nullopt);  // nothing kept from a failed open
+    }
+  }
+  {
+    auto sink = make({"BADUSDT"});
+    Status st = sink->open();
+    ASSERT_FALSE(st.ok());
+    EXPECT_FALSE(st.error().transient);
+    EXPECT_EQ(st.error().message, where + "last_ts('dag1', 'BADUSDT') set found to 2, not 0 or 1");
+  }
+}
+
+TEST_F(PluginTest, AVersionOneTableLoadsAndItsMemoryPastDestroyIsNotRead) {
+  auto plugin = load_sink_plugin(AF_TEST_V1_PLUGIN);
+  ASSERT_TRUE(plugin.ok()) << plugin.error().message;
+  EXPECT_EQ((*plugin)->last_ts, nullptr);
+  SinkRegistry reg;
+  ASSERT_TRUE(register_sink_plugin(reg, *plugin).ok());
+  registry::Params p;
+  SinkContext ctx{p, "sinks.v1_test[0]", kDag};
+  ctx.symbols = {kBtc};
+  auto sink = reg.find("sinks.v1_test")->factory(ctx);
+  ASSERT_TRUE(sink.ok());
+  ASSERT_TRUE((*sink)->open().ok());
+  EXPECT_EQ((*sink)->last_ts(kDag, kBtc), std::nullopt);
+  const std::vector<PredictionRecord> batch{rec(1000)};
+  EXPECT_TRUE((*sink)->write(batch).ok());
+  EXPECT_TRUE((*sink)->close().ok());
+}
+
 TEST(PluginLoad, WrongAbiVersion) {
   auto p = load_sink_plugin(AF_TEST_BAD_ABI_PLUGIN);
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.error().message,
-            std::string(AF_TEST_BAD_ABI_PLUGIN) + ": sink plugin ABI version 99, this engine supports version 1");
+            std::string(AF_TEST_BAD_ABI_PLUGIN) + ": sink plugin ABI version 99, this engine supports versions 1 to 2");
 }
 
 TEST(PluginLoad, TableTooSmall) {
   auto p = load_sink_plugin(AF_TEST_SMALL_TABLE_PLUGIN);
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.error().message, std::string(AF_TEST_SMALL_TABLE_PLUGIN) +
-                                   ": sink plugin table is 16 bytes, ABI version 1 needs at least " +
+                                   ": sink plugin table is 16 bytes, ABI version 2 needs at least " +
                                    std::to_string(sizeof(af_sink_plugin)));
 }
 
