@@ -101,6 +101,13 @@ BinanceRestOptions options_for(unsigned short port, std::vector<int64_t>* sleeps
   return o;
 }
 
+// options_for with a monotonic clock that reads `*steady` (ms), moved by the test.
+BinanceRestOptions options_with_clock(unsigned short port, std::vector<int64_t>* sleeps, const int64_t* steady) {
+  auto o = options_for(port, sleeps);
+  o.steady_ms = [steady] { return *steady; };
+  return o;
+}
+
 TEST(HttpUrlTest, Parse) {
   auto u = net::parse_url("wss://fstream.binance.com/market/stream?streams=btcusdt@kline_1m");
   ASSERT_TRUE(u);
@@ -183,9 +190,7 @@ TEST(RestClientTest, OneServerTimeReadServesAMinuteOfClosedRanges) {
   test::LoopbackServer server([&](const HttpRequest& r) { return ex.handle(r); });
   std::vector<int64_t> sleeps;
   int64_t steady = 1'000'000;
-  auto o = options_for(server.port(), &sleeps);
-  o.steady_ms = [&steady] { return steady; };
-  BinanceRestClient client(o);
+  BinanceRestClient client(options_with_clock(server.port(), &sleeps, &steady));
   for (int i = 0; i < 50; ++i) {
     auto got = client.klines("BTCUSDT", kIv, kT0 + i * 10 * kIv, kT0 + (i + 1) * 10 * kIv);
     ASSERT_TRUE(got) << got.error().message;
@@ -209,9 +214,7 @@ TEST(RestClientTest, ARangeNearTheExchangesTimeReadsItAfreshFirst) {
   test::LoopbackServer server([&](const HttpRequest& r) { return ex.handle(r); });
   std::vector<int64_t> sleeps;
   int64_t steady = 0;
-  auto o = options_for(server.port(), &sleeps);
-  o.steady_ms = [&steady] { return steady; };
-  BinanceRestClient client(o);
+  BinanceRestClient client(options_with_clock(server.port(), &sleeps, &steady));
   auto first = client.klines("BTCUSDT", kIv, kT0, kT0 + 200 * kIv);
   ASSERT_TRUE(first);
   EXPECT_EQ(first->size(), 100u);  // bar 100 still open
@@ -244,9 +247,7 @@ TEST(RestClientTest, TheFloorAllowsForTheClocksRates) {
   test::LoopbackServer server([&](const HttpRequest& r) { return ex.handle(r); });
   std::vector<int64_t> sleeps;
   int64_t steady = 0;
-  auto o = options_for(server.port(), &sleeps);
-  o.steady_ms = [&steady] { return steady; };
-  BinanceRestClient client(o);
+  BinanceRestClient client(options_with_clock(server.port(), &sleeps, &steady));
   ASSERT_TRUE(client.server_time());
   {
     std::lock_guard lock(ex.mutex);
