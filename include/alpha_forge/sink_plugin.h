@@ -121,8 +121,9 @@ typedef struct af_sink_plugin {
    * after create, on the same thread, once per symbol of the pipeline's universe;
    * a live restart without a usable snapshot predicts again from just after the
    * oldest answer, instead of leaving a hole where predictions were lost. May be
-   * NULL ("cannot tell"). AF_TRANSIENT: the engine destroys the handle and
-   * creates the sink again later; AF_FATAL: the sink does not start. */
+   * NULL ("cannot tell"). A status other than AF_OK fails the sink's start, as a
+   * failed create does: the engine destroys the handle and reports the message
+   * at start-up (a sink that cannot say what it holds cannot be resumed safely). */
   af_status (*last_ts)(void* handle, const char* dag_name, const char* symbol, int32_t* found, int64_t* ts,
                        char* err, size_t err_len);
 } af_sink_plugin;

@@ -180,7 +180,8 @@ TEST_F(PluginTest, LastTsAnswersErrorsAndARetriedOpen) {
   {
     auto sink = make({"BTCUSDT", "FAILUSDT"});
     for (int attempt = 0; attempt < 2; ++attempt) {
-      // The failed instance is destroyed before the next create (the plugin allows one alive).
+      // The failed instance is destroyed (the plugin allows one alive): opening the
+      // same sink again creates a new one and fails the same way.
       Status st = sink->open();
       ASSERT_FALSE(st.ok());
       EXPECT_TRUE(st.error().transient);

@@ -2,7 +2,7 @@
  * starting with 'B' are held up to 1000 * strlen(symbol), others not at all;
  * FAILUSDT is a transient failure, BADUSDT sets found to 2. Only one handle may
  * be alive at a time, so that a test sees the engine destroy a handle whose
- * last_ts failed before it creates the next. */
+ * last_ts failed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
