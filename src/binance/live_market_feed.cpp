@@ -219,8 +219,11 @@ Status LiveMarketFeed::start() {
   im.ws = std::make_unique<BinanceWsClient>(
       wo,
       [&im](const KlineUpdate& u) {
-        im.handoff.update_stats([](LiveFeedStats& s) { s.last_data_ms = now_ms(); });
-        im.inbox.push(UpdateInbox::Item{false, u, {}});
+        const bool superseded = im.inbox.push(UpdateInbox::Item{false, u, {}});
+        im.handoff.update_stats([superseded](LiveFeedStats& s) {
+          s.last_data_ms = now_ms();
+          s.superseded_updates += superseded ? 1 : 0;
+        });
       },
       [&im](const WsEvent& e) {
         if (e.kind == WsEventKind::kFailed) {

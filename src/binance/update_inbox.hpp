@@ -35,8 +35,10 @@ class UpdateInbox {
     WsEvent event;
   };
 
-  void push(const Item& item) {
+  // True when the item replaced a queued update (see above).
+  bool push(const Item& item) {
     std::lock_guard lock(mutex_);
+    bool replaced = false;
     if (item.is_event) {
       items_.push_back(item);
       replaceable_from_ = items_.size();
@@ -48,12 +50,14 @@ class UpdateInbox {
           same_open_bar(items_[slot].update, item.update)) {
         items_[slot] = item;
         ++replaced_;
+        replaced = true;
       } else {
         slot = item.update.closed ? kNoSlot : items_.size();
         items_.push_back(item);
       }
     }
     cv_.notify_one();
+    return replaced;
   }
   // Open updates replaced by a newer one of the same bar while queued, since start.
   uint64_t replaced() const {

@@ -55,6 +55,9 @@ struct LiveFeedStats {
   uint64_t missing_bars = 0;   // bars not there when due (each counted once), then asked for again
   uint64_t real_gaps = 0;      // bars the source does not have: skipped, the symbol moves on
   uint64_t future_bars = 0;    // updates for a bar not yet open at the source's clock (held back)
+  // Push-channel updates of an open bar that a newer one replaced while they
+  // waited for the feed's worker (busy loading history or on a slow request).
+  uint64_t superseded_updates = 0;
 };
 
 // What the live service tells every feed it builds: the command line's

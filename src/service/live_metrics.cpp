@@ -84,6 +84,9 @@ std::string LiveDriver::Impl::metrics_text() const {
     t.counter("af_feed_real_gaps_total", "Bars the exchange does not have (outages)", d(s.real_gaps), l);
     t.counter("af_feed_future_bars_total", "Updates for a bar after the exchange's clock (held back, not applied)",
               d(s.future_bars), l);
+    t.counter("af_feed_updates_superseded_total",
+              "Open-bar updates replaced by a newer one while the feed's worker was busy (history, slow REST)",
+              d(s.superseded_updates), l);
     t.counter("af_feed_archive_files_rejected_total",
               "Archive files that matched their checksum but could not be read (dropped; REST instead)",
               d(s.archive_files_rejected), l);

@@ -51,8 +51,8 @@ TEST(UpdateInbox, FinalUpdatesAndTheNextBarAreNeverReplaced) {
   inbox.push(update(0, 0, 1.0));
   inbox.push(update(0, 0, 2.0, true));   // final: kept
   inbox.push(update(0, 0, 3.0, true));   // a repeated final is kept too (the assembler decides)
-  inbox.push(update(0, kMinute, 4.0));   // the next bar: its own slot
-  inbox.push(update(0, kMinute, 5.0));   // replaces 4
+  EXPECT_FALSE(inbox.push(update(0, kMinute, 4.0)));  // the next bar: its own slot
+  EXPECT_TRUE(inbox.push(update(0, kMinute, 5.0)));   // replaces 4
   inbox.push(update(0, 2 * kMinute, 6.0));
   std::vector<UpdateInbox::Item> batch;
   ASSERT_TRUE(inbox.take(batch, 0));
