@@ -9,7 +9,8 @@
 #             scripts/setup.sh's)
 #   servers   ClickHouse and dynalite on loopback (scripts/test_servers.sh)
 #   tests     every test under ASan + UBSan (ctest)
-#   tsan      the threaded modules' tests (service, sinks, delivery) under
+#   tsan      the threaded modules' tests (service, sinks, delivery, runtime, and
+#             binance: the live feed's io thread, worker and inbox) under
 #             ThreadSanitizer (preset tsan, only those targets)
 #   fuzz      a libFuzzer run of the kline frame parser (AF_FUZZ_SECONDS, default 20)
 #
@@ -121,7 +122,7 @@ tests() {
 }
 
 tsan() {
-  local targets=(service_test sinks_test delivery_test runtime_test)
+  local targets=(service_test sinks_test delivery_test runtime_test binance_test)
   cmake --preset tsan >/dev/null &&
     cmake --build --preset tsan -j "$jobs" --target "${targets[@]}" &&
     run_ctest build/tsan tsan -R "^($(IFS='|'; echo "${targets[*]}"))\$"
