@@ -204,8 +204,9 @@ Result<std::vector<Bar>> BinanceRestClient::klines(const std::string& symbol, in
   const int64_t reads_before = time_reads_;
   auto floor = server_time_floor(false);
   if (!floor) return floor.error();
+  const bool read_just_now = time_reads_ != reads_before;
   const int64_t last_open = bucket_start(to - 1, interval_ms);  // the range's last bar
-  if (last_open > *floor - (interval_ms - 1) && time_reads_ == reads_before) floor = server_time_floor(true);
+  if (!read_just_now && last_open > *floor - (interval_ms - 1)) floor = server_time_floor(true);
   if (!floor) return floor.error();
   const int64_t server_floor = *floor;
   const bool futures = options_.market == BinanceMarket::kFutures;

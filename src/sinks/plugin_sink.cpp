@@ -239,6 +239,7 @@ Status PluginSink::open() {
 Status PluginSink::ask_held() {
   if (plugin_->last_ts == nullptr) return {};
   for (const std::string& symbol : symbols_) {
+    const std::string call = "last_ts('" + dag_name_ + "', '" + symbol + "')";
     int32_t found = 0;
     int64_t ts = 0;
     err_[0] = '\0';
@@ -246,13 +247,10 @@ Status PluginSink::ask_held() {
     try {
       st = plugin_->last_ts(handle_, dag_name_.c_str(), symbol.c_str(), &found, &ts, err_, sizeof err_);
     } catch (...) {
-      return error("last_ts('" + dag_name_ + "', '" + symbol + "') threw an exception", false);
+      return error(call + " threw an exception", false);
     }
-    if (Status s = from_status(("last_ts('" + dag_name_ + "', '" + symbol + "')").c_str(), st); !s) return s;
-    if (found != 0 && found != 1)
-      return error("last_ts('" + dag_name_ + "', '" + symbol + "') set found to " + std::to_string(found) +
-                       ", not 0 or 1",
-                   false);
+    if (Status s = from_status(call.c_str(), st); !s) return s;
+    if (found != 0 && found != 1) return error(call + " set found to " + std::to_string(found) + ", not 0 or 1", false);
     if (found == 1) held_.emplace(symbol, ts);
   }
   return {};
