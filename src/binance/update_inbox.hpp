@@ -49,7 +49,6 @@ class UpdateInbox {
       if (!item.update.closed && slot != kNoSlot && slot >= replaceable_from_ && slot < items_.size() &&
           same_open_bar(items_[slot].update, item.update)) {
         items_[slot] = item;
-        ++replaced_;
         replaced = true;
       } else {
         slot = item.update.closed ? kNoSlot : items_.size();
@@ -58,11 +57,6 @@ class UpdateInbox {
     }
     cv_.notify_one();
     return replaced;
-  }
-  // Open updates replaced by a newer one of the same bar while queued, since start.
-  uint64_t replaced() const {
-    std::lock_guard lock(mutex_);
-    return replaced_;
   }
   size_t queued() const {
     std::lock_guard lock(mutex_);
@@ -119,7 +113,6 @@ class UpdateInbox {
   std::vector<Item> items_;
   std::vector<size_t> open_slot_;  // per symbol: where its newest open update is queued, or kNoSlot
   size_t replaceable_from_ = 0;     // items before this index came before the newest event
-  uint64_t replaced_ = 0;
   bool closed_ = false;
 };
 
